@@ -1,0 +1,158 @@
+// Two-level BVH ray traversal (TLAS of instances over per-mesh BLASes).
+// CPU twin: src/cpu/bvh.rs, written step for step alike. Needs shared/types.wgsl.
+
+@group(0) @binding(0) var<storage, read> blas_nodes: array<BvhNode>;
+@group(0) @binding(1) var<storage, read> triangles: array<Triangle>;
+@group(0) @binding(2) var<storage, read> instances: array<Instance>;
+@group(0) @binding(3) var<storage, read> tlas_nodes: array<BvhNode>;
+@group(0) @binding(4) var<storage, read> materials: array<Material>;
+
+const MISS_T: f32 = 1.0e30;
+const TLAS_STACK: u32 = 32u;
+const BLAS_STACK: u32 = 48u;
+
+struct Hit {
+    t: f32,
+    u: f32,
+    v: f32,
+    tri: u32,
+    inst: u32,
+}
+
+// Reciprocal of a direction with zero components nudged away from zero.
+fn safe_inv(d: vec3<f32>) -> vec3<f32> {
+    let eps = vec3<f32>(1.0e-20);
+    let nudged = select(-eps, eps, d >= vec3<f32>(0.0));
+    let dd = select(d, nudged, abs(d) < eps);
+    return vec3<f32>(1.0) / dd;
+}
+
+// Entry distance of a ray into a box, or MISS_T when it misses or enters beyond t_max.
+fn slab(bmin: vec3<f32>, bmax: vec3<f32>, o: vec3<f32>, inv: vec3<f32>, t_max: f32) -> f32 {
+    let t0 = (bmin - o) * inv;
+    let t1 = (bmax - o) * inv;
+    let tn = min(t0, t1);
+    let tf = max(t0, t1);
+    let t_near = max(max(tn.x, tn.y), max(tn.z, 0.0));
+    let t_far = min(min(tf.x, tf.y), tf.z);
+    if t_near <= t_far && t_near < t_max {
+        return t_near;
+    }
+    return MISS_T;
+}
+
+// Möller–Trumbore, two-sided. Returns (t, u, v) with t = MISS_T on a miss.
+fn intersect_triangle(o: vec3<f32>, d: vec3<f32>, tri: Triangle) -> vec3<f32> {
+    let pvec = cross(d, tri.e2);
+    let det = dot(tri.e1, pvec);
+    if abs(det) < 1.0e-12 {
+        return vec3<f32>(MISS_T, 0.0, 0.0);
+    }
+    let inv_det = 1.0 / det;
+    let tvec = o - tri.v0;
+    let u = dot(tvec, pvec) * inv_det;
+    if u < 0.0 || u > 1.0 {
+        return vec3<f32>(MISS_T, 0.0, 0.0);
+    }
+    let qvec = cross(tvec, tri.e1);
+    let v = dot(d, qvec) * inv_det;
+    if v < 0.0 || u + v > 1.0 {
+        return vec3<f32>(MISS_T, 0.0, 0.0);
+    }
+    let t = dot(tri.e2, qvec) * inv_det;
+    if t <= 1.0e-4 {
+        return vec3<f32>(MISS_T, 0.0, 0.0);
+    }
+    return vec3<f32>(t, u, v);
+}
+
+// Closest hit along o + t d for t < t_max (or the first hit found when any_hit is true).
+fn trace(o: vec3<f32>, d: vec3<f32>, t_max: f32, any_hit: bool, tlas_root: u32) -> Hit {
+    var best: Hit;
+    best.t = t_max;
+    best.u = 0.0;
+    best.v = 0.0;
+    best.tri = NO_RETURN;
+    best.inst = NO_RETURN;
+    let inv_w = safe_inv(d);
+    var tstack: array<u32, TLAS_STACK>;
+    var tsp = 1u;
+    tstack[0] = tlas_root;
+    if slab(tlas_nodes[tlas_root].aabb_min, tlas_nodes[tlas_root].aabb_max, o, inv_w, best.t) >= MISS_T {
+        tsp = 0u;
+    }
+    while tsp > 0u {
+        tsp -= 1u;
+        let node = tlas_nodes[tstack[tsp]];
+        if slab(node.aabb_min, node.aabb_max, o, inv_w, best.t) >= MISS_T {
+            continue;
+        }
+        if node.count == 0u {
+            let l = node.left_first;
+            let tl = slab(tlas_nodes[l].aabb_min, tlas_nodes[l].aabb_max, o, inv_w, best.t);
+            let tr = slab(tlas_nodes[l + 1u].aabb_min, tlas_nodes[l + 1u].aabb_max, o, inv_w, best.t);
+            // Push the far child first so the near one is visited first.
+            if tl <= tr {
+                if tr < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l + 1u; tsp += 1u; }
+                if tl < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l; tsp += 1u; }
+            } else {
+                if tl < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l; tsp += 1u; }
+                if tr < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l + 1u; tsp += 1u; }
+            }
+            continue;
+        }
+        for (var k = 0u; k < node.count; k += 1u) {
+            let ii = node.left_first + k;
+            let inst = instances[ii];
+            let oo = xform_point(inst.object_from_world, o);
+            let od = xform_dir(inst.object_from_world, d);
+            let inv_o = safe_inv(od);
+            var bstack: array<u32, BLAS_STACK>;
+            var bsp = 1u;
+            bstack[0] = inst.blas_root;
+            while bsp > 0u {
+                bsp -= 1u;
+                let bn = blas_nodes[bstack[bsp]];
+                if slab(bn.aabb_min, bn.aabb_max, oo, inv_o, best.t) >= MISS_T {
+                    continue;
+                }
+                if bn.count == 0u {
+                    let l = bn.left_first;
+                    let tl = slab(blas_nodes[l].aabb_min, blas_nodes[l].aabb_max, oo, inv_o, best.t);
+                    let tr = slab(blas_nodes[l + 1u].aabb_min, blas_nodes[l + 1u].aabb_max, oo, inv_o, best.t);
+                    if tl <= tr {
+                        if tr < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l + 1u; bsp += 1u; }
+                        if tl < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l; bsp += 1u; }
+                    } else {
+                        if tl < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l; bsp += 1u; }
+                        if tr < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l + 1u; bsp += 1u; }
+                    }
+                    continue;
+                }
+                for (var j = 0u; j < bn.count; j += 1u) {
+                    let ti = bn.left_first + j;
+                    let r = intersect_triangle(oo, od, triangles[ti]);
+                    if r.x < best.t {
+                        best.t = r.x;
+                        best.u = r.y;
+                        best.v = r.z;
+                        best.tri = ti;
+                        best.inst = ii;
+                        if any_hit {
+                            return best;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return best;
+}
+
+// Unit normal of the hit triangle in world space, facing against the ray.
+fn hit_normal(h: Hit, d: vec3<f32>) -> vec3<f32> {
+    let tri = triangles[h.tri];
+    let n_obj = cross(tri.e1, tri.e2);
+    let n = normalize(xform_dir(instances[h.inst].world_from_object, n_obj));
+    return select(n, -n, dot(n, d) > 0.0);
+}

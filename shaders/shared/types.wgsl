@@ -1,0 +1,96 @@
+// Structs shared with Rust. Keep in sync with src/gpu/types.rs (sizes are checked by a test).
+
+const NO_RETURN: u32 = 0xffffffffu;
+
+struct BvhNode {
+    aabb_min: vec3<f32>,
+    left_first: u32,
+    aabb_max: vec3<f32>,
+    count: u32,
+}
+
+struct Triangle {
+    v0: vec3<f32>,
+    material: u32,
+    e1: vec3<f32>,
+    class_id: u32,
+    e2: vec3<f32>,
+    pad: u32,
+}
+
+struct Instance {
+    object_from_world: mat3x4<f32>,
+    world_from_object: mat3x4<f32>,
+    blas_root: u32,
+    instance_id: u32,
+    pad0: u32,
+    pad1: u32,
+}
+
+struct Material {
+    albedo: vec3<f32>,
+    reflectivity: f32,
+    emissive: vec3<f32>,
+    roughness: f32,
+}
+
+struct LidarParams {
+    world_from_lidar: mat3x4<f32>,
+    channels: u32,
+    columns: u32,
+    min_range_m: f32,
+    max_range_m: f32,
+    azimuth_start_rad: f32,
+    azimuth_step_rad: f32,
+    extinction_per_m: f32,
+    falloff_range_m: f32,
+    tlas_root: u32,
+    seed: u32,
+    frame: u32,
+    pad: u32,
+}
+
+struct LidarHit {
+    x: f32,
+    y: f32,
+    z: f32,
+    intensity: f32,
+    label: u32,
+}
+
+struct CameraParams {
+    world_from_camera: mat3x4<f32>,
+    fx: f32,
+    fy: f32,
+    cx: f32,
+    cy: f32,
+    width: u32,
+    height: u32,
+    tlas_root: u32,
+    seed: u32,
+    sun_dir: vec3<f32>,
+    exposure: f32,
+    sun_irradiance: vec3<f32>,
+    fog_sigma_per_m: f32,
+    sky_zenith: vec3<f32>,
+    max_depth_m: f32,
+    sky_horizon: vec3<f32>,
+    frame: u32,
+}
+
+struct PixelOut {
+    rgba: u32,
+    depth_m: f32,
+    label: u32,
+}
+
+// Row-major 3x4 affine transform applied to a point / a direction.
+fn xform_point(m: mat3x4<f32>, p: vec3<f32>) -> vec3<f32> {
+    let q = vec4<f32>(p, 1.0);
+    return vec3<f32>(dot(m[0], q), dot(m[1], q), dot(m[2], q));
+}
+
+fn xform_dir(m: mat3x4<f32>, d: vec3<f32>) -> vec3<f32> {
+    let q = vec4<f32>(d, 0.0);
+    return vec3<f32>(dot(m[0], q), dot(m[1], q), dot(m[2], q));
+}

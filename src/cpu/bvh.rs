@@ -1,0 +1,213 @@
+//! CPU twin of `shaders/shared/bvh.wgsl`: two-level BVH traversal, step for step alike.
+
+use glam::Vec3;
+
+use crate::gpu::types::{BvhNode, GpuMaterial, Instance, NO_RETURN, Triangle};
+
+pub const MISS_T: f32 = 1.0e30;
+const TLAS_STACK: usize = 32;
+const BLAS_STACK: usize = 48;
+
+/// The buffers a frame is traced against (the same ones the GPU binds in group 0).
+#[derive(Clone, Copy)]
+pub struct SceneView<'a> {
+    pub blas_nodes: &'a [BvhNode],
+    pub triangles: &'a [Triangle],
+    pub instances: &'a [Instance],
+    pub tlas_nodes: &'a [BvhNode],
+    pub materials: &'a [GpuMaterial],
+    pub tlas_root: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Hit {
+    pub t: f32,
+    pub u: f32,
+    pub v: f32,
+    pub tri: u32,
+    pub inst: u32,
+}
+
+impl Hit {
+    pub fn is_hit(&self) -> bool {
+        self.tri != NO_RETURN
+    }
+}
+
+#[inline]
+fn v3(a: [f32; 3]) -> Vec3 {
+    Vec3::new(a[0], a[1], a[2])
+}
+
+#[inline]
+pub fn xform_point(m: &[[f32; 4]; 3], p: Vec3) -> Vec3 {
+    let row = |r: &[f32; 4]| r[0] * p.x + r[1] * p.y + r[2] * p.z + r[3];
+    Vec3::new(row(&m[0]), row(&m[1]), row(&m[2]))
+}
+
+#[inline]
+pub fn xform_dir(m: &[[f32; 4]; 3], d: Vec3) -> Vec3 {
+    let row = |r: &[f32; 4]| r[0] * d.x + r[1] * d.y + r[2] * d.z;
+    Vec3::new(row(&m[0]), row(&m[1]), row(&m[2]))
+}
+
+#[inline]
+pub fn safe_inv(d: Vec3) -> Vec3 {
+    let eps = 1.0e-20f32;
+    let fix = |c: f32| {
+        if c.abs() < eps {
+            if c >= 0.0 { eps } else { -eps }
+        } else {
+            c
+        }
+    };
+    Vec3::new(1.0 / fix(d.x), 1.0 / fix(d.y), 1.0 / fix(d.z))
+}
+
+#[inline]
+pub fn slab(bmin: [f32; 3], bmax: [f32; 3], o: Vec3, inv: Vec3, t_max: f32) -> f32 {
+    let t0 = (v3(bmin) - o) * inv;
+    let t1 = (v3(bmax) - o) * inv;
+    let tn = t0.min(t1);
+    let tf = t0.max(t1);
+    let t_near = tn.x.max(tn.y).max(tn.z.max(0.0));
+    let t_far = tf.x.min(tf.y).min(tf.z);
+    if t_near <= t_far && t_near < t_max {
+        t_near
+    } else {
+        MISS_T
+    }
+}
+
+#[inline]
+pub fn intersect_triangle(o: Vec3, d: Vec3, tri: &Triangle) -> (f32, f32, f32) {
+    let e1 = v3(tri.e1);
+    let e2 = v3(tri.e2);
+    let pvec = d.cross(e2);
+    let det = e1.dot(pvec);
+    if det.abs() < 1.0e-12 {
+        return (MISS_T, 0.0, 0.0);
+    }
+    let inv_det = 1.0 / det;
+    let tvec = o - v3(tri.v0);
+    let u = tvec.dot(pvec) * inv_det;
+    if !(0.0..=1.0).contains(&u) {
+        return (MISS_T, 0.0, 0.0);
+    }
+    let qvec = tvec.cross(e1);
+    let v = d.dot(qvec) * inv_det;
+    if v < 0.0 || u + v > 1.0 {
+        return (MISS_T, 0.0, 0.0);
+    }
+    let t = e2.dot(qvec) * inv_det;
+    if t <= 1.0e-4 {
+        return (MISS_T, 0.0, 0.0);
+    }
+    (t, u, v)
+}
+
+/// Pushes the children of an inner node, far one first.
+#[inline]
+fn push_children<const N: usize>(
+    nodes: &[BvhNode],
+    l: u32,
+    o: Vec3,
+    inv: Vec3,
+    t_max: f32,
+    stack: &mut [u32; N],
+    sp: &mut usize,
+) {
+    let a = &nodes[l as usize];
+    let b = &nodes[l as usize + 1];
+    let tl = slab(a.aabb_min, a.aabb_max, o, inv, t_max);
+    let tr = slab(b.aabb_min, b.aabb_max, o, inv, t_max);
+    let mut push = |i: u32, t: f32| {
+        if t < MISS_T && *sp < N {
+            stack[*sp] = i;
+            *sp += 1;
+        }
+    };
+    if tl <= tr {
+        push(l + 1, tr);
+        push(l, tl);
+    } else {
+        push(l, tl);
+        push(l + 1, tr);
+    }
+}
+
+/// Closest hit along `o + t d` for `t < t_max`, or the first found when `any_hit`.
+pub fn trace(scene: &SceneView, o: Vec3, d: Vec3, t_max: f32, any_hit: bool) -> Hit {
+    let mut best = Hit {
+        t: t_max,
+        u: 0.0,
+        v: 0.0,
+        tri: NO_RETURN,
+        inst: NO_RETURN,
+    };
+    let inv_w = safe_inv(d);
+    let mut tstack = [0u32; TLAS_STACK];
+    let mut tsp = 1usize;
+    tstack[0] = scene.tlas_root;
+    let root = &scene.tlas_nodes[scene.tlas_root as usize];
+    if slab(root.aabb_min, root.aabb_max, o, inv_w, best.t) >= MISS_T {
+        tsp = 0;
+    }
+    while tsp > 0 {
+        tsp -= 1;
+        let node = &scene.tlas_nodes[tstack[tsp] as usize];
+        if slab(node.aabb_min, node.aabb_max, o, inv_w, best.t) >= MISS_T {
+            continue;
+        }
+        if node.count == 0 {
+            push_children(scene.tlas_nodes, node.left_first, o, inv_w, best.t, &mut tstack, &mut tsp);
+            continue;
+        }
+        for k in 0..node.count {
+            let ii = node.left_first + k;
+            let inst = &scene.instances[ii as usize];
+            let oo = xform_point(&inst.object_from_world, o);
+            let od = xform_dir(&inst.object_from_world, d);
+            let inv_o = safe_inv(od);
+            let mut bstack = [0u32; BLAS_STACK];
+            let mut bsp = 1usize;
+            bstack[0] = inst.blas_root;
+            while bsp > 0 {
+                bsp -= 1;
+                let bn = &scene.blas_nodes[bstack[bsp] as usize];
+                if slab(bn.aabb_min, bn.aabb_max, oo, inv_o, best.t) >= MISS_T {
+                    continue;
+                }
+                if bn.count == 0 {
+                    push_children(scene.blas_nodes, bn.left_first, oo, inv_o, best.t, &mut bstack, &mut bsp);
+                    continue;
+                }
+                for j in 0..bn.count {
+                    let ti = bn.left_first + j;
+                    let (t, u, v) = intersect_triangle(oo, od, &scene.triangles[ti as usize]);
+                    if t < best.t {
+                        best = Hit {
+                            t,
+                            u,
+                            v,
+                            tri: ti,
+                            inst: ii,
+                        };
+                        if any_hit {
+                            return best;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    best
+}
+
+/// Unit world-space normal of the hit triangle, facing against the ray.
+pub fn hit_normal(scene: &SceneView, h: &Hit, d: Vec3) -> Vec3 {
+    let tri = &scene.triangles[h.tri as usize];
+    let n_obj = v3(tri.e1).cross(v3(tri.e2));
+    let n = xform_dir(&scene.instances[h.inst as usize].world_from_object, n_obj).normalize();
+    if n.dot(d) > 0.0 { -n } else { n }
+}

@@ -1,0 +1,61 @@
+//! The CPU backend: twins of the compute shaders over the same buffers (rayon-parallel).
+//! It is the test oracle for the GPU and the fallback when no adapter exists.
+
+pub mod bvh;
+pub mod camera;
+pub mod lidar;
+
+use crate::backend::{Backend, BackendError, CameraFrame, LidarFrame, SensorFrames};
+use crate::geometry::GeometryPool;
+use crate::gpu::types::GpuMaterial;
+use crate::sim::FrameInputs;
+
+pub struct CpuBackend {
+    pool: GeometryPool,
+    materials: Vec<GpuMaterial>,
+}
+
+impl CpuBackend {
+    pub fn new(pool: &GeometryPool) -> Self {
+        CpuBackend {
+            pool: pool.clone(),
+            materials: crate::geometry::materials::gpu_table(),
+        }
+    }
+
+    pub fn view<'a>(&'a self, inputs: &'a FrameInputs) -> bvh::SceneView<'a> {
+        bvh::SceneView {
+            blas_nodes: &self.pool.nodes,
+            triangles: &self.pool.triangles,
+            instances: &inputs.tlas.instances,
+            tlas_nodes: &inputs.tlas.nodes,
+            materials: &self.materials,
+            tlas_root: 0,
+        }
+    }
+}
+
+impl Backend for CpuBackend {
+    fn describe(&self) -> String {
+        format!("cpu ({} threads)", rayon::current_num_threads())
+    }
+
+    fn render(&mut self, inputs: &FrameInputs) -> Result<SensorFrames, BackendError> {
+        let scene = self.view(inputs);
+        let cameras = inputs
+            .cameras
+            .iter()
+            .map(|c| CameraFrame {
+                width: c.params.width,
+                height: c.params.height,
+                pixels: camera::camera_image(&scene, &c.params),
+            })
+            .collect();
+        let lidar = inputs.lidar.as_ref().map(|l| LidarFrame {
+            channels: l.params.channels,
+            columns: l.params.columns,
+            hits: lidar::lidar_sweep(&scene, &l.params, &l.beams, &l.columns),
+        });
+        Ok(SensorFrames { cameras, lidar })
+    }
+}

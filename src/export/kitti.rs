@@ -1,0 +1,228 @@
+//! The KITTI object layout under `DIR/training/`: image_2, velodyne, label_2, calib, plus
+//! depth_2 (uint16, metres x 256), semantic_2 (verisim class ids), instance_2 (uint16 ids) and
+//! velodyne_labels (SemanticKITTI uint32 per point). A second camera writes the `_3` folders.
+
+use std::path::{Path, PathBuf};
+
+use glam::Affine3A;
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{ExtendedColorType, ImageEncoder};
+
+use super::ExportError;
+use super::atomic::{create_dir, write_atomic};
+use crate::backend::{CameraFrame, SensorFrames};
+use crate::gpu::types::NO_RETURN;
+use crate::labels::Class;
+use crate::labels::boxes::{ObjectLabel, kitti_line};
+use crate::sim::FrameInputs;
+
+/// Paths of a dataset split (`DIR/training`).
+#[derive(Clone, Debug)]
+pub struct KittiLayout {
+    pub split: PathBuf,
+    pub cameras: usize,
+    pub lidar: bool,
+}
+
+impl KittiLayout {
+    pub fn new(dir: &Path, cameras: usize, lidar: bool) -> Self {
+        KittiLayout {
+            split: dir.join("training"),
+            cameras,
+            lidar,
+        }
+    }
+
+    /// The folders this rig writes.
+    pub fn folders(&self) -> Vec<String> {
+        let mut f = vec!["calib".to_string()];
+        for c in 0..self.cameras {
+            let k = c + 2;
+            for stem in ["image", "depth", "semantic", "instance"] {
+                f.push(format!("{stem}_{k}"));
+            }
+        }
+        if self.cameras > 0 {
+            f.push("label_2".into());
+        }
+        if self.lidar {
+            f.push("velodyne".into());
+            f.push("velodyne_labels".into());
+        }
+        f
+    }
+
+    pub fn create(&self) -> Result<(), ExportError> {
+        for f in self.folders() {
+            create_dir(&self.split.join(f))?;
+        }
+        Ok(())
+    }
+
+    pub fn file(&self, folder: &str, frame: u32, ext: &str) -> PathBuf {
+        self.split.join(folder).join(format!("{frame:06}.{ext}"))
+    }
+
+    /// Every file of one frame (what `--resume` checks before skipping it).
+    pub fn frame_files(&self, frame: u32) -> Vec<PathBuf> {
+        self.folders()
+            .iter()
+            .map(|f| {
+                let ext = match f.as_str() {
+                    "calib" | "label_2" => "txt",
+                    "velodyne" => "bin",
+                    "velodyne_labels" => "label",
+                    _ => "png",
+                };
+                self.file(f, frame, ext)
+            })
+            .collect()
+    }
+}
+
+fn png(path: &Path, width: u32, height: u32, bytes: &[u8], color: ExtendedColorType) -> Result<Vec<u8>, ExportError> {
+    let mut out = Vec::with_capacity(bytes.len() / 2);
+    PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
+        .write_image(bytes, width, height, color)
+        .map_err(|e| ExportError::Encode {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+    Ok(out)
+}
+
+/// KITTI depth: uint16, metres x 256, 0 = no depth (sky, or beyond 255.99 m).
+pub fn depth_to_u16(depth_m: f32) -> u16 {
+    let v = (depth_m * 256.0).round();
+    if depth_m <= 0.0 || v > 65535.0 { 0 } else { v as u16 }
+}
+
+fn camera_files(layout: &KittiLayout, index: usize, frame: u32, cam: &CameraFrame) -> Result<Vec<(PathBuf, Vec<u8>)>, ExportError> {
+    let k = index + 2;
+    let (w, h) = (cam.width, cam.height);
+    let n = cam.pixels.len();
+    let mut rgb = Vec::with_capacity(n * 3);
+    let mut depth = Vec::with_capacity(n);
+    let mut semantic = Vec::with_capacity(n);
+    let mut instance = Vec::with_capacity(n);
+    for p in &cam.pixels {
+        rgb.extend_from_slice(&p.rgba.to_le_bytes()[..3]);
+        depth.push(depth_to_u16(p.depth_m));
+        semantic.push((p.label & 0xFFFF) as u8);
+        instance.push((p.label >> 16) as u16);
+    }
+    let image_path = layout.file(&format!("image_{k}"), frame, "png");
+    let depth_path = layout.file(&format!("depth_{k}"), frame, "png");
+    let semantic_path = layout.file(&format!("semantic_{k}"), frame, "png");
+    let instance_path = layout.file(&format!("instance_{k}"), frame, "png");
+    Ok(vec![
+        (image_path.clone(), png(&image_path, w, h, &rgb, ExtendedColorType::Rgb8)?),
+        (depth_path.clone(), png(&depth_path, w, h, bytemuck::cast_slice(&depth), ExtendedColorType::L16)?),
+        (semantic_path.clone(), png(&semantic_path, w, h, &semantic, ExtendedColorType::L8)?),
+        (instance_path.clone(), png(&instance_path, w, h, bytemuck::cast_slice(&instance), ExtendedColorType::L16)?),
+    ])
+}
+
+fn row3x4(m: &Affine3A) -> [f32; 12] {
+    let r = crate::gpu::types::affine_rows(m);
+    [
+        r[0][0], r[0][1], r[0][2], r[0][3], r[1][0], r[1][1], r[1][2], r[1][3], r[2][0], r[2][1], r[2][2], r[2][3],
+    ]
+}
+
+fn fmt_row(name: &str, v: &[f32]) -> String {
+    let nums: Vec<String> = v.iter().map(|x| format!("{x:.12e}")).collect();
+    format!("{name}: {}\n", nums.join(" "))
+}
+
+/// KITTI calib: P0..P3 (camera 2 is the reference, so P2 = K [I | 0]; P3 is the second
+/// camera's projection in the reference frame when there is one), R0_rect = I,
+/// Tr_velo_to_cam = camera_from_lidar, Tr_imu_to_velo = lidar_from_vehicle (the IMU sits at
+/// the vehicle origin).
+pub fn calib_text(inputs: &FrameInputs) -> String {
+    let identity_lidar = Affine3A::IDENTITY;
+    let vehicle_from_lidar = inputs.lidar.as_ref().map_or(identity_lidar, |l| l.vehicle_from_lidar);
+    let p_of = |i: usize| -> [f32; 12] {
+        let Some(cam) = inputs.cameras.get(i) else {
+            return [0.0; 12];
+        };
+        let c = &cam.params;
+        let k = [[c.fx, 0.0, c.cx], [0.0, c.fy, c.cy], [0.0, 0.0, 1.0]];
+        // Projection of the reference (camera 0 optical) frame into camera i.
+        let ref_cam = &inputs.cameras[0];
+        let cam_from_ref = cam.vehicle_from_camera.inverse() * ref_cam.vehicle_from_camera;
+        let rt = crate::gpu::types::affine_rows(&cam_from_ref);
+        let mut p = [0.0f32; 12];
+        for r in 0..3 {
+            for col in 0..4 {
+                p[r * 4 + col] = (0..3).map(|j| k[r][j] * rt[j][col]).sum();
+            }
+        }
+        p
+    };
+    let p2 = p_of(0);
+    let p3 = if inputs.cameras.len() > 1 { p_of(1) } else { p2 };
+    let camera_from_lidar = inputs
+        .cameras
+        .first()
+        .map_or(Affine3A::IDENTITY, |c| c.vehicle_from_camera.inverse() * vehicle_from_lidar);
+    let mut s = String::new();
+    s += &fmt_row("P0", &p2);
+    s += &fmt_row("P1", &p2);
+    s += &fmt_row("P2", &p2);
+    s += &fmt_row("P3", &p3);
+    s += &fmt_row("R0_rect", &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+    s += &fmt_row("Tr_velo_to_cam", &row3x4(&camera_from_lidar));
+    s += &fmt_row("Tr_imu_to_velo", &row3x4(&vehicle_from_lidar.inverse()));
+    s
+}
+
+/// Encodes every file of one frame (nothing is written yet).
+pub fn encode_frame(layout: &KittiLayout, inputs: &FrameInputs, frames: &SensorFrames, labels: &[ObjectLabel]) -> Result<Vec<(PathBuf, Vec<u8>)>, ExportError> {
+    let f = inputs.frame;
+    let mut files = vec![(layout.file("calib", f, "txt"), calib_text(inputs).into_bytes())];
+    let per_camera: Vec<Result<Vec<(PathBuf, Vec<u8>)>, ExportError>> = {
+        use rayon::prelude::*;
+        frames
+            .cameras
+            .par_iter()
+            .enumerate()
+            .map(|(i, c)| camera_files(layout, i, f, c))
+            .collect()
+    };
+    for r in per_camera {
+        files.extend(r?);
+    }
+    if !frames.cameras.is_empty() {
+        let mut text = String::new();
+        for l in labels {
+            text.push_str(&kitti_line(l));
+            text.push('\n');
+        }
+        files.push((layout.file("label_2", f, "txt"), text.into_bytes()));
+    }
+    if let Some(lidar) = &frames.lidar {
+        let mut bin = Vec::with_capacity(lidar.hits.len() * 16);
+        let mut lab = Vec::with_capacity(lidar.hits.len() * 4);
+        for h in lidar.hits.iter().filter(|h| h.label != NO_RETURN) {
+            for v in [h.x, h.y, h.z, h.intensity] {
+                bin.extend_from_slice(&v.to_le_bytes());
+            }
+            let class = Class::from_id((h.label & 0xFFFF) as u16).unwrap_or(Class::Unlabeled);
+            let sk = class.info().semantic_kitti_id as u32 | (h.label & 0xFFFF_0000);
+            lab.extend_from_slice(&sk.to_le_bytes());
+        }
+        files.push((layout.file("velodyne", f, "bin"), bin));
+        files.push((layout.file("velodyne_labels", f, "label"), lab));
+    }
+    Ok(files)
+}
+
+/// Writes encoded files atomically (each to a temporary name, then renamed).
+pub fn write_files(files: &[(PathBuf, Vec<u8>)]) -> Result<u64, ExportError> {
+    use rayon::prelude::*;
+    files
+        .par_iter()
+        .map(|(p, b)| write_atomic(p, b).map(|_| b.len() as u64))
+        .try_reduce(|| 0, |a, b| Ok(a + b))
+}

@@ -1,0 +1,11 @@
+//! Meshes, materials, the procedural map, actor meshes and the two-level BVH.
+
+pub mod actors;
+pub mod bvh;
+pub mod map;
+pub mod materials;
+pub mod mesh;
+pub mod pool;
+
+pub use mesh::Mesh;
+pub use pool::{GeometryPool, MeshId, Placement, Tlas, build_tlas};

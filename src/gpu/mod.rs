@@ -1,0 +1,410 @@
+//! The GPU backend: wgpu compute pipelines over the same buffers as the CPU twins.
+//! Static geometry is uploaded once; per frame only instances, the TLAS and the sensor
+//! parameters go up, all sensors are dispatched in one submission and read back together.
+
+pub mod shaders;
+pub mod types;
+
+use std::sync::mpsc;
+
+use wgpu::util::DeviceExt;
+
+use crate::backend::{Backend, BackendError, CameraFrame, LidarFrame, SensorFrames};
+use crate::geometry::GeometryPool;
+use crate::sim::FrameInputs;
+use types::{LidarHit, PixelOut};
+
+/// Adapter preference from `VERISIM_ADAPTER`: `software` picks a CPU adapter (lavapipe),
+/// `hardware` refuses one; unset prefers discrete, then integrated, then anything.
+fn adapter_rank(info: &wgpu::AdapterInfo, want: Option<&str>) -> Option<u32> {
+    use wgpu::DeviceType as D;
+    let software = info.device_type == D::Cpu;
+    match want {
+        Some("software") if !software => return None,
+        Some("hardware") if software => return None,
+        _ => {}
+    }
+    Some(match info.device_type {
+        D::DiscreteGpu => 0,
+        D::IntegratedGpu => 1,
+        D::VirtualGpu => 2,
+        D::Cpu => 3,
+        D::Other => 4,
+    })
+}
+
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+}
+
+impl GpuContext {
+    /// Picks an adapter (logged on stderr) and opens a device with the adapter's limits.
+    pub fn new() -> Result<Self, BackendError> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let want = std::env::var("VERISIM_ADAPTER").ok();
+        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let names: Vec<String> = adapters
+            .iter()
+            .map(|a| {
+                let i = a.get_info();
+                format!("{} ({:?}, {:?})", i.name, i.backend, i.device_type)
+            })
+            .collect();
+        let adapter = adapters
+            .into_iter()
+            .filter_map(|a| adapter_rank(&a.get_info(), want.as_deref()).map(|r| (r, a)))
+            .min_by_key(|(r, _)| *r)
+            .map(|(_, a)| a)
+            .ok_or_else(|| BackendError::NoAdapter {
+                detail: if names.is_empty() {
+                    "wgpu found no adapter".into()
+                } else {
+                    format!(
+                        "none matches VERISIM_ADAPTER={}; found {}",
+                        want.clone().unwrap_or_default(),
+                        names.join(", ")
+                    )
+                },
+            })?;
+        let info = adapter.get_info();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("verisim"),
+            required_features: wgpu::Features::empty(),
+            required_limits: adapter.limits(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|source| BackendError::Device {
+            adapter: info.name.clone(),
+            source,
+        })?;
+        Ok(GpuContext {
+            device,
+            queue,
+            info,
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "gpu: {} ({:?}, {:?}, driver {})",
+            self.info.name, self.info.backend, self.info.device_type, self.info.driver
+        )
+    }
+}
+
+/// A storage buffer that grows when a frame needs more room.
+struct Growable {
+    buffer: wgpu::Buffer,
+    capacity: u64,
+    label: &'static str,
+    usage: wgpu::BufferUsages,
+}
+
+impl Growable {
+    fn new(device: &wgpu::Device, label: &'static str, usage: wgpu::BufferUsages) -> Self {
+        let capacity = 256;
+        Growable {
+            buffer: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: capacity,
+                usage,
+                mapped_at_creation: false,
+            }),
+            capacity,
+            label,
+            usage,
+        }
+    }
+
+    /// Makes room for `size` bytes (contents are not kept).
+    fn ensure(&mut self, device: &wgpu::Device, size: u64) {
+        let size = size.max(16).next_multiple_of(256);
+        if size > self.capacity {
+            let capacity = size.next_power_of_two();
+            self.buffer = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(self.label),
+                size: capacity,
+                usage: self.usage,
+                mapped_at_creation: false,
+            });
+            self.capacity = capacity;
+        }
+    }
+
+    fn upload(&mut self, ctx: &GpuContext, bytes: &[u8]) {
+        self.ensure(&ctx.device, bytes.len() as u64);
+        ctx.queue.write_buffer(&self.buffer, 0, bytes);
+    }
+}
+
+/// Output and readback buffers of one sensor.
+struct SensorBuffers {
+    params: Growable,
+    output: Growable,
+    readback: Growable,
+}
+
+impl SensorBuffers {
+    fn new(device: &wgpu::Device) -> Self {
+        use wgpu::BufferUsages as U;
+        SensorBuffers {
+            params: Growable::new(device, "sensor params", U::UNIFORM | U::COPY_DST),
+            output: Growable::new(device, "sensor output", U::STORAGE | U::COPY_SRC),
+            readback: Growable::new(device, "sensor readback", U::MAP_READ | U::COPY_DST),
+        }
+    }
+}
+
+pub struct GpuBackend {
+    ctx: GpuContext,
+    blas_nodes: wgpu::Buffer,
+    triangles: wgpu::Buffer,
+    materials: wgpu::Buffer,
+    instances: Growable,
+    tlas_nodes: Growable,
+    beams: Growable,
+    columns: Growable,
+    lidar_pipeline: wgpu::ComputePipeline,
+    camera_pipeline: wgpu::ComputePipeline,
+    lidar: SensorBuffers,
+    cameras: Vec<SensorBuffers>,
+}
+
+fn storage_init(device: &wgpu::Device, label: &str, bytes: &[u8]) -> wgpu::Buffer {
+    // wgpu rejects zero-sized bindings: pad empty inputs.
+    let padded;
+    let contents = if bytes.is_empty() {
+        padded = [0u8; 16];
+        &padded[..]
+    } else {
+        bytes
+    };
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents,
+        usage: wgpu::BufferUsages::STORAGE,
+    })
+}
+
+fn pipeline(device: &wgpu::Device, name: &str, source: String, entry: &str) -> wgpu::ComputePipeline {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(name),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(name),
+        layout: None,
+        module: &module,
+        entry_point: Some(entry),
+        compilation_options: Default::default(),
+        cache: None,
+    })
+}
+
+impl GpuBackend {
+    pub fn new(pool: &GeometryPool) -> Result<Self, BackendError> {
+        let ctx = GpuContext::new()?;
+        log::info!("{}", ctx.describe());
+        let device = &ctx.device;
+        use wgpu::BufferUsages as U;
+        let materials = crate::geometry::materials::gpu_table();
+        let stages = shaders::stages();
+        let find = |n: &str| stages.iter().find(|s| s.0 == n).expect("stage exists");
+        let (_, lidar_src, lidar_entry) = find("lidar");
+        let (_, camera_src, camera_entry) = find("camera");
+        Ok(GpuBackend {
+            blas_nodes: storage_init(device, "blas nodes", bytemuck::cast_slice(&pool.nodes)),
+            triangles: storage_init(device, "triangles", bytemuck::cast_slice(&pool.triangles)),
+            materials: storage_init(device, "materials", bytemuck::cast_slice(&materials)),
+            instances: Growable::new(device, "instances", U::STORAGE | U::COPY_DST),
+            tlas_nodes: Growable::new(device, "tlas nodes", U::STORAGE | U::COPY_DST),
+            beams: Growable::new(device, "beams", U::STORAGE | U::COPY_DST),
+            columns: Growable::new(device, "columns", U::STORAGE | U::COPY_DST),
+            lidar_pipeline: pipeline(device, "lidar", lidar_src.clone(), lidar_entry),
+            camera_pipeline: pipeline(device, "camera", camera_src.clone(), camera_entry),
+            lidar: SensorBuffers::new(device),
+            cameras: Vec::new(),
+            ctx,
+        })
+    }
+
+    fn scene_group(&self, pipeline: &wgpu::ComputePipeline) -> wgpu::BindGroup {
+        let layout = pipeline.get_bind_group_layout(0);
+        let entries = [
+            &self.blas_nodes,
+            &self.triangles,
+            &self.instances.buffer,
+            &self.tlas_nodes.buffer,
+            &self.materials,
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect::<Vec<_>>();
+        self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("scene"),
+            layout: &layout,
+            entries: &entries,
+        })
+    }
+}
+
+fn read_back<T: bytemuck::Pod>(buffer: &wgpu::Buffer, count: usize) -> Result<Vec<T>, BackendError> {
+    let bytes = (count * std::mem::size_of::<T>()) as u64;
+    let slice = buffer.slice(0..bytes.max(4));
+    let view = slice
+        .get_mapped_range()
+        .map_err(|e| BackendError::Readback(format!("{e:?}")))?;
+    let out = bytemuck::cast_slice::<u8, T>(&view[..bytes as usize]).to_vec();
+    drop(view);
+    buffer.unmap();
+    Ok(out)
+}
+
+impl Backend for GpuBackend {
+    fn describe(&self) -> String {
+        self.ctx.describe()
+    }
+
+    fn render(&mut self, inputs: &FrameInputs) -> Result<SensorFrames, BackendError> {
+        let ctx = &self.ctx;
+        self.instances.upload(ctx, bytemuck::cast_slice(&inputs.tlas.instances));
+        self.tlas_nodes.upload(ctx, bytemuck::cast_slice(&inputs.tlas.nodes));
+        while self.cameras.len() < inputs.cameras.len() {
+            self.cameras.push(SensorBuffers::new(&ctx.device));
+        }
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        let mut readbacks: Vec<(&wgpu::Buffer, u64)> = Vec::new();
+
+        if let Some(l) = &inputs.lidar {
+            let rays = (l.params.channels * l.params.columns) as u64;
+            let out_bytes = rays * std::mem::size_of::<LidarHit>() as u64;
+            self.beams.upload(ctx, bytemuck::cast_slice(&l.beams));
+            self.columns.upload(ctx, bytemuck::cast_slice(&l.columns));
+            self.lidar.params.upload(ctx, bytemuck::bytes_of(&l.params));
+            self.lidar.output.ensure(&ctx.device, out_bytes);
+            self.lidar.readback.ensure(&ctx.device, out_bytes);
+        }
+        for (c, bufs) in inputs.cameras.iter().zip(self.cameras.iter_mut()) {
+            let out_bytes = (c.params.width * c.params.height) as u64 * std::mem::size_of::<PixelOut>() as u64;
+            bufs.params.upload(ctx, bytemuck::bytes_of(&c.params));
+            bufs.output.ensure(&ctx.device, out_bytes);
+            bufs.readback.ensure(&ctx.device, out_bytes);
+        }
+
+        if let Some(l) = &inputs.lidar {
+            let rays = l.params.channels * l.params.columns;
+            let out_bytes = rays as u64 * std::mem::size_of::<LidarHit>() as u64;
+            let scene = self.scene_group(&self.lidar_pipeline);
+            let sensor = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("lidar"),
+                layout: &self.lidar_pipeline.get_bind_group_layout(1),
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: self.lidar.params.buffer.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: self.beams.buffer.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: self.columns.buffer.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: self.lidar.output.buffer.as_entire_binding(),
+                    },
+                ],
+            });
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                pass.set_pipeline(&self.lidar_pipeline);
+                pass.set_bind_group(0, &scene, &[]);
+                pass.set_bind_group(1, &sensor, &[]);
+                let groups = rays.div_ceil(64);
+                let x = groups.min(65535);
+                pass.dispatch_workgroups(x, groups.div_ceil(x), 1);
+            }
+            encoder.copy_buffer_to_buffer(&self.lidar.output.buffer, 0, &self.lidar.readback.buffer, 0, out_bytes);
+            readbacks.push((&self.lidar.readback.buffer, out_bytes));
+        }
+        for (c, bufs) in inputs.cameras.iter().zip(self.cameras.iter()) {
+            let out_bytes = (c.params.width * c.params.height) as u64 * std::mem::size_of::<PixelOut>() as u64;
+            let scene = self.scene_group(&self.camera_pipeline);
+            let sensor = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("camera"),
+                layout: &self.camera_pipeline.get_bind_group_layout(1),
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: bufs.params.buffer.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: bufs.output.buffer.as_entire_binding(),
+                    },
+                ],
+            });
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                pass.set_pipeline(&self.camera_pipeline);
+                pass.set_bind_group(0, &scene, &[]);
+                pass.set_bind_group(1, &sensor, &[]);
+                pass.dispatch_workgroups(c.params.width.div_ceil(8), c.params.height.div_ceil(8), 1);
+            }
+            encoder.copy_buffer_to_buffer(&bufs.output.buffer, 0, &bufs.readback.buffer, 0, out_bytes);
+            readbacks.push((&bufs.readback.buffer, out_bytes));
+        }
+        ctx.queue.submit([encoder.finish()]);
+
+        let (tx, rx) = mpsc::channel();
+        for (i, (buffer, bytes)) in readbacks.iter().enumerate() {
+            let tx = tx.clone();
+            buffer.slice(0..(*bytes).max(4)).map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send((i, r));
+            });
+        }
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| BackendError::Gpu(e.to_string()))?;
+        drop(tx);
+        for (i, r) in rx.iter() {
+            r.map_err(|e| BackendError::Readback(format!("buffer {i}: {e}")))?;
+        }
+
+        let mut k = 0;
+        let lidar = match &inputs.lidar {
+            Some(l) => {
+                let rays = (l.params.channels * l.params.columns) as usize;
+                let hits = read_back::<LidarHit>(readbacks[k].0, rays)?;
+                k += 1;
+                Some(LidarFrame {
+                    channels: l.params.channels,
+                    columns: l.params.columns,
+                    hits,
+                })
+            }
+            None => None,
+        };
+        let mut cameras = Vec::new();
+        for c in &inputs.cameras {
+            let n = (c.params.width * c.params.height) as usize;
+            cameras.push(CameraFrame {
+                width: c.params.width,
+                height: c.params.height,
+                pixels: read_back::<PixelOut>(readbacks[k].0, n)?,
+            });
+            k += 1;
+        }
+        Ok(SensorFrames { cameras, lidar })
+    }
+}

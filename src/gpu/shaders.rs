@@ -1,0 +1,20 @@
+//! WGSL sources, composed from `shaders/shared/*.wgsl` and one stage file each.
+
+pub const TYPES: &str = include_str!("../../shaders/shared/types.wgsl");
+pub const RNG: &str = include_str!("../../shaders/shared/rng.wgsl");
+pub const BVH: &str = include_str!("../../shaders/shared/bvh.wgsl");
+pub const LIDAR: &str = include_str!("../../shaders/lidar.wgsl");
+pub const CAMERA: &str = include_str!("../../shaders/camera.wgsl");
+
+/// A stage's full source: shared code first.
+pub fn compose(stage: &str) -> String {
+    [TYPES, RNG, BVH, stage].join("\n")
+}
+
+/// Every compute stage: (name, composed source, entry point).
+pub fn stages() -> Vec<(&'static str, String, &'static str)> {
+    vec![
+        ("lidar", compose(LIDAR), "lidar_main"),
+        ("camera", compose(CAMERA), "camera_main"),
+    ]
+}

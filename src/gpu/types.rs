@@ -1,0 +1,143 @@
+//! Plain-old-data structs shared by the GPU shaders and the CPU twins.
+//! Keep in sync with `shaders/shared/types.wgsl` (a test compares the sizes naga computes).
+
+use bytemuck::{Pod, Zeroable};
+
+/// Label value of a lidar slot with no return.
+pub const NO_RETURN: u32 = u32::MAX;
+
+/// A BVH node: a leaf when `count > 0` (items `first..first+count`), otherwise an inner node
+/// whose children are `left_first` and `left_first + 1`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq)]
+pub struct BvhNode {
+    pub aabb_min: [f32; 3],
+    pub left_first: u32,
+    pub aabb_max: [f32; 3],
+    pub count: u32,
+}
+
+/// A triangle stored as a vertex and two edges (Möller–Trumbore), object space.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq)]
+pub struct Triangle {
+    pub v0: [f32; 3],
+    pub material: u32,
+    pub e1: [f32; 3],
+    pub class: u32,
+    pub e2: [f32; 3],
+    pub _pad: u32,
+}
+
+/// One placed mesh. Matrices are 3x4 row-major affine transforms.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq)]
+pub struct Instance {
+    pub object_from_world: [[f32; 4]; 3],
+    pub world_from_object: [[f32; 4]; 3],
+    /// Root node of this mesh's BLAS in the node buffer.
+    pub blas_root: u32,
+    /// Instance id written to labels (0 = not an object).
+    pub instance_id: u32,
+    pub _pad: [u32; 2],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq)]
+pub struct GpuMaterial {
+    pub albedo: [f32; 3],
+    /// Diffuse reflectance at 905 nm.
+    pub reflectivity: f32,
+    pub emissive: [f32; 3],
+    pub roughness: f32,
+}
+
+/// Per-frame parameters of a lidar sweep.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq)]
+pub struct LidarParams {
+    pub world_from_lidar: [[f32; 4]; 3],
+    pub channels: u32,
+    pub columns: u32,
+    pub min_range_m: f32,
+    pub max_range_m: f32,
+    /// Azimuth of column 0 and the step between columns, radians (counter-clockwise).
+    pub azimuth_start_rad: f32,
+    pub azimuth_step_rad: f32,
+    /// Two-way extinction is exp(-2 * alpha * r).
+    pub extinction_per_m: f32,
+    /// Range at which the geometric falloff halves the return, metres.
+    pub falloff_range_m: f32,
+    pub tlas_root: u32,
+    pub seed: u32,
+    pub frame: u32,
+    pub _pad: u32,
+}
+
+/// Output slot of one lidar ray (beam, column), in the lidar frame.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq)]
+pub struct LidarHit {
+    pub x: f32,
+    pub y: f32,
+    pub z: f32,
+    /// KITTI-style reflectance in [0, 1].
+    pub intensity: f32,
+    /// SemanticKITTI-style label: verisim class in the low 16 bits, instance in the high 16;
+    /// [`NO_RETURN`] when the ray found nothing.
+    pub label: u32,
+}
+
+/// Per-frame parameters of a camera.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq)]
+pub struct CameraParams {
+    /// Optical frame (x right, y down, z forward) to world.
+    pub world_from_camera: [[f32; 4]; 3],
+    pub fx: f32,
+    pub fy: f32,
+    pub cx: f32,
+    pub cy: f32,
+    pub width: u32,
+    pub height: u32,
+    pub tlas_root: u32,
+    pub seed: u32,
+    /// Unit vector towards the sun, world frame.
+    pub sun_dir: [f32; 3],
+    /// Exposure scale (multiplies radiance before tone mapping).
+    pub exposure: f32,
+    /// Direct sun irradiance on a surface facing the sun (linear RGB).
+    pub sun_irradiance: [f32; 3],
+    /// Koschmieder extinction sigma = 3.912 / visibility (0 = clear).
+    pub fog_sigma_per_m: f32,
+    /// Sky radiance at the zenith and at the horizon (linear RGB).
+    pub sky_zenith: [f32; 3],
+    pub max_depth_m: f32,
+    pub sky_horizon: [f32; 3],
+    pub frame: u32,
+}
+
+/// Output of one camera pixel.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq)]
+pub struct PixelOut {
+    /// sRGB8 packed as r | g << 8 | b << 16 (alpha unused).
+    pub rgba: u32,
+    /// Depth along the optical axis in metres (0 = sky / nothing).
+    pub depth_m: f32,
+    /// Class in the low 16 bits, instance id in the high 16.
+    pub label: u32,
+}
+
+pub fn pack_label(class: u32, instance: u32) -> u32 {
+    (class & 0xFFFF) | (instance << 16)
+}
+
+pub fn affine_rows(m: &glam::Affine3A) -> [[f32; 4]; 3] {
+    let c = m.to_cols_array(); // 12 floats: x_axis, y_axis, z_axis, translation (columns)
+    [
+        [c[0], c[3], c[6], c[9]],
+        [c[1], c[4], c[7], c[10]],
+        [c[2], c[5], c[8], c[11]],
+    ]
+}

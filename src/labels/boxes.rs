@@ -1,0 +1,255 @@
+//! 2D and 3D object labels from a camera frame: 2D boxes from the instance mask, KITTI
+//! truncation from the fraction of the object's silhouette outside the image, occlusion from
+//! the fraction of its in-image silhouette hidden by other things.
+
+use std::collections::HashMap;
+
+use glam::{Affine3A, Vec3};
+use rayon::prelude::*;
+
+use super::Class;
+use crate::backend::CameraFrame;
+use crate::cpu::bvh::{SceneView, trace, xform_dir, xform_point};
+use crate::geometry::{GeometryPool, Placement, build_tlas};
+use crate::gpu::types::GpuMaterial;
+use crate::sim::{CameraInputs, ObjectState};
+
+/// Objects whose visible box is shorter than this, or that show fewer pixels, are written as
+/// `DontCare` regions, as KITTI does for objects too small to label.
+pub const MIN_BOX_HEIGHT_PX: f32 = 10.0;
+pub const MIN_VISIBLE_PIXELS: u32 = 30;
+/// The silhouette is sampled on the image plane extended by this many image sizes on each side.
+const EXTENSION: f32 = 1.0;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectLabel {
+    pub instance_id: u32,
+    pub class: Class,
+    /// Too small to label: written as a `DontCare` region.
+    pub dont_care: bool,
+    /// Fraction of the object's silhouette outside the image, [0, 1].
+    pub truncation: f32,
+    /// KITTI occlusion level: 0 fully visible, 1 partly, 2 largely occluded.
+    pub occlusion: u8,
+    /// Fraction of the in-image silhouette that is visible.
+    pub visible_fraction: f32,
+    pub alpha_rad: f32,
+    /// Visible 2D box: left, top, right, bottom (inclusive pixel indices).
+    pub bbox: [f32; 4],
+    /// Height, width, length in metres (KITTI order).
+    pub dims_hwl: [f32; 3],
+    /// Bottom centre of the 3D box in camera coordinates (x right, y down, z forward).
+    pub location: [f32; 3],
+    pub rotation_y: f32,
+    pub visible_pixels: u32,
+    pub silhouette_pixels: u32,
+}
+
+/// KITTI occlusion level from the hidden fraction of the in-image silhouette.
+pub fn occlusion_level(visible_fraction: f32) -> u8 {
+    let hidden = 1.0 - visible_fraction;
+    if hidden < 0.15 {
+        0
+    } else if hidden < 0.5 {
+        1
+    } else {
+        2
+    }
+}
+
+fn wrap_angle(a: f32) -> f32 {
+    let mut a = a;
+    while a > std::f32::consts::PI {
+        a -= std::f32::consts::TAU;
+    }
+    while a < -std::f32::consts::PI {
+        a += std::f32::consts::TAU;
+    }
+    a
+}
+
+struct MaskStats {
+    pixels: u32,
+    min: (u32, u32),
+    max: (u32, u32),
+}
+
+fn mask_stats(frame: &CameraFrame) -> HashMap<u32, MaskStats> {
+    let mut stats: HashMap<u32, MaskStats> = HashMap::new();
+    for (i, p) in frame.pixels.iter().enumerate() {
+        let inst = p.label >> 16;
+        if inst == 0 {
+            continue;
+        }
+        let (x, y) = (i as u32 % frame.width, i as u32 / frame.width);
+        let s = stats.entry(inst).or_insert(MaskStats {
+            pixels: 0,
+            min: (x, y),
+            max: (x, y),
+        });
+        s.pixels += 1;
+        s.min = (s.min.0.min(x), s.min.1.min(y));
+        s.max = (s.max.0.max(x), s.max.1.max(y));
+    }
+    stats
+}
+
+/// Counts the object's silhouette pixels (rays through pixel centres that hit the object
+/// alone): (inside the image, in total over the extended plane).
+fn silhouette(pool: &GeometryPool, materials: &[GpuMaterial], cam: &CameraInputs, obj: &ObjectState, camera_from_object: &Affine3A) -> (u32, u32) {
+    let p = &cam.params;
+    let (w, h) = (p.width as f32, p.height as f32);
+    // Project the label box's corners that lie in front of the camera.
+    let (l, wd, ht) = (obj.size_m.x, obj.size_m.y, obj.size_m.z);
+    let mut lo = (f32::INFINITY, f32::INFINITY);
+    let mut hi = (f32::NEG_INFINITY, f32::NEG_INFINITY);
+    let mut any_behind = false;
+    for k in 0..8 {
+        let c = Vec3::new(
+            if k & 1 == 0 { -l / 2.0 } else { l / 2.0 },
+            if k & 2 == 0 { -wd / 2.0 } else { wd / 2.0 },
+            if k & 4 == 0 { 0.0 } else { ht },
+        );
+        let q = camera_from_object.transform_point3(c);
+        if q.z < 0.05 {
+            any_behind = true;
+            continue;
+        }
+        let (u, v) = (p.fx * q.x / q.z + p.cx, p.fy * q.y / q.z + p.cy);
+        lo = (lo.0.min(u), lo.1.min(v));
+        hi = (hi.0.max(u), hi.1.max(v));
+    }
+    let (x0, y0, x1, y1) = if any_behind || !lo.0.is_finite() {
+        (-EXTENSION * w, -EXTENSION * h, (1.0 + EXTENSION) * w, (1.0 + EXTENSION) * h)
+    } else {
+        (
+            lo.0.max(-EXTENSION * w).floor(),
+            lo.1.max(-EXTENSION * h).floor(),
+            hi.0.min((1.0 + EXTENSION) * w).ceil(),
+            hi.1.min((1.0 + EXTENSION) * h).ceil(),
+        )
+    };
+    if x1 <= x0 || y1 <= y0 {
+        return (0, 0);
+    }
+    let tlas = build_tlas(
+        pool,
+        &[Placement {
+            mesh: obj.mesh,
+            world_from_object: obj.world_from_object,
+            instance_id: obj.instance_id,
+        }],
+    );
+    let scene = SceneView {
+        blas_nodes: &pool.nodes,
+        triangles: &pool.triangles,
+        instances: &tlas.instances,
+        tlas_nodes: &tlas.nodes,
+        materials,
+        tlas_root: 0,
+    };
+    let o = xform_point(&p.world_from_camera, Vec3::ZERO);
+    let (xs, ys) = (x0 as i32, y0 as i32);
+    let (xe, ye) = (x1 as i32, y1 as i32);
+    (ys..ye)
+        .into_par_iter()
+        .map(|y| {
+            let mut inside = 0u32;
+            let mut total = 0u32;
+            for x in xs..xe {
+                let dc = Vec3::new((x as f32 + 0.5 - p.cx) / p.fx, (y as f32 + 0.5 - p.cy) / p.fy, 1.0);
+                let d = xform_dir(&p.world_from_camera, dc).normalize();
+                if trace(&scene, o, d, p.max_depth_m, true).is_hit() {
+                    total += 1;
+                    if x >= 0 && y >= 0 && (x as u32) < p.width && (y as u32) < p.height {
+                        inside += 1;
+                    }
+                }
+            }
+            (inside, total)
+        })
+        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+}
+
+/// Labels every object visible in one camera frame.
+pub fn label_camera(pool: &GeometryPool, cam: &CameraInputs, frame: &CameraFrame, objects: &[ObjectState]) -> Vec<ObjectLabel> {
+    let stats = mask_stats(frame);
+    let materials = crate::geometry::materials::gpu_table();
+    let camera_from_world = cam.world_from_camera.inverse();
+    let mut out = Vec::new();
+    for obj in objects {
+        let Some(s) = stats.get(&obj.instance_id) else {
+            continue;
+        };
+        let camera_from_object = camera_from_world * obj.world_from_object;
+        let (inside, total) = silhouette(pool, &materials, cam, obj, &camera_from_object);
+        let inside = inside.max(s.pixels);
+        let total = total.max(inside);
+        let truncation = if total > 0 { 1.0 - inside as f32 / total as f32 } else { 0.0 };
+        let visible_fraction = (s.pixels as f32 / inside.max(1) as f32).min(1.0);
+        let bbox = [s.min.0 as f32, s.min.1 as f32, s.max.0 as f32, s.max.1 as f32];
+        let location = camera_from_object.transform_point3(Vec3::ZERO);
+        let heading = camera_from_object.transform_vector3(Vec3::X);
+        let rotation_y = (-heading.z).atan2(heading.x);
+        let alpha_rad = wrap_angle(rotation_y - location.x.atan2(location.z));
+        let dont_care = bbox[3] - bbox[1] + 1.0 < MIN_BOX_HEIGHT_PX || s.pixels < MIN_VISIBLE_PIXELS;
+        out.push(ObjectLabel {
+            instance_id: obj.instance_id,
+            class: obj.class,
+            dont_care,
+            truncation,
+            occlusion: occlusion_level(visible_fraction),
+            visible_fraction,
+            alpha_rad,
+            bbox,
+            dims_hwl: [obj.size_m.z, obj.size_m.y, obj.size_m.x],
+            location: location.to_array(),
+            rotation_y,
+            visible_pixels: s.pixels,
+            silhouette_pixels: total,
+        });
+    }
+    out
+}
+
+/// One KITTI label_2 line.
+pub fn kitti_line(l: &ObjectLabel) -> String {
+    let b = l.bbox;
+    if l.dont_care {
+        return format!(
+            "DontCare -1 -1 -10 {:.2} {:.2} {:.2} {:.2} -1 -1 -1 -1000 -1000 -1000 -10",
+            b[0], b[1], b[2], b[3]
+        );
+    }
+    format!(
+        "{} {:.2} {} {:.2} {:.2} {:.2} {:.2} {:.2} {:.2} {:.2} {:.2} {:.2} {:.2} {:.2} {:.2}",
+        l.class.info().kitti_type,
+        l.truncation,
+        l.occlusion,
+        l.alpha_rad,
+        b[0],
+        b[1],
+        b[2],
+        b[3],
+        l.dims_hwl[0],
+        l.dims_hwl[1],
+        l.dims_hwl[2],
+        l.location[0],
+        l.location[1],
+        l.location[2],
+        wrap_angle(l.rotation_y)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn occlusion_levels_follow_hidden_fraction() {
+        assert_eq!(occlusion_level(1.0), 0);
+        assert_eq!(occlusion_level(0.9), 0);
+        assert_eq!(occlusion_level(0.6), 1);
+        assert_eq!(occlusion_level(0.2), 2);
+    }
+}

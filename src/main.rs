@@ -1,0 +1,155 @@
+//! The verisim command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use verisim::backend::BackendKind;
+use verisim::render::{RenderOptions, render};
+use verisim::scenario::{self, Scenario, Source};
+
+#[derive(Parser)]
+#[command(name = "verisim", version, about = "Synthetic lidar and camera data for autonomous driving, on any GPU wgpu reaches or on the CPU")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct ScenarioArgs {
+    /// Scenario file (RON), e.g. scenes/quickstart.ron
+    scene: PathBuf,
+    /// Override a field: --set weather.fog_visibility_m=50 --set run.frames=10
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render a scenario to a KITTI-layout dataset under OUT/training/
+    Render {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        /// Output directory
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of frames (overrides run.frames)
+        #[arg(long)]
+        frames: Option<u32>,
+        #[arg(long, value_enum, default_value = "auto")]
+        backend: BackendKind,
+        /// Continue an interrupted run in OUT, skipping finished frames
+        #[arg(long)]
+        resume: bool,
+        /// No progress bar
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check a scenario file and print what it resolves to
+    Validate {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+    },
+    /// Write the world's triangles at a frame as binary PLY (per-face class and instance)
+    ExportMesh {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        #[arg(long, default_value_t = 0)]
+        frame: u32,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the class table as CSV (id, name, KITTI type, Cityscapes id, SemanticKITTI id)
+    Classes,
+}
+
+fn load(args: &ScenarioArgs, frames: Option<u32>) -> Result<(Scenario, Source)> {
+    let (scenario, source) = scenario::load(&args.scene)?;
+    let mut sets = args.sets.clone();
+    if let Some(n) = frames {
+        sets.push(format!("run.frames={n}"));
+    }
+    let scenario = scenario::apply_overrides(&scenario, &sets)?;
+    Ok((scenario, source))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Render {
+            scenario,
+            out,
+            frames,
+            backend,
+            resume,
+            quiet,
+        } => {
+            let (sc, source) = load(&scenario, frames)?;
+            let total = sc.run.frames as u64;
+            let bar = if quiet {
+                ProgressBar::hidden()
+            } else {
+                ProgressBar::new(total)
+            };
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {pos}/{len} frames [{elapsed_precise}] {per_sec} ETA {eta} {wide_bar}")
+                    .expect("valid template"),
+            );
+            let opts = RenderOptions {
+                out: out.clone(),
+                backend,
+                resume,
+                progress: !quiet,
+            };
+            let summary = render(&sc, &source, &opts, |f, _| bar.set_position(f as u64 + 1))
+                .with_context(|| format!("rendering {} to {}", scenario.scene.display(), out.display()))?;
+            bar.finish_and_clear();
+            eprintln!(
+                "verisim: {} frames rendered ({} skipped) on {} in {:.2} s ({:.1} frames/s), {:.1} k lidar points/frame, {:.1} MB written to {}",
+                summary.frames_rendered,
+                summary.frames_skipped,
+                summary.backend,
+                summary.seconds,
+                summary.frames_per_s(),
+                summary.lidar_points as f64 / summary.frames_rendered.max(1) as f64 / 1000.0,
+                summary.bytes_written as f64 / 1e6,
+                out.display()
+            );
+        }
+        Command::Validate { scenario } => {
+            let (sc, _) = load(&scenario, None)?;
+            println!(
+                "{}",
+                ron::ser::to_string_pretty(&sc, ron::ser::PrettyConfig::default()).context("printing the scenario")?
+            );
+        }
+        Command::ExportMesh { scenario, frame, out } => {
+            let (sc, _) = load(&scenario, None)?;
+            if frame >= sc.run.frames {
+                anyhow::bail!("--frame {frame} is past the scenario's last frame ({})", sc.run.frames - 1);
+            }
+            let mut sim = verisim::Simulation::new(sc);
+            sim.advance_to_frame(frame);
+            let inputs = sim.frame_inputs();
+            let bytes = verisim::export::ply::encode_frame_ply(&sim.assets.pool, &inputs);
+            verisim::export::atomic::write_atomic(&out, &bytes)?;
+            eprintln!("verisim: wrote {} triangles to {}", sim.assets.pool.triangle_count(), out.display());
+        }
+        Command::Classes => print!("{}", verisim::labels::classes::table_csv()),
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("verisim=info")).init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Counter-based random numbers, bit-identical to `shaders/shared/rng.wgsl`, so the GPU and
+//! the CPU twin draw the same numbers for the same (seed, stream, index, draw).
+
+/// PCG hash (Jarzynski & Olano 2020, "Hash Functions for GPU Rendering").
+pub fn pcg_hash(v: u32) -> u32 {
+    let state = v.wrapping_mul(747796405).wrapping_add(2891336453);
+    let word = ((state >> ((state >> 28) + 4)) ^ state).wrapping_mul(277803737);
+    (word >> 22) ^ word
+}
+
+pub fn hash3(a: u32, b: u32, c: u32) -> u32 {
+    pcg_hash(a ^ pcg_hash(b ^ pcg_hash(c)))
+}
+
+/// Maps a hash to [0, 1) with 24 bits of precision.
+pub fn u01(h: u32) -> f32 {
+    (h >> 8) as f32 * (1.0 / 16_777_216.0)
+}
+
+pub fn rand(seed: u32, stream: u32, index: u32, draw: u32) -> f32 {
+    u01(pcg_hash(hash3(seed, stream, index) ^ pcg_hash(draw)))
+}
+
+/// Folds a 64-bit scenario seed into the 32-bit seed the shaders use.
+pub fn seed32(seed: u64) -> u32 {
+    pcg_hash((seed as u32) ^ pcg_hash((seed >> 32) as u32))
+}
+
+/// A small deterministic generator for CPU-side scene building (not shared with shaders).
+#[derive(Clone, Debug)]
+pub struct SceneRng {
+    seed: u32,
+    stream: u32,
+    counter: u32,
+}
+
+impl SceneRng {
+    pub fn new(seed: u64, stream: u32) -> Self {
+        SceneRng {
+            seed: seed32(seed),
+            stream,
+            counter: 0,
+        }
+    }
+
+    pub fn next_f32(&mut self) -> f32 {
+        self.counter = self.counter.wrapping_add(1);
+        rand(self.seed, self.stream, self.counter, 0)
+    }
+
+    pub fn range(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * self.next_f32()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcg_hash_matches_hand_computation() {
+        // v = 0: state = 2891336453; state >> 28 = 10; shift 14.
+        let state: u32 = 2891336453;
+        let word = ((state >> 14) ^ state).wrapping_mul(277803737);
+        assert_eq!(pcg_hash(0), (word >> 22) ^ word);
+        // v = 1: state = 747796405 + 2891336453 wraps to 3639132858; state >> 28 = 13; shift 17.
+        let state: u32 = 3639132858;
+        let word = ((state >> 17) ^ state).wrapping_mul(277803737);
+        assert_eq!(pcg_hash(1), (word >> 22) ^ word);
+    }
+
+    #[test]
+    fn u01_spans_unit_interval() {
+        assert_eq!(u01(0), 0.0);
+        assert!(u01(u32::MAX) < 1.0);
+        assert!(u01(u32::MAX) > 0.9999);
+    }
+
+    #[test]
+    fn uniform_mean_and_variance() {
+        let n = 100_000;
+        let xs: Vec<f32> = (0..n).map(|i| rand(7, 1, i, 0)).collect();
+        let mean = xs.iter().sum::<f32>() / n as f32;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n as f32;
+        assert!((mean - 0.5).abs() < 0.01, "{mean}");
+        assert!((var - 1.0 / 12.0).abs() < 0.002, "{var}");
+    }
+}

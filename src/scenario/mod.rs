@@ -1,0 +1,443 @@
+//! Scenario files: loading, `--set` overrides and validation.
+//!
+//! Errors name the file, the line and column, the field (as a dotted path) and what was
+//! expected. Parsing never panics on bad input.
+
+mod checks;
+mod types;
+
+pub use checks::{MAX_CHANNELS, MAX_IMAGE_SIDE};
+pub use types::*;
+
+use std::path::{Path, PathBuf};
+
+/// Where a scenario came from, for error messages.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{path}: cannot read the scenario file: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{col}: {field}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        field: String,
+        message: String,
+    },
+    #[error("--set {assignment}: {message}")]
+    Override { assignment: String, message: String },
+}
+
+/// Largest number of frames one run may ask for.
+pub const MAX_FRAMES: u32 = 10_000_000;
+/// Largest number of lidar rays per sweep (channels x azimuth steps).
+pub const MAX_LIDAR_RAYS: u64 = 16_000_000;
+
+/// Reads, parses and validates a scenario file.
+pub fn load(path: &Path) -> Result<(Scenario, Source), ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let source = Source {
+        path: path.to_owned(),
+        text,
+    };
+    let scenario = parse(&source)?;
+    Ok((scenario, source))
+}
+
+/// Parses and validates scenario text; `source.path` is used in messages only.
+pub fn parse(source: &Source) -> Result<Scenario, ScenarioError> {
+    let invalid = |line, col, field: String, message: String| ScenarioError::Invalid {
+        path: source.path.clone(),
+        line,
+        col,
+        field: if field.is_empty() || field == "." {
+            "(top level)".into()
+        } else {
+            field
+        },
+        message,
+    };
+    let options = ron::Options::default();
+    let mut de = ron::Deserializer::from_str_with_options(&source.text, &options)
+        .map_err(|e| invalid(e.span.start.line, e.span.start.col, String::new(), e.code.to_string()))?;
+    let result: Result<Scenario, _> = serde_path_to_error::deserialize(&mut de);
+    let scenario = match result {
+        Ok(s) => s,
+        Err(e) => {
+            let field = e.path().to_string();
+            let spanned = de.span_error(e.into_inner());
+            return Err(invalid(
+                spanned.span.start.line,
+                spanned.span.start.col,
+                field,
+                spanned.code.to_string(),
+            ));
+        }
+    };
+    de.end()
+        .map_err(|e| {
+            let spanned = de.span_error(e);
+            invalid(
+                spanned.span.start.line,
+                spanned.span.start.col,
+                String::new(),
+                spanned.code.to_string(),
+            )
+        })?;
+    validate(&scenario).map_err(|(field, message)| {
+        let (line, col) = locate(&source.text, &field);
+        invalid(line, col, field, message)
+    })?;
+    Ok(scenario)
+}
+
+/// Applies `key=value` overrides with dotted paths (`weather.fog_visibility_m=50`,
+/// `actors.0.speed_m_per_s=3`). Values are RON (`50`, `Some(50.0)`, `"text"`, `(1, 2)`).
+/// The result is checked exactly like a file.
+pub fn apply_overrides(scenario: &Scenario, sets: &[String]) -> Result<Scenario, ScenarioError> {
+    if sets.is_empty() {
+        return Ok(scenario.clone());
+    }
+    let mut tree = serde_json::to_value(scenario).map_err(|e| ScenarioError::Override {
+        assignment: String::new(),
+        message: e.to_string(),
+    })?;
+    for assignment in sets {
+        let fail = |message: String| ScenarioError::Override {
+            assignment: assignment.clone(),
+            message,
+        };
+        let (key, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| fail("expected KEY=VALUE, e.g. weather.rain_mm_per_h=10".into()))?;
+        let new_value = ron_text_to_json(value.trim()).map_err(fail)?;
+        let slot = key
+            .trim()
+            .split('.')
+            .try_fold(&mut tree, |node, part| descend(node, part))
+            .map_err(|m| fail(format!("no field `{}`: {m}", key.trim())))?;
+        *slot = new_value;
+    }
+    let result: Result<Scenario, _> = serde_path_to_error::deserialize(&tree);
+    let scenario = result.map_err(|e| ScenarioError::Override {
+        assignment: sets.join(" "),
+        message: format!("{}: {}", e.path(), e.inner()),
+    })?;
+    validate(&scenario).map_err(|(field, message)| ScenarioError::Override {
+        assignment: sets.join(" "),
+        message: format!("{field}: {message}"),
+    })?;
+    Ok(scenario)
+}
+
+fn descend<'a>(
+    node: &'a mut serde_json::Value,
+    part: &str,
+) -> Result<&'a mut serde_json::Value, String> {
+    match node {
+        serde_json::Value::Object(map) => {
+            // Enum variants serialize as {"Variant": {...}}: step through a single-key wrapper.
+            if !map.contains_key(part) && map.len() == 1 {
+                let inner = map.values_mut().next().expect("one entry");
+                return descend(inner, part);
+            }
+            map.get_mut(part).ok_or_else(|| format!("`{part}` is not a field here"))
+        }
+        serde_json::Value::Array(items) => {
+            let n = items.len();
+            let i: usize = part
+                .parse()
+                .map_err(|_| format!("`{part}` is not a list index"))?;
+            items
+                .get_mut(i)
+                .ok_or_else(|| format!("index {i} is out of range (the list has {n})"))
+        }
+        _ => Err(format!("`{part}` goes below a plain value")),
+    }
+}
+
+/// Converts a RON value written on the command line to the JSON tree used for overrides.
+fn ron_text_to_json(text: &str) -> Result<serde_json::Value, String> {
+    let value: ron::Value = match ron::from_str(text) {
+        Ok(v) => v,
+        // A bare word such as `Van` or `KittiP2` is a unit enum variant.
+        Err(_) if text.chars().all(|c| c.is_alphanumeric() || c == '_') && !text.is_empty() => {
+            return Ok(serde_json::Value::String(text.to_owned()));
+        }
+        Err(e) => return Err(format!("`{text}` is not a RON value: {e}")),
+    };
+    ron_to_json(value)
+}
+
+fn ron_to_json(value: ron::Value) -> Result<serde_json::Value, String> {
+    use ron::Value as R;
+    use serde_json::Value as J;
+    Ok(match value {
+        R::Bool(b) => J::Bool(b),
+        R::Char(c) => J::String(c.to_string()),
+        R::String(s) => J::String(s),
+        R::Unit => J::Null,
+        R::Option(None) => J::Null,
+        R::Option(Some(v)) => ron_to_json(*v)?,
+        R::Number(n) => {
+            let f = n.into_f64();
+            if !f.is_finite() {
+                return Err(format!("{f} is not a finite number"));
+            }
+            if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                if f < 0.0 {
+                    J::from(f as i64)
+                } else {
+                    J::from(f as u64)
+                }
+            } else {
+                J::from(f)
+            }
+        }
+        R::Seq(items) => J::Array(items.into_iter().map(ron_to_json).collect::<Result<_, _>>()?),
+        R::Map(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                let key = match k {
+                    R::String(s) => s,
+                    other => format!("{other:?}"),
+                };
+                out.insert(key, ron_to_json(v)?);
+            }
+            J::Object(out)
+        }
+        R::Bytes(_) => return Err("byte strings are not scenario values".into()),
+    })
+}
+
+/// Finds the line and column of a dotted field path in RON text (best effort: the last
+/// named segment found in order after its parents).
+fn locate(text: &str, field: &str) -> (usize, usize) {
+    let mut cursor = 0usize;
+    for part in field.split('.') {
+        if part.is_empty() || part.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let mut search = cursor;
+        while let Some(off) = text[search..].find(part) {
+            let at = search + off;
+            let before_ok = at == 0
+                || !text[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_');
+            let rest = text[at + part.len()..].trim_start();
+            if before_ok && rest.starts_with(':') {
+                cursor = at;
+                break;
+            }
+            search = at + part.len();
+        }
+    }
+    let line = 1 + text[..cursor].matches('\n').count();
+    let col = 1 + text[..cursor].chars().rev().take_while(|&c| c != '\n').count();
+    (line, col)
+}
+
+type FieldError = (String, String);
+
+fn finite_pair(field: String, p: (f32, f32)) -> Result<(), FieldError> {
+    if p.0.is_finite() && p.1.is_finite() && p.0.abs() < 1.0e6 && p.1.abs() < 1.0e6 {
+        Ok(())
+    } else {
+        Err((field, format!("expected finite coordinates within ±1e6 m, found {p:?}")))
+    }
+}
+
+fn positive_size(field: String, s: (f32, f32, f32)) -> Result<(), FieldError> {
+    let ok = |v: f32| v.is_finite() && v > 0.0 && v < 1000.0;
+    if ok(s.0) && ok(s.1) && ok(s.2) {
+        Ok(())
+    } else {
+        Err((field, format!("expected three sizes in (0, 1000) m, found {s:?}")))
+    }
+}
+
+fn check_pose(field: &str, p: &MountPose) -> Result<(), FieldError> {
+    let (x, y, z) = p.xyz_m;
+    let (r, pi, ya) = p.rpy_deg;
+    if [x, y, z].iter().any(|v| !v.is_finite() || v.abs() > 100.0) {
+        return Err((format!("{field}.xyz_m"), format!("expected finite offsets within ±100 m, found {:?}", p.xyz_m)));
+    }
+    if [r, pi, ya].iter().any(|v| !v.is_finite() || v.abs() > 360.0) {
+        return Err((format!("{field}.rpy_deg"), format!("expected angles within ±360°, found {:?}", p.rpy_deg)));
+    }
+    Ok(())
+}
+
+fn check_route(field: &str, spawn: &Option<(f32, f32, f32)>, route: &[(f32, f32)]) -> Result<(), FieldError> {
+    if let Some((x, y, yaw)) = *spawn {
+        finite_pair(format!("{field}.spawn"), (x, y))?;
+        if !yaw.is_finite() {
+            return Err((format!("{field}.spawn"), format!("yaw must be finite, found {yaw}")));
+        }
+    }
+    for (i, &p) in route.iter().enumerate() {
+        finite_pair(format!("{field}.route.{i}"), p)?;
+    }
+    if spawn.is_none() && route.is_empty() {
+        return Err((format!("{field}.route"), "give a spawn pose or at least one route point".into()));
+    }
+    Ok(())
+}
+
+/// Checks that relate several values, or values inside enums; returns (field path, message).
+pub fn validate(s: &Scenario) -> Result<(), FieldError> {
+    if s.schema != SCHEMA_VERSION {
+        return Err(("schema".into(), format!("this verisim reads schema {SCHEMA_VERSION}, the file says {}", s.schema)));
+    }
+    for (i, road) in s.map.roads.iter().enumerate() {
+        let f = format!("map.roads.{i}");
+        match road.shape {
+            RoadShape::Straight { from, to } => {
+                finite_pair(format!("{f}.shape.from"), from)?;
+                finite_pair(format!("{f}.shape.to"), to)?;
+                let len = ((to.0 - from.0).powi(2) + (to.1 - from.1).powi(2)).sqrt();
+                if len < 1.0 {
+                    return Err((format!("{f}.shape"), format!("a road must be at least 1 m long, this one is {len} m")));
+                }
+            }
+            RoadShape::Arc { center, radius_m, start_deg, end_deg } => {
+                finite_pair(format!("{f}.shape.center"), center)?;
+                let half_width = road.lanes_per_direction as f32 * road.lane_width_m + road.sidewalk_width_m;
+                if !(radius_m.is_finite() && radius_m > half_width && radius_m < 1.0e5) {
+                    return Err((format!("{f}.shape.radius_m"), format!("expected a radius larger than the road's half width ({half_width} m), found {radius_m}")));
+                }
+                if !(start_deg.is_finite() && end_deg.is_finite() && end_deg > start_deg && end_deg - start_deg <= 360.0) {
+                    return Err((format!("{f}.shape.end_deg"), format!("expected start_deg < end_deg ≤ start_deg + 360, found {start_deg}..{end_deg}")));
+                }
+            }
+        }
+        if road.lanes_per_direction > 8 {
+            return Err((format!("{f}.lanes_per_direction"), format!("expected at most 8, found {}", road.lanes_per_direction)));
+        }
+        let r = &road.roadside;
+        if r.building_min_height_m > r.building_max_height_m {
+            return Err((format!("{f}.roadside.building_max_height_m"), "must be ≥ building_min_height_m".into()));
+        }
+        for (name, v) in [("building_spacing_m", r.building_spacing_m), ("tree_spacing_m", r.tree_spacing_m), ("pole_spacing_m", r.pole_spacing_m), ("parked_car_spacing_m", r.parked_car_spacing_m)] {
+            if v > 0.0 && v < 2.0 {
+                return Err((format!("{f}.roadside.{name}"), format!("expected 0 (none) or ≥ 2 m, found {v}")));
+            }
+        }
+    }
+    for (i, x) in s.map.intersections.iter().enumerate() {
+        let f = format!("map.intersections.{i}");
+        finite_pair(format!("{f}.center"), x.center)?;
+        if !(3..=4).contains(&x.arms_deg.len()) || x.arms_deg.iter().any(|a| !a.is_finite()) {
+            return Err((format!("{f}.arms_deg"), format!("expected 3 (T) or 4 (4-way) finite angles, found {:?}", x.arms_deg)));
+        }
+    }
+    for (i, b) in s.map.boxes.iter().enumerate() {
+        let f = format!("map.boxes.{i}");
+        finite_pair(format!("{f}.center"), b.center)?;
+        positive_size(format!("{f}.size_m"), b.size_m)?;
+        if let Some(m) = &b.material {
+            crate::geometry::materials::lookup(m).map_err(|e| (format!("{f}.material"), e))?;
+        }
+    }
+    for (i, a) in s.actors.iter().enumerate() {
+        let f = format!("actors.{i}");
+        if let Some(size) = a.size_m {
+            positive_size(format!("{f}.size_m"), size)?;
+        }
+        if let Some(m) = &a.material {
+            crate::geometry::materials::lookup(m).map_err(|e| (format!("{f}.material"), e))?;
+        }
+        check_route(&f, &a.spawn, &a.route)?;
+    }
+    if s.actors.len() > 60_000 {
+        return Err(("actors".into(), format!("at most 60000 actors (16-bit instance ids), found {}", s.actors.len())));
+    }
+    check_route("ego", &s.ego.spawn, &s.ego.route)?;
+    if s.rig.cameras.len() > 2 {
+        return Err(("rig.cameras".into(), format!("at most 2 cameras (image_2, image_3), found {}", s.rig.cameras.len())));
+    }
+    if s.rig.lidars.len() > 1 {
+        return Err(("rig.lidars".into(), format!("at most 1 lidar, found {}", s.rig.lidars.len())));
+    }
+    for (i, c) in s.rig.cameras.iter().enumerate() {
+        let f = format!("rig.cameras.{i}");
+        check_pose(&format!("{f}.pose"), &c.pose)?;
+        match c.intrinsics {
+            Intrinsics::Fov { horizontal_deg } => {
+                if !(horizontal_deg.is_finite() && horizontal_deg > 1.0 && horizontal_deg < 179.0) {
+                    return Err((format!("{f}.intrinsics.horizontal_deg"), format!("expected a field of view in (1, 179) degrees, found {horizontal_deg}")));
+                }
+            }
+            Intrinsics::Pinhole { fx, fy, cx, cy } => {
+                for (n, v) in [("fx", fx), ("fy", fy)] {
+                    if !(v.is_finite() && v > 0.0) {
+                        return Err((format!("{f}.intrinsics.{n}"), format!("expected a focal length > 0 px, found {v}")));
+                    }
+                }
+                for (n, v) in [("cx", cx), ("cy", cy)] {
+                    if !v.is_finite() {
+                        return Err((format!("{f}.intrinsics.{n}"), format!("expected a finite principal point, found {v}")));
+                    }
+                }
+            }
+            Intrinsics::KittiP2 => {}
+        }
+    }
+    for (i, l) in s.rig.lidars.iter().enumerate() {
+        let f = format!("rig.lidars.{i}");
+        check_pose(&format!("{f}.pose"), &l.pose)?;
+        match &l.elevations {
+            Elevations::Uniform { upper_deg, lower_deg } => {
+                let ok = |v: f32| v.is_finite() && v.abs() <= 90.0;
+                if !(ok(*upper_deg) && ok(*lower_deg) && upper_deg >= lower_deg) {
+                    return Err((format!("{f}.elevations"), format!("expected -90 ≤ lower_deg ≤ upper_deg ≤ 90, found upper {upper_deg}, lower {lower_deg}")));
+                }
+            }
+            Elevations::Table(t) => {
+                if t.len() != l.channels as usize {
+                    return Err((format!("{f}.elevations"), format!("the table has {} entries but channels is {}", t.len(), l.channels)));
+                }
+                if let Some(v) = t.iter().find(|v| !(v.is_finite() && v.abs() <= 90.0)) {
+                    return Err((format!("{f}.elevations"), format!("expected elevations within ±90°, found {v}")));
+                }
+            }
+        }
+        if l.min_range_m >= l.max_range_m || l.max_range_m > 2000.0 {
+            return Err((format!("{f}.max_range_m"), format!("expected min_range_m < max_range_m ≤ 2000, found {}..{}", l.min_range_m, l.max_range_m)));
+        }
+        let columns = (360.0 / l.azimuth_resolution_deg).round() as u64;
+        if l.azimuth_resolution_deg > 90.0 || columns * l.channels as u64 > MAX_LIDAR_RAYS {
+            return Err((format!("{f}.azimuth_resolution_deg"), format!("{} columns x {} channels is more than {MAX_LIDAR_RAYS} rays per sweep, or the step exceeds 90°", columns, l.channels)));
+        }
+    }
+    if s.run.frames > MAX_FRAMES {
+        return Err(("run.frames".into(), format!("expected at most {MAX_FRAMES}, found {}", s.run.frames)));
+    }
+    let frame_period_s = 1.0 / s.run.sensor_rate_hz;
+    if s.run.physics_dt_s > frame_period_s || s.run.physics_dt_s < 1.0e-4 {
+        return Err(("run.physics_dt_s".into(), format!("expected 1e-4 ≤ physics_dt_s ≤ 1/sensor_rate_hz = {frame_period_s} s, found {}", s.run.physics_dt_s)));
+    }
+    Ok(())
+}
+
+impl Scenario {
+    /// Physics ticks between two sensor frames.
+    pub fn ticks_per_frame(&self) -> u32 {
+        ((1.0 / self.run.sensor_rate_hz) / self.run.physics_dt_s).round().max(1.0) as u32
+    }
+}

@@ -1,0 +1,98 @@
+//! A compact analytic daylight model: sun direction, direct irradiance reddened by air mass,
+//! sky radiance at zenith and horizon, softened by cloud cover, with a twilight ramp.
+//! Units are relative (1.0 ≈ clear-sky direct normal irradiance at high sun).
+
+use glam::Vec3;
+
+use crate::scenario::Weather;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SkyLight {
+    pub sun_dir: Vec3,
+    pub sun_irradiance: Vec3,
+    pub sky_zenith: Vec3,
+    pub sky_horizon: Vec3,
+    /// Irradiance on a horizontal surface from sun and sky together (luminance-weighted).
+    pub horizontal_irradiance: f32,
+}
+
+/// Kasten & Young (1989) relative optical air mass at elevation `el_deg` (> 0).
+pub fn air_mass(el_deg: f32) -> f32 {
+    let el = el_deg.max(0.0);
+    1.0 / (el.to_radians().sin() + 0.50572 * (el + 6.07995).powf(-1.6364))
+}
+
+fn smoothstep(e0: f32, e1: f32, x: f32) -> f32 {
+    let t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0);
+    t * t * (3.0 - 2.0 * t)
+}
+
+pub fn sky_light(w: &Weather) -> SkyLight {
+    let el = w.sun_elevation_deg.to_radians();
+    let az = w.sun_azimuth_deg.to_radians();
+    let sun_dir = Vec3::new(el.cos() * az.cos(), el.cos() * az.sin(), el.sin());
+    let cloud = w.cloud_cover;
+    // Optical depths per channel (Rayleigh + aerosol, red < green < blue).
+    let tau = Vec3::new(0.09, 0.13, 0.24);
+    let sun_irradiance = if w.sun_elevation_deg > 0.0 {
+        let m = air_mass(w.sun_elevation_deg);
+        Vec3::new((-tau.x * m).exp(), (-tau.y * m).exp(), (-tau.z * m).exp()) * (1.0 - 0.9 * cloud)
+    } else {
+        Vec3::ZERO
+    };
+    // Sky brightness follows the sun (with twilight below the horizon) and grows with cloud.
+    let day = smoothstep(-12.0, 10.0, w.sun_elevation_deg);
+    let strength = (0.03 + 0.05 * el.sin().max(0.0)) * (1.0 + 1.5 * cloud) * day + 0.00005;
+    let clear_zenith = Vec3::new(0.25, 0.45, 1.0);
+    let clear_horizon = Vec3::new(0.75, 0.85, 1.0);
+    let overcast = Vec3::new(0.8, 0.82, 0.85);
+    let sky_zenith = clear_zenith.lerp(overcast, cloud) * strength;
+    let sky_horizon = clear_horizon.lerp(overcast, cloud) * strength;
+    let lum = |c: Vec3| 0.2126 * c.x + 0.7152 * c.y + 0.0722 * c.z;
+    // A horizontal surface sees the direct beam times sin(el) and about π times the mean sky
+    // radiance.
+    let horizontal_irradiance = lum(sun_irradiance) * el.sin().max(0.0)
+        + std::f32::consts::PI * lum((sky_zenith + sky_horizon) * 0.5);
+    SkyLight {
+        sun_dir,
+        sun_irradiance,
+        sky_zenith,
+        sky_horizon,
+        horizontal_irradiance,
+    }
+}
+
+/// Exposure scale that maps an 18% grey horizontal surface to 18% (before tone mapping) in
+/// daylight; at night it stays at the dusk level, so night frames come out dark.
+pub fn auto_exposure(sky: &SkyLight, user_scale: f32) -> f32 {
+    let reference = sky.horizontal_irradiance.max(0.05);
+    user_scale * std::f32::consts::PI / reference
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn air_mass_matches_kasten_young_values() {
+        // Kasten & Young: AM(90°) ≈ 1.0, AM(30°) ≈ 1.994, AM(10°) ≈ 5.60.
+        assert!((air_mass(90.0) - 1.0).abs() < 0.01);
+        assert!((air_mass(30.0) - 1.994).abs() < 0.01);
+        assert!((air_mass(10.0) - 5.60).abs() < 0.05);
+    }
+
+    #[test]
+    fn low_sun_is_redder_and_night_is_dark() {
+        let mut w = Weather::default();
+        w.cloud_cover = 0.0;
+        w.sun_elevation_deg = 60.0;
+        let high = sky_light(&w);
+        w.sun_elevation_deg = 5.0;
+        let low = sky_light(&w);
+        assert!(low.sun_irradiance.x / low.sun_irradiance.z > high.sun_irradiance.x / high.sun_irradiance.z);
+        w.sun_elevation_deg = -20.0;
+        let night = sky_light(&w);
+        assert_eq!(night.sun_irradiance, Vec3::ZERO);
+        assert!(night.horizontal_irradiance < 0.01 * high.horizontal_irradiance);
+    }
+}

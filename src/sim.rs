@@ -1,0 +1,320 @@
+//! The simulation: scenario → ECS world → per-frame [`FrameInputs`] (plain structs that both
+//! backends consume).
+
+use std::collections::HashMap;
+
+use bevy_ecs::prelude::*;
+use glam::{Affine3A, Vec2, Vec3};
+
+use crate::geometry::actors::{actor_mesh, class_of, default_material};
+use crate::geometry::map::build_static_world;
+use crate::geometry::{GeometryPool, MeshId, Placement, Tlas, build_tlas, materials};
+use crate::gpu::types::{CameraParams, LidarParams, affine_rows};
+use crate::labels::Class;
+use crate::rng::{hash3, seed32};
+use crate::scenario::{ActorKind, ActorSpec, Scenario};
+use crate::sensors::{self, sky};
+use crate::world::components::*;
+use crate::world::resources::*;
+use crate::world::schedule::build_schedule;
+
+/// One labeled object as placed in a frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ObjectState {
+    pub instance_id: u32,
+    pub kind: ActorKind,
+    pub class: Class,
+    /// Length, width, height of the label box (origin at the bottom centre).
+    pub size_m: Vec3,
+    pub world_from_object: Affine3A,
+    pub mesh: MeshId,
+}
+
+#[derive(Clone, Debug)]
+pub struct CameraInputs {
+    pub params: CameraParams,
+    pub vehicle_from_camera: Affine3A,
+    pub world_from_camera: Affine3A,
+}
+
+#[derive(Clone, Debug)]
+pub struct LidarInputs {
+    pub params: LidarParams,
+    /// (cos, sin) of each beam's elevation.
+    pub beams: Vec<[f32; 2]>,
+    /// (cos, sin) of each column's azimuth.
+    pub columns: Vec<[f32; 2]>,
+    pub vehicle_from_lidar: Affine3A,
+    pub world_from_lidar: Affine3A,
+}
+
+/// Everything a backend needs to render one frame.
+#[derive(Clone, Debug)]
+pub struct FrameInputs {
+    pub frame: u32,
+    pub time_s: f64,
+    pub seed: u32,
+    pub tlas: Tlas,
+    pub objects: Vec<ObjectState>,
+    pub world_from_ego: Affine3A,
+    pub cameras: Vec<CameraInputs>,
+    pub lidar: Option<LidarInputs>,
+}
+
+/// Geometry shared by all frames (uploaded to the GPU once).
+pub struct SceneAssets {
+    pub pool: GeometryPool,
+    pub static_mesh: MeshId,
+}
+
+pub struct Simulation {
+    pub scenario: Scenario,
+    pub assets: SceneAssets,
+    world: World,
+    schedule: bevy_ecs::schedule::Schedule,
+    frame: u32,
+    lidar_tables: Option<(Vec<[f32; 2]>, Vec<[f32; 2]>)>,
+}
+
+fn spawn_pose(spawn: Option<(f32, f32, f32)>, route: &[(f32, f32)]) -> (Pose, usize) {
+    match spawn {
+        Some((x, y, yaw_deg)) => (
+            Pose {
+                position: Vec3::new(x, y, 0.0),
+                yaw_rad: yaw_deg.to_radians(),
+            },
+            0,
+        ),
+        None => {
+            let p0 = Vec2::new(route[0].0, route[0].1);
+            let yaw = route
+                .get(1)
+                .map(|&(x, y)| Vec2::new(x, y) - p0)
+                .filter(|d| d.length() > 1e-6)
+                .map_or(0.0, |d| d.y.atan2(d.x));
+            (
+                Pose {
+                    position: p0.extend(0.0),
+                    yaw_rad: yaw,
+                },
+                1,
+            )
+        }
+    }
+}
+
+impl Simulation {
+    /// Builds the world of a validated scenario.
+    pub fn new(scenario: Scenario) -> Self {
+        let static_world = build_static_world(&scenario.map, scenario.run.seed);
+        let mut pool = GeometryPool::default();
+        let static_mesh = pool.add(&static_world.mesh);
+        let mut world = World::new();
+        world.insert_resource(SimClock {
+            dt_s: scenario.run.physics_dt_s,
+            tick: 0,
+        });
+        world.insert_resource(SimRng {
+            seed: scenario.run.seed,
+        });
+        world.insert_resource(WeatherState {
+            weather: scenario.weather.clone(),
+        });
+        world.spawn(StaticMap { mesh: static_mesh });
+
+        // Actors: the scenario's first (ids 1..), then the map's parked cars.
+        let mut meshes: HashMap<(ActorKind, [u32; 3], u32), MeshId> = HashMap::new();
+        let all: Vec<&ActorSpec> = scenario.actors.iter().chain(static_world.parked.iter()).collect();
+        for (i, a) in all.iter().enumerate() {
+            let size = a.size_m.unwrap_or_else(|| a.kind.default_size_m());
+            let material = materials::id(a.material.as_deref().unwrap_or(default_material(a.kind)));
+            let key = (a.kind, [size.0.to_bits(), size.1.to_bits(), size.2.to_bits()], material);
+            let mesh = *meshes
+                .entry(key)
+                .or_insert_with(|| pool.add(&actor_mesh(a.kind, size, material)));
+            let (pose, next) = spawn_pose(a.spawn, &a.route);
+            let mut e = world.spawn((
+                Actor {
+                    kind: a.kind,
+                    instance_id: i as u32 + 1,
+                    mesh,
+                    size_m: Vec3::new(size.0, size.1, size.2),
+                },
+                pose,
+                Speed {
+                    m_per_s: a.speed_m_per_s,
+                },
+            ));
+            if !a.route.is_empty() {
+                e.insert(Route {
+                    waypoints: a.route.iter().map(|&(x, y)| Vec2::new(x, y)).collect(),
+                    next,
+                    looping: a.loop_route,
+                });
+            }
+        }
+
+        let (pose, next) = spawn_pose(scenario.ego.spawn, &scenario.ego.route);
+        let mut ego = world.spawn((
+            Ego,
+            pose,
+            Speed {
+                m_per_s: scenario.ego.speed_m_per_s,
+            },
+        ));
+        if !scenario.ego.route.is_empty() {
+            ego.insert(Route {
+                waypoints: scenario.ego.route.iter().map(|&(x, y)| Vec2::new(x, y)).collect(),
+                next,
+                looping: scenario.ego.loop_route,
+            });
+        }
+        for (index, cam) in scenario.rig.cameras.iter().enumerate() {
+            world.spawn(CameraMount {
+                index,
+                vehicle_from_camera: sensors::vehicle_from_camera(cam),
+            });
+        }
+        let lidar_tables = scenario.rig.lidars.first().map(|l| {
+            world.spawn(LidarMount {
+                vehicle_from_lidar: sensors::vehicle_from_body(&l.pose),
+            });
+            sensors::lidar_direction_tables(l)
+        });
+        Simulation {
+            assets: SceneAssets { pool, static_mesh },
+            scenario,
+            world,
+            schedule: build_schedule(),
+            frame: 0,
+            lidar_tables,
+        }
+    }
+
+    pub fn frame(&self) -> u32 {
+        self.frame
+    }
+
+    /// Runs physics ticks until the world is at `frame` (frames only move forward).
+    pub fn advance_to_frame(&mut self, frame: u32) {
+        let per_frame = self.scenario.ticks_per_frame() as u64;
+        let target = frame as u64 * per_frame;
+        while self.world.resource::<SimClock>().tick < target {
+            self.schedule.run(&mut self.world);
+        }
+        self.frame = self.frame.max(frame);
+    }
+
+    /// Extracts the current frame's inputs.
+    pub fn frame_inputs(&mut self) -> FrameInputs {
+        let clock = *self.world.resource::<SimClock>();
+        let seed = hash3(seed32(self.scenario.run.seed), self.frame, 0x5EED);
+        let mut placements = vec![Placement {
+            mesh: self.assets.static_mesh,
+            world_from_object: Affine3A::IDENTITY,
+            instance_id: 0,
+        }];
+        let mut objects = Vec::new();
+        let mut q = self.world.query::<(&Actor, &Pose)>();
+        for (actor, pose) in q.iter(&self.world) {
+            let world_from_object = pose.world_from_body();
+            placements.push(Placement {
+                mesh: actor.mesh,
+                world_from_object,
+                instance_id: actor.instance_id,
+            });
+            objects.push(ObjectState {
+                instance_id: actor.instance_id,
+                kind: actor.kind,
+                class: class_of(actor.kind),
+                size_m: actor.size_m,
+                world_from_object,
+                mesh: actor.mesh,
+            });
+        }
+        objects.sort_by_key(|o| o.instance_id);
+        let tlas = build_tlas(&self.assets.pool, &placements);
+        let world_from_ego = self
+            .world
+            .query_filtered::<&Pose, With<Ego>>()
+            .single(&self.world)
+            .map(|p| p.world_from_body())
+            .unwrap_or(Affine3A::IDENTITY);
+
+        let weather = self.world.resource::<WeatherState>().weather.clone();
+        let light = sky::sky_light(&weather);
+        let fog_sigma = weather.fog_visibility_m.map_or(0.0, |v| 3.912 / v);
+        let mut cameras = Vec::new();
+        let mut mounts: Vec<CameraMount> = self.world.query::<&CameraMount>().iter(&self.world).copied().collect();
+        mounts.sort_by_key(|m| m.index);
+        for m in mounts {
+            let spec = &self.scenario.rig.cameras[m.index];
+            let (fx, fy, cx, cy) = sensors::intrinsics(spec);
+            let world_from_camera = world_from_ego * m.vehicle_from_camera;
+            cameras.push(CameraInputs {
+                params: CameraParams {
+                    world_from_camera: affine_rows(&world_from_camera),
+                    fx,
+                    fy,
+                    cx,
+                    cy,
+                    width: spec.width,
+                    height: spec.height,
+                    tlas_root: 0,
+                    seed,
+                    sun_dir: light.sun_dir.to_array(),
+                    exposure: sky::auto_exposure(&light, spec.exposure),
+                    sun_irradiance: light.sun_irradiance.to_array(),
+                    fog_sigma_per_m: fog_sigma,
+                    sky_zenith: light.sky_zenith.to_array(),
+                    max_depth_m: 1000.0,
+                    sky_horizon: light.sky_horizon.to_array(),
+                    frame: self.frame,
+                },
+                vehicle_from_camera: m.vehicle_from_camera,
+                world_from_camera,
+            });
+        }
+        let lidar = match (&self.lidar_tables, self.scenario.rig.lidars.first()) {
+            (Some((beams, columns)), Some(spec)) => {
+                let mount = *self.world.query::<&LidarMount>().single(&self.world).expect("one lidar mount");
+                let world_from_lidar = world_from_ego * mount.vehicle_from_lidar;
+                let (n, step) = sensors::columns(spec);
+                // Fog: MOR = ln(20)/alpha (REFERENCE.md); 905 nm and visible attenuate alike.
+                let alpha = weather.fog_visibility_m.map_or(0.0, |v| 20f32.ln() / v);
+                Some(LidarInputs {
+                    params: LidarParams {
+                        world_from_lidar: affine_rows(&world_from_lidar),
+                        channels: spec.channels,
+                        columns: n,
+                        min_range_m: spec.min_range_m,
+                        max_range_m: spec.max_range_m,
+                        azimuth_start_rad: -std::f32::consts::PI,
+                        azimuth_step_rad: step,
+                        extinction_per_m: alpha,
+                        falloff_range_m: 60.0,
+                        tlas_root: 0,
+                        seed,
+                        frame: self.frame,
+                        _pad: 0,
+                    },
+                    beams: beams.clone(),
+                    columns: columns.clone(),
+                    vehicle_from_lidar: mount.vehicle_from_lidar,
+                    world_from_lidar,
+                })
+            }
+            _ => None,
+        };
+        FrameInputs {
+            frame: self.frame,
+            time_s: clock.time_s(),
+            seed,
+            tlas,
+            objects,
+            world_from_ego,
+            cameras,
+            lidar,
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! ECS components: small nouns.
+
+use bevy_ecs::prelude::*;
+use glam::{Affine3A, Vec2, Vec3};
+
+use crate::geometry::MeshId;
+use crate::scenario::ActorKind;
+
+/// Position of the footprint centre on the ground (world frame) and heading.
+#[derive(Component, Clone, Copy, Debug, PartialEq)]
+pub struct Pose {
+    pub position: Vec3,
+    pub yaw_rad: f32,
+}
+
+impl Pose {
+    pub fn world_from_body(&self) -> Affine3A {
+        Affine3A::from_rotation_translation(glam::Quat::from_rotation_z(self.yaw_rad), self.position)
+    }
+}
+
+#[derive(Component, Clone, Copy, Debug, PartialEq)]
+pub struct Speed {
+    pub m_per_s: f32,
+}
+
+/// Waypoints followed in order at the actor's speed.
+#[derive(Component, Clone, Debug, PartialEq)]
+pub struct Route {
+    pub waypoints: Vec<Vec2>,
+    pub next: usize,
+    pub looping: bool,
+}
+
+/// Something that is rendered as its own instance and labeled.
+#[derive(Component, Clone, Copy, Debug, PartialEq)]
+pub struct Actor {
+    pub kind: ActorKind,
+    /// Stable label instance id (1-based), equal in camera and lidar labels.
+    pub instance_id: u32,
+    pub mesh: MeshId,
+    /// Label box: length, width, height.
+    pub size_m: Vec3,
+}
+
+/// The vehicle carrying the sensor rig (not rendered).
+#[derive(Component, Clone, Copy, Debug, Default)]
+pub struct Ego;
+
+/// A camera on the ego; `vehicle_from_camera` ends in the optical frame (x right, y down,
+/// z forward).
+#[derive(Component, Clone, Copy, Debug)]
+pub struct CameraMount {
+    pub index: usize,
+    pub vehicle_from_camera: Affine3A,
+}
+
+/// The lidar on the ego; lidar frame as KITTI's velodyne (x forward, y left, z up).
+#[derive(Component, Clone, Copy, Debug)]
+pub struct LidarMount {
+    pub vehicle_from_lidar: Affine3A,
+}
+
+/// The static world mesh.
+#[derive(Component, Clone, Copy, Debug)]
+pub struct StaticMap {
+    pub mesh: MeshId,
+}
