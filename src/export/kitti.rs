@@ -130,8 +130,20 @@ fn row3x4(m: &Affine3A) -> [f32; 12] {
     ]
 }
 
+/// KITTI's number style: `7.215377e+02`.
+fn kitti_number(x: f32) -> String {
+    let s = format!("{:.6e}", x + 0.0); // + 0.0 turns -0 into 0
+    match s.split_once('e') {
+        Some((m, e)) => {
+            let e: i32 = e.parse().unwrap_or(0);
+            format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
+        }
+        None => s,
+    }
+}
+
 fn fmt_row(name: &str, v: &[f32]) -> String {
-    let nums: Vec<String> = v.iter().map(|x| format!("{x:.12e}")).collect();
+    let nums: Vec<String> = v.iter().map(|&x| kitti_number(x)).collect();
     format!("{name}: {}\n", nums.join(" "))
 }
 
@@ -225,4 +237,23 @@ pub fn write_files(files: &[(PathBuf, Vec<u8>)]) -> Result<u64, ExportError> {
         .par_iter()
         .map(|(p, b)| write_atomic(p, b).map(|_| b.len() as u64))
         .try_reduce(|| 0, |a, b| Ok(a + b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_as_kitti_does() {
+        assert_eq!(kitti_number(721.5377), "7.215377e+02");
+        assert_eq!(kitti_number(-0.0), "0.000000e+00");
+        assert_eq!(kitti_number(-0.0012), "-1.200000e-03");
+    }
+
+    #[test]
+    fn depth_encoding_follows_kitti() {
+        assert_eq!(depth_to_u16(0.0), 0);
+        assert_eq!(depth_to_u16(1.0), 256);
+        assert_eq!(depth_to_u16(300.0), 0, "beyond 255.99 m is no measurement");
+    }
 }

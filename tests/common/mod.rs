@@ -1,0 +1,39 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use verisim::backend::{Backend, BackendError};
+use verisim::geometry::GeometryPool;
+use verisim::scenario::{self, Scenario, Source};
+
+/// Parses scenario text (as if it were a file named `name`).
+pub fn scenario_from_str(name: &str, text: &str) -> Scenario {
+    let source = Source {
+        path: name.into(),
+        text: text.to_owned(),
+    };
+    scenario::parse(&source).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn load_scene(path: &str) -> Scenario {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    scenario::load(&p).unwrap_or_else(|e| panic!("{e}")).0
+}
+
+/// The GPU backend, or None (loudly) when no adapter exists; with VERISIM_REQUIRE_GPU=1 a
+/// missing adapter fails the test.
+pub fn gpu_backend(pool: &GeometryPool) -> Option<Box<dyn Backend>> {
+    match verisim::gpu::GpuBackend::new(pool) {
+        Ok(b) => {
+            eprintln!("GPU test on {}", b.describe());
+            Some(Box::new(b))
+        }
+        Err(e @ BackendError::NoAdapter { .. }) => {
+            if std::env::var("VERISIM_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+                panic!("VERISIM_REQUIRE_GPU=1 but {e}");
+            }
+            eprintln!("SKIPPED GPU TEST: {e}");
+            None
+        }
+        Err(e) => panic!("GPU backend failed: {e}"),
+    }
+}

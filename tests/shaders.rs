@@ -1,0 +1,57 @@
+//! Every WGSL stage validates with naga, and the shared structs have the same size in Rust
+//! and WGSL.
+
+use verisim::gpu::shaders;
+use std::mem::size_of;
+
+use verisim::gpu::types::*;
+use wgpu::naga;
+
+fn parse(name: &str, src: &str) -> naga::Module {
+    naga::front::wgsl::parse_str(src).unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)))
+}
+
+#[test]
+fn every_stage_validates() {
+    let stages = shaders::stages();
+    assert!(stages.len() >= 2);
+    for (name, src, entry) in stages {
+        let module = parse(name, &src);
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::default())
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&src)));
+        assert!(
+            module.entry_points.iter().any(|e| e.name == entry && e.stage == naga::ShaderStage::Compute),
+            "{name} has no compute entry point {entry}"
+        );
+    }
+}
+
+#[test]
+fn shared_struct_sizes_agree() {
+    let src = shaders::compose("");
+    let module = parse("shared", &src);
+    let wgsl_size = |name: &str| -> u32 {
+        module
+            .types
+            .iter()
+            .find_map(|(_, ty)| match (&ty.name, &ty.inner) {
+                (Some(n), naga::TypeInner::Struct { span, .. }) if n == name => Some(*span),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("struct {name} missing in WGSL"))
+    };
+    let cases: [(&str, usize); 8] = [
+        ("BvhNode", size_of::<BvhNode>()),
+        ("Triangle", size_of::<Triangle>()),
+        ("Instance", size_of::<Instance>()),
+        ("Material", size_of::<GpuMaterial>()),
+        ("LidarParams", size_of::<LidarParams>()),
+        ("LidarHit", size_of::<LidarHit>()),
+        ("CameraParams", size_of::<CameraParams>()),
+        ("PixelOut", size_of::<PixelOut>()),
+    ];
+    for (name, rust) in cases {
+        assert_eq!(wgsl_size(name) as usize, rust, "{name}: WGSL vs Rust size");
+    }
+}
