@@ -71,7 +71,10 @@ pub trait Backend {
 }
 
 /// Creates the backend; `Auto` falls back to the CPU with a one-line notice on stderr.
-pub fn create_backend(kind: BackendKind, pool: &GeometryPool) -> Result<Box<dyn Backend>, BackendError> {
+pub fn create_backend(
+    kind: BackendKind,
+    pool: &GeometryPool,
+) -> Result<Box<dyn Backend>, BackendError> {
     match kind {
         BackendKind::Cpu => Ok(Box::new(crate::cpu::CpuBackend::new(pool))),
         BackendKind::Gpu => Ok(Box::new(crate::gpu::GpuBackend::new(pool)?)),

@@ -10,6 +10,8 @@ pub mod export;
 pub mod geometry;
 pub mod gpu;
 pub mod labels;
+pub mod physics;
+pub mod reality;
 pub mod render;
 pub mod rng;
 pub mod scenario;

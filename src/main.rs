@@ -8,11 +8,16 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use verisim::backend::BackendKind;
+use verisim::reality::{self, CheckOptions, PhysicalTruth, ProfileOptions, RealSource};
 use verisim::render::{RenderOptions, render};
 use verisim::scenario::{self, Scenario, Source};
 
 #[derive(Parser)]
-#[command(name = "verisim", version, about = "Synthetic lidar and camera data for autonomous driving, on any GPU wgpu reaches or on the CPU")]
+#[command(
+    name = "verisim",
+    version,
+    about = "Synthetic lidar and camera data for autonomous driving, on any GPU wgpu reaches or on the CPU"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -64,6 +69,60 @@ enum Command {
     },
     /// Print the class table as CSV (id, name, KITTI type, Cityscapes id, SemanticKITTI id)
     Classes,
+    /// Compare a synthetic dataset with real data (or a reference profile) and write a
+    /// validation report; exit 0 when every gate passes, 1 when one fails, 2 on bad input
+    Check(CheckArgs),
+    /// Store aggregated statistics of real data (never raw points or pixels)
+    Profile {
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        name: Option<String>,
+        /// Lidar model (hdl64e, hdl32e); inferred when absent
+        #[arg(long)]
+        sensor: Option<String>,
+        /// Differential privacy: Laplace noise on histogram counts with this ε
+        #[arg(long)]
+        epsilon: Option<f64>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    #[arg(required = true)]
+    synthetic: Vec<PathBuf>,
+    #[arg(long, num_args = 1.., required_unless_present = "profile", conflicts_with = "profile")]
+    real: Vec<PathBuf>,
+    /// A reference profile (`*.profile.json`) instead of real data.
+    #[arg(long)]
+    profile: Option<PathBuf>,
+    #[arg(long)]
+    out: PathBuf,
+    /// Gate policy (RON); the shipped default when absent.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Use tier of the policy (perception-training, smoke, ...).
+    #[arg(long)]
+    tier: Option<String>,
+    /// Lidar model (hdl64e, hdl32e); inferred when absent.
+    #[arg(long)]
+    sensor: Option<String>,
+    /// Scenario fog visibility (m) for the physical-consistency check.
+    #[arg(long)]
+    truth_visibility_m: Option<f64>,
+    /// Scenario rain rate (mm/h).
+    #[arg(long)]
+    truth_rain_mm_per_h: Option<f64>,
+    /// Scenario tyre-road friction μ.
+    #[arg(long)]
+    truth_mu: Option<f64>,
+    /// Decelerations reached in the scenario (m/s²), comma separated.
+    #[arg(long, value_delimiter = ',')]
+    truth_decel_m_per_s2: Vec<f64>,
 }
 
 fn load(args: &ScenarioArgs, frames: Option<u32>) -> Result<(Scenario, Source)> {
@@ -76,7 +135,7 @@ fn load(args: &ScenarioArgs, frames: Option<u32>) -> Result<(Scenario, Source)> 
     Ok((scenario, source))
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Render {
             scenario,
@@ -104,7 +163,13 @@ fn run(cli: Cli) -> Result<()> {
                 progress: !quiet,
             };
             let summary = render(&sc, &source, &opts, |f, _| bar.set_position(f as u64 + 1))
-                .with_context(|| format!("rendering {} to {}", scenario.scene.display(), out.display()))?;
+                .with_context(|| {
+                    format!(
+                        "rendering {} to {}",
+                        scenario.scene.display(),
+                        out.display()
+                    )
+                })?;
             bar.finish_and_clear();
             eprintln!(
                 "verisim: {} frames rendered ({} skipped) on {} in {:.2} s ({:.1} frames/s), {:.1} k lidar points/frame, {:.1} MB written to {}",
@@ -122,31 +187,102 @@ fn run(cli: Cli) -> Result<()> {
             let (sc, _) = load(&scenario, None)?;
             println!(
                 "{}",
-                ron::ser::to_string_pretty(&sc, ron::ser::PrettyConfig::default()).context("printing the scenario")?
+                ron::ser::to_string_pretty(&sc, ron::ser::PrettyConfig::default())
+                    .context("printing the scenario")?
             );
         }
-        Command::ExportMesh { scenario, frame, out } => {
+        Command::ExportMesh {
+            scenario,
+            frame,
+            out,
+        } => {
             let (sc, _) = load(&scenario, None)?;
             if frame >= sc.run.frames {
-                anyhow::bail!("--frame {frame} is past the scenario's last frame ({})", sc.run.frames - 1);
+                anyhow::bail!(
+                    "--frame {frame} is past the scenario's last frame ({})",
+                    sc.run.frames - 1
+                );
             }
             let mut sim = verisim::Simulation::new(sc);
             sim.advance_to_frame(frame);
             let inputs = sim.frame_inputs();
             let bytes = verisim::export::ply::encode_frame_ply(&sim.assets.pool, &inputs);
             verisim::export::atomic::write_atomic(&out, &bytes)?;
-            eprintln!("verisim: wrote {} triangles to {}", sim.assets.pool.triangle_count(), out.display());
+            eprintln!(
+                "verisim: wrote {} triangles to {}",
+                sim.assets.pool.triangle_count(),
+                out.display()
+            );
         }
         Command::Classes => print!("{}", verisim::labels::classes::table_csv()),
+        Command::Check(a) => {
+            let real = match a.profile {
+                Some(p) => RealSource::Profile(p),
+                None => RealSource::Datasets(a.real),
+            };
+            let opts = CheckOptions {
+                synthetic: a.synthetic,
+                real,
+                out_dir: a.out,
+                policy: a.policy,
+                tier: a.tier,
+                sensor: a.sensor,
+                truth: PhysicalTruth {
+                    fog_visibility_m: a.truth_visibility_m,
+                    rain_mm_per_h: a.truth_rain_mm_per_h,
+                    friction_mu: a.truth_mu,
+                    decelerations_m_per_s2: a.truth_decel_m_per_s2,
+                },
+            };
+            let report = reality::run_check(&opts)?;
+            let s = &report.summary;
+            println!(
+                "{:?}: {} pass, {} warn, {} fail, {} info, {} skipped; validity {:.1}%; report in {}",
+                report.verdict,
+                s.pass,
+                s.warn,
+                s.fail,
+                s.info,
+                s.skipped,
+                s.validity_percent,
+                opts.out_dir.display()
+            );
+            return Ok(ExitCode::from(u8::from(report.failed())));
+        }
+        Command::Profile {
+            inputs,
+            out,
+            name,
+            sensor,
+            epsilon,
+            seed,
+        } => {
+            let p = reality::run_profile(&ProfileOptions {
+                inputs,
+                out: out.clone(),
+                name,
+                sensor,
+                epsilon,
+                seed,
+            })?;
+            let frames: u64 = p.groups.iter().map(|g| g.frames).sum();
+            println!(
+                "profile `{}`: {frames} frames in {} groups written to {}",
+                p.name,
+                p.groups.len(),
+                out.display()
+            );
+        }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("verisim=info")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("verisim=info"))
+        .init();
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

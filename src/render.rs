@@ -21,7 +21,9 @@ pub enum RenderError {
     Backend(#[from] BackendError),
     #[error(transparent)]
     Export(#[from] ExportError),
-    #[error("{path}: output directory is not empty; use --resume to continue a run there, or choose another --out")]
+    #[error(
+        "{path}: output directory is not empty; use --resume to continue a run there, or choose another --out"
+    )]
     NotEmpty { path: PathBuf },
 }
 
@@ -59,17 +61,29 @@ fn dir_is_empty(path: &Path) -> bool {
 }
 
 /// Renders every frame of `scenario` into `opts.out` (KITTI layout under `training/`).
-pub fn render(scenario: &Scenario, source: &Source, opts: &RenderOptions, mut on_frame: impl FnMut(u32, u32)) -> Result<RenderSummary, RenderError> {
+pub fn render(
+    scenario: &Scenario,
+    source: &Source,
+    opts: &RenderOptions,
+    mut on_frame: impl FnMut(u32, u32),
+) -> Result<RenderSummary, RenderError> {
     if !opts.resume && !dir_is_empty(&opts.out) {
-        return Err(RenderError::NotEmpty { path: opts.out.clone() });
+        return Err(RenderError::NotEmpty {
+            path: opts.out.clone(),
+        });
     }
     let start = Instant::now();
     let mut sim = Simulation::new(scenario.clone());
     let mut backend = create_backend(opts.backend, &sim.assets.pool)?;
-    let layout = KittiLayout::new(&opts.out, scenario.rig.cameras.len(), !scenario.rig.lidars.is_empty());
+    let layout = KittiLayout::new(
+        &opts.out,
+        scenario.rig.cameras.len(),
+        !scenario.rig.lidars.is_empty(),
+    );
     create_dir(&opts.out)?;
     layout.create()?;
-    let resolved = ron::ser::to_string_pretty(scenario, ron::ser::PrettyConfig::default()).unwrap_or_default();
+    let resolved =
+        ron::ser::to_string_pretty(scenario, ron::ser::PrettyConfig::default()).unwrap_or_default();
     write_atomic(&opts.out.join("scenario.ron"), resolved.as_bytes())?;
 
     let total = scenario.run.frames;
@@ -88,7 +102,10 @@ pub fn render(scenario: &Scenario, source: &Source, opts: &RenderOptions, mut on
                     (Some(ci), Some(cf)) => label_camera(pool, ci, cf, &inputs.objects),
                     _ => Vec::new(),
                 };
-                points += frames.lidar.as_ref().map_or(0, |l| l.points().count() as u64);
+                points += frames
+                    .lidar
+                    .as_ref()
+                    .map_or(0, |l| l.points().count() as u64);
                 let files = encode_frame(&layout_w, &inputs, &frames, &labels)?;
                 bytes += write_files(&files)?;
                 n += 1;
@@ -138,7 +155,9 @@ pub fn render(scenario: &Scenario, source: &Source, opts: &RenderOptions, mut on
     });
     write_atomic(
         &opts.out.join("manifest.json"),
-        serde_json::to_string_pretty(&manifest).unwrap_or_default().as_bytes(),
+        serde_json::to_string_pretty(&manifest)
+            .unwrap_or_default()
+            .as_bytes(),
     )?;
     Ok(summary)
 }

@@ -73,7 +73,7 @@ pub struct Simulation {
     world: World,
     schedule: bevy_ecs::schedule::Schedule,
     frame: u32,
-    lidar_tables: Option<(Vec<[f32; 2]>, Vec<[f32; 2]>)>,
+    lidar_tables: Option<sensors::DirectionTables>,
 }
 
 fn spawn_pose(spawn: Option<(f32, f32, f32)>, route: &[(f32, f32)]) -> (Pose, usize) {
@@ -124,11 +124,19 @@ impl Simulation {
 
         // Actors: the scenario's first (ids 1..), then the map's parked cars.
         let mut meshes: HashMap<(ActorKind, [u32; 3], u32), MeshId> = HashMap::new();
-        let all: Vec<&ActorSpec> = scenario.actors.iter().chain(static_world.parked.iter()).collect();
+        let all: Vec<&ActorSpec> = scenario
+            .actors
+            .iter()
+            .chain(static_world.parked.iter())
+            .collect();
         for (i, a) in all.iter().enumerate() {
             let size = a.size_m.unwrap_or_else(|| a.kind.default_size_m());
             let material = materials::id(a.material.as_deref().unwrap_or(default_material(a.kind)));
-            let key = (a.kind, [size.0.to_bits(), size.1.to_bits(), size.2.to_bits()], material);
+            let key = (
+                a.kind,
+                [size.0.to_bits(), size.1.to_bits(), size.2.to_bits()],
+                material,
+            );
             let mesh = *meshes
                 .entry(key)
                 .or_insert_with(|| pool.add(&actor_mesh(a.kind, size, material)));
@@ -164,7 +172,12 @@ impl Simulation {
         ));
         if !scenario.ego.route.is_empty() {
             ego.insert(Route {
-                waypoints: scenario.ego.route.iter().map(|&(x, y)| Vec2::new(x, y)).collect(),
+                waypoints: scenario
+                    .ego
+                    .route
+                    .iter()
+                    .map(|&(x, y)| Vec2::new(x, y))
+                    .collect(),
                 next,
                 looping: scenario.ego.loop_route,
             });
@@ -245,7 +258,12 @@ impl Simulation {
         let light = sky::sky_light(&weather);
         let fog_sigma = weather.fog_visibility_m.map_or(0.0, |v| 3.912 / v);
         let mut cameras = Vec::new();
-        let mut mounts: Vec<CameraMount> = self.world.query::<&CameraMount>().iter(&self.world).copied().collect();
+        let mut mounts: Vec<CameraMount> = self
+            .world
+            .query::<&CameraMount>()
+            .iter(&self.world)
+            .copied()
+            .collect();
         mounts.sort_by_key(|m| m.index);
         for m in mounts {
             let spec = &self.scenario.rig.cameras[m.index];
@@ -277,7 +295,11 @@ impl Simulation {
         }
         let lidar = match (&self.lidar_tables, self.scenario.rig.lidars.first()) {
             (Some((beams, columns)), Some(spec)) => {
-                let mount = *self.world.query::<&LidarMount>().single(&self.world).expect("one lidar mount");
+                let mount = *self
+                    .world
+                    .query::<&LidarMount>()
+                    .single(&self.world)
+                    .expect("one lidar mount");
                 let world_from_lidar = world_from_ego * mount.vehicle_from_lidar;
                 let (n, step) = sensors::columns(spec);
                 // Fog: MOR = ln(20)/alpha (REFERENCE.md); 905 nm and visible attenuate alike.

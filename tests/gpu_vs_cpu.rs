@@ -3,10 +3,10 @@
 
 mod common;
 
+use verisim::Simulation;
 use verisim::backend::Backend;
 use verisim::cpu::CpuBackend;
 use verisim::gpu::types::NO_RETURN;
-use verisim::Simulation;
 
 fn compare_scene(path: &str, frames: &[u32]) {
     let scenario = common::load_scene(path);
@@ -25,14 +25,20 @@ fn compare_scene(path: &str, frames: &[u32]) {
         assert_eq!(gl.hits.len(), cl.hits.len());
         let g_count = gl.points().count();
         let c_count = cl.points().count();
-        assert_eq!(g_count, c_count, "{path} frame {f}: GPU and CPU return counts differ");
+        assert_eq!(
+            g_count, c_count,
+            "{path} frame {f}: GPU and CPU return counts differ"
+        );
         let mut close = 0usize;
         let mut same_label = 0usize;
         let mut both = 0usize;
         let mut same_intensity = 0usize;
         for (a, b) in gl.hits.iter().zip(&cl.hits) {
             if a.label == NO_RETURN || b.label == NO_RETURN {
-                assert_eq!(a.label, b.label, "one backend returned where the other did not");
+                assert_eq!(
+                    a.label, b.label,
+                    "one backend returned where the other did not"
+                );
                 continue;
             }
             both += 1;
@@ -55,11 +61,17 @@ fn compare_scene(path: &str, frames: &[u32]) {
             "{path} frame {f}: {both} points, ranges within 1 mm {close_frac:.5}, labels equal {label_frac:.5}, intensities equal {:.5}",
             same_intensity as f64 / both as f64
         );
-        assert!(close_frac >= 0.999, "ranges within 1 mm for only {close_frac}");
+        assert!(
+            close_frac >= 0.999,
+            "ranges within 1 mm for only {close_frac}"
+        );
         assert!(label_frac >= 0.999, "labels equal for only {label_frac}");
         // Rays that graze an edge may hit the neighbouring face on the other backend.
         let intensity_frac = same_intensity as f64 / both as f64;
-        assert!(intensity_frac >= 0.999, "intensities within 1e-3 for only {intensity_frac}");
+        assert!(
+            intensity_frac >= 0.999,
+            "intensities within 1e-3 for only {intensity_frac}"
+        );
 
         for (gc, cc) in g.cameras.iter().zip(&c.cameras) {
             let n = gc.pixels.len();
@@ -76,7 +88,9 @@ fn compare_scene(path: &str, frames: &[u32]) {
             }
             let (sem_frac, inst_frac) = (sem as f64 / n as f64, inst as f64 / n as f64);
             let mean_rgb = rgb_diff as f64 / (3 * n) as f64;
-            eprintln!("{path} frame {f} camera: semantic equal {sem_frac:.5}, instance equal {inst_frac:.5}, mean |ΔRGB| {mean_rgb:.4}/255");
+            eprintln!(
+                "{path} frame {f} camera: semantic equal {sem_frac:.5}, instance equal {inst_frac:.5}, mean |ΔRGB| {mean_rgb:.4}/255"
+            );
             assert!(sem_frac >= 0.995 && inst_frac >= 0.995);
             assert!(mean_rgb <= 2.0, "mean RGB difference {mean_rgb}/255");
         }

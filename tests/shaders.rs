@@ -1,14 +1,15 @@
 //! Every WGSL stage validates with naga, and the shared structs have the same size in Rust
 //! and WGSL.
 
-use verisim::gpu::shaders;
 use std::mem::size_of;
+use verisim::gpu::shaders;
 
 use verisim::gpu::types::*;
 use wgpu::naga;
 
 fn parse(name: &str, src: &str) -> naga::Module {
-    naga::front::wgsl::parse_str(src).unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)))
+    naga::front::wgsl::parse_str(src)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)))
 }
 
 #[test]
@@ -17,14 +18,45 @@ fn every_stage_validates() {
     assert!(stages.len() >= 2);
     for (name, src, entry) in stages {
         let module = parse(name, &src);
-        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::default())
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&src)));
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::default(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&src)));
         assert!(
-            module.entry_points.iter().any(|e| e.name == entry && e.stage == naga::ShaderStage::Compute),
+            module
+                .entry_points
+                .iter()
+                .any(|e| e.name == entry && e.stage == naga::ShaderStage::Compute),
             "{name} has no compute entry point {entry}"
         );
     }
+}
+
+/// No WGSL file is left out of the stages (and so out of the validation above).
+#[test]
+fn every_wgsl_file_is_part_of_a_stage() {
+    let stages = shaders::stages();
+    let mut stack = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders")];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "wgsl") {
+                seen += 1;
+                let text = std::fs::read_to_string(&p).unwrap();
+                assert!(
+                    stages.iter().any(|(_, src, _)| src.contains(&text)),
+                    "{} is in no stage",
+                    p.display()
+                );
+            }
+        }
+    }
+    assert!(seen >= 7, "found only {seen} WGSL files");
 }
 
 #[test]

@@ -160,7 +160,15 @@ pub fn trace(scene: &SceneView, o: Vec3, d: Vec3, t_max: f32, any_hit: bool) -> 
             continue;
         }
         if node.count == 0 {
-            push_children(scene.tlas_nodes, node.left_first, o, inv_w, best.t, &mut tstack, &mut tsp);
+            push_children(
+                scene.tlas_nodes,
+                node.left_first,
+                o,
+                inv_w,
+                best.t,
+                &mut tstack,
+                &mut tsp,
+            );
             continue;
         }
         for k in 0..node.count {
@@ -179,7 +187,15 @@ pub fn trace(scene: &SceneView, o: Vec3, d: Vec3, t_max: f32, any_hit: bool) -> 
                     continue;
                 }
                 if bn.count == 0 {
-                    push_children(scene.blas_nodes, bn.left_first, oo, inv_o, best.t, &mut bstack, &mut bsp);
+                    push_children(
+                        scene.blas_nodes,
+                        bn.left_first,
+                        oo,
+                        inv_o,
+                        best.t,
+                        &mut bstack,
+                        &mut bsp,
+                    );
                     continue;
                 }
                 for j in 0..bn.count {

@@ -6,7 +6,8 @@ use rayon::prelude::*;
 use super::bvh::{SceneView, hit_normal, trace, xform_dir, xform_point};
 use crate::gpu::types::{CameraParams, NO_RETURN, PixelOut};
 
-const PI: f32 = 3.14159265;
+use std::f32::consts::PI;
+
 const CLASS_SKY: u32 = 13;
 
 #[inline]

@@ -7,7 +7,13 @@ use super::bvh::{SceneView, hit_normal, trace, xform_dir, xform_point};
 use crate::gpu::types::{LidarHit, LidarParams, NO_RETURN};
 
 /// Casts one ray; `slot = column * channels + beam`.
-pub fn lidar_ray(scene: &SceneView, lp: &LidarParams, beams: &[[f32; 2]], columns: &[[f32; 2]], slot: u32) -> LidarHit {
+pub fn lidar_ray(
+    scene: &SceneView,
+    lp: &LidarParams,
+    beams: &[[f32; 2]],
+    columns: &[[f32; 2]],
+    slot: u32,
+) -> LidarHit {
     let col = slot / lp.channels;
     let beam = slot % lp.channels;
     let b = beams[beam as usize];
@@ -42,7 +48,12 @@ pub fn lidar_ray(scene: &SceneView, lp: &LidarParams, beams: &[[f32; 2]], column
 }
 
 /// A whole sweep: one slot per ray.
-pub fn lidar_sweep(scene: &SceneView, lp: &LidarParams, beams: &[[f32; 2]], columns: &[[f32; 2]]) -> Vec<LidarHit> {
+pub fn lidar_sweep(
+    scene: &SceneView,
+    lp: &LidarParams,
+    beams: &[[f32; 2]],
+    columns: &[[f32; 2]],
+) -> Vec<LidarHit> {
     let n = lp.channels * lp.columns;
     (0..n)
         .into_par_iter()

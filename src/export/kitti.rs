@@ -16,6 +16,9 @@ use crate::labels::Class;
 use crate::labels::boxes::{ObjectLabel, kitti_line};
 use crate::sim::FrameInputs;
 
+/// A file's path and its encoded bytes.
+pub type EncodedFile = (PathBuf, Vec<u8>);
+
 /// Paths of a dataset split (`DIR/training`).
 #[derive(Clone, Debug)]
 pub struct KittiLayout {
@@ -80,7 +83,13 @@ impl KittiLayout {
     }
 }
 
-fn png(path: &Path, width: u32, height: u32, bytes: &[u8], color: ExtendedColorType) -> Result<Vec<u8>, ExportError> {
+fn png(
+    path: &Path,
+    width: u32,
+    height: u32,
+    bytes: &[u8],
+    color: ExtendedColorType,
+) -> Result<Vec<u8>, ExportError> {
     let mut out = Vec::with_capacity(bytes.len() / 2);
     PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
         .write_image(bytes, width, height, color)
@@ -94,10 +103,19 @@ fn png(path: &Path, width: u32, height: u32, bytes: &[u8], color: ExtendedColorT
 /// KITTI depth: uint16, metres x 256, 0 = no depth (sky, or beyond 255.99 m).
 pub fn depth_to_u16(depth_m: f32) -> u16 {
     let v = (depth_m * 256.0).round();
-    if depth_m <= 0.0 || v > 65535.0 { 0 } else { v as u16 }
+    if depth_m <= 0.0 || v > 65535.0 {
+        0
+    } else {
+        v as u16
+    }
 }
 
-fn camera_files(layout: &KittiLayout, index: usize, frame: u32, cam: &CameraFrame) -> Result<Vec<(PathBuf, Vec<u8>)>, ExportError> {
+fn camera_files(
+    layout: &KittiLayout,
+    index: usize,
+    frame: u32,
+    cam: &CameraFrame,
+) -> Result<Vec<EncodedFile>, ExportError> {
     let k = index + 2;
     let (w, h) = (cam.width, cam.height);
     let n = cam.pixels.len();
@@ -116,17 +134,42 @@ fn camera_files(layout: &KittiLayout, index: usize, frame: u32, cam: &CameraFram
     let semantic_path = layout.file(&format!("semantic_{k}"), frame, "png");
     let instance_path = layout.file(&format!("instance_{k}"), frame, "png");
     Ok(vec![
-        (image_path.clone(), png(&image_path, w, h, &rgb, ExtendedColorType::Rgb8)?),
-        (depth_path.clone(), png(&depth_path, w, h, bytemuck::cast_slice(&depth), ExtendedColorType::L16)?),
-        (semantic_path.clone(), png(&semantic_path, w, h, &semantic, ExtendedColorType::L8)?),
-        (instance_path.clone(), png(&instance_path, w, h, bytemuck::cast_slice(&instance), ExtendedColorType::L16)?),
+        (
+            image_path.clone(),
+            png(&image_path, w, h, &rgb, ExtendedColorType::Rgb8)?,
+        ),
+        (
+            depth_path.clone(),
+            png(
+                &depth_path,
+                w,
+                h,
+                bytemuck::cast_slice(&depth),
+                ExtendedColorType::L16,
+            )?,
+        ),
+        (
+            semantic_path.clone(),
+            png(&semantic_path, w, h, &semantic, ExtendedColorType::L8)?,
+        ),
+        (
+            instance_path.clone(),
+            png(
+                &instance_path,
+                w,
+                h,
+                bytemuck::cast_slice(&instance),
+                ExtendedColorType::L16,
+            )?,
+        ),
     ])
 }
 
 fn row3x4(m: &Affine3A) -> [f32; 12] {
     let r = crate::gpu::types::affine_rows(m);
     [
-        r[0][0], r[0][1], r[0][2], r[0][3], r[1][0], r[1][1], r[1][2], r[1][3], r[2][0], r[2][1], r[2][2], r[2][3],
+        r[0][0], r[0][1], r[0][2], r[0][3], r[1][0], r[1][1], r[1][2], r[1][3], r[2][0], r[2][1],
+        r[2][2], r[2][3],
     ]
 }
 
@@ -153,7 +196,10 @@ fn fmt_row(name: &str, v: &[f32]) -> String {
 /// the vehicle origin).
 pub fn calib_text(inputs: &FrameInputs) -> String {
     let identity_lidar = Affine3A::IDENTITY;
-    let vehicle_from_lidar = inputs.lidar.as_ref().map_or(identity_lidar, |l| l.vehicle_from_lidar);
+    let vehicle_from_lidar = inputs
+        .lidar
+        .as_ref()
+        .map_or(identity_lidar, |l| l.vehicle_from_lidar);
     let p_of = |i: usize| -> [f32; 12] {
         let Some(cam) = inputs.cameras.get(i) else {
             return [0.0; 12];
@@ -173,11 +219,14 @@ pub fn calib_text(inputs: &FrameInputs) -> String {
         p
     };
     let p2 = p_of(0);
-    let p3 = if inputs.cameras.len() > 1 { p_of(1) } else { p2 };
-    let camera_from_lidar = inputs
-        .cameras
-        .first()
-        .map_or(Affine3A::IDENTITY, |c| c.vehicle_from_camera.inverse() * vehicle_from_lidar);
+    let p3 = if inputs.cameras.len() > 1 {
+        p_of(1)
+    } else {
+        p2
+    };
+    let camera_from_lidar = inputs.cameras.first().map_or(Affine3A::IDENTITY, |c| {
+        c.vehicle_from_camera.inverse() * vehicle_from_lidar
+    });
     let mut s = String::new();
     s += &fmt_row("P0", &p2);
     s += &fmt_row("P1", &p2);
@@ -190,10 +239,18 @@ pub fn calib_text(inputs: &FrameInputs) -> String {
 }
 
 /// Encodes every file of one frame (nothing is written yet).
-pub fn encode_frame(layout: &KittiLayout, inputs: &FrameInputs, frames: &SensorFrames, labels: &[ObjectLabel]) -> Result<Vec<(PathBuf, Vec<u8>)>, ExportError> {
+pub fn encode_frame(
+    layout: &KittiLayout,
+    inputs: &FrameInputs,
+    frames: &SensorFrames,
+    labels: &[ObjectLabel],
+) -> Result<Vec<EncodedFile>, ExportError> {
     let f = inputs.frame;
-    let mut files = vec![(layout.file("calib", f, "txt"), calib_text(inputs).into_bytes())];
-    let per_camera: Vec<Result<Vec<(PathBuf, Vec<u8>)>, ExportError>> = {
+    let mut files = vec![(
+        layout.file("calib", f, "txt"),
+        calib_text(inputs).into_bytes(),
+    )];
+    let per_camera: Vec<Result<Vec<EncodedFile>, ExportError>> = {
         use rayon::prelude::*;
         frames
             .cameras
@@ -231,7 +288,7 @@ pub fn encode_frame(layout: &KittiLayout, inputs: &FrameInputs, frames: &SensorF
 }
 
 /// Writes encoded files atomically (each to a temporary name, then renamed).
-pub fn write_files(files: &[(PathBuf, Vec<u8>)]) -> Result<u64, ExportError> {
+pub fn write_files(files: &[EncodedFile]) -> Result<u64, ExportError> {
     use rayon::prelude::*;
     files
         .par_iter()

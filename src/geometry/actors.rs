@@ -43,34 +43,111 @@ pub fn actor_mesh(kind: ActorKind, size: (f32, f32, f32), body: u32) -> Mesh {
             let axle_x = 0.5 * l - 1.2 * r - 0.1 * l;
             let wheel_y = 0.5 * w - 0.5 * tyre_w;
             for (sx, sy) in [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)] {
-                m.wheel(Vec3::new(sx * axle_x, sy * wheel_y, r), r, tyre_w, 0.0, mat("rubber"), class);
+                m.wheel(
+                    Vec3::new(sx * axle_x, sy * wheel_y, r),
+                    r,
+                    tyre_w,
+                    0.0,
+                    mat("rubber"),
+                    class,
+                );
             }
             let body_bottom = 0.6 * r;
             match kind {
                 ActorKind::Car => {
                     let belt = 0.62 * h;
-                    m.oriented_box(Vec3::new(0.0, 0.0, body_bottom), Vec3::new(l, w, belt - body_bottom), 0.0, body, body, class);
+                    m.oriented_box(
+                        Vec3::new(0.0, 0.0, body_bottom),
+                        Vec3::new(l, w, belt - body_bottom),
+                        0.0,
+                        body,
+                        body,
+                        class,
+                    );
                     // Cabin: glass sides, painted roof, set back from the bonnet.
                     let cabin_l = 0.5 * l;
-                    m.oriented_box(Vec3::new(-0.08 * l, 0.0, belt), Vec3::new(cabin_l, 0.88 * w, h - belt), 0.0, mat("glass"), body, class);
+                    m.oriented_box(
+                        Vec3::new(-0.08 * l, 0.0, belt),
+                        Vec3::new(cabin_l, 0.88 * w, h - belt),
+                        0.0,
+                        mat("glass"),
+                        body,
+                        class,
+                    );
                 }
                 ActorKind::Van => {
                     let belt = 0.5 * h;
-                    m.oriented_box(Vec3::new(0.0, 0.0, body_bottom), Vec3::new(l, w, belt - body_bottom), 0.0, body, body, class);
-                    m.oriented_box(Vec3::new(-0.1 * l, 0.0, belt), Vec3::new(0.8 * l, w, h - belt), 0.0, body, body, class);
-                    m.oriented_box(Vec3::new(0.33 * l, 0.0, belt), Vec3::new(0.06 * l, 0.9 * w, 0.75 * (h - belt)), 0.0, mat("glass"), body, class);
+                    m.oriented_box(
+                        Vec3::new(0.0, 0.0, body_bottom),
+                        Vec3::new(l, w, belt - body_bottom),
+                        0.0,
+                        body,
+                        body,
+                        class,
+                    );
+                    m.oriented_box(
+                        Vec3::new(-0.1 * l, 0.0, belt),
+                        Vec3::new(0.8 * l, w, h - belt),
+                        0.0,
+                        body,
+                        body,
+                        class,
+                    );
+                    m.oriented_box(
+                        Vec3::new(0.33 * l, 0.0, belt),
+                        Vec3::new(0.06 * l, 0.9 * w, 0.75 * (h - belt)),
+                        0.0,
+                        mat("glass"),
+                        body,
+                        class,
+                    );
                 }
                 ActorKind::Truck => {
                     let cab_l = 0.25 * l;
-                    m.oriented_box(Vec3::new(0.5 * l - 0.5 * cab_l, 0.0, body_bottom), Vec3::new(cab_l, w, 0.85 * h - body_bottom), 0.0, body, body, class);
+                    m.oriented_box(
+                        Vec3::new(0.5 * l - 0.5 * cab_l, 0.0, body_bottom),
+                        Vec3::new(cab_l, w, 0.85 * h - body_bottom),
+                        0.0,
+                        body,
+                        body,
+                        class,
+                    );
                     let cargo_l = 0.72 * l;
-                    m.oriented_box(Vec3::new(-0.5 * l + 0.5 * cargo_l, 0.0, body_bottom), Vec3::new(cargo_l, w, h - body_bottom), 0.0, mat("paint_white"), mat("paint_white"), class);
+                    m.oriented_box(
+                        Vec3::new(-0.5 * l + 0.5 * cargo_l, 0.0, body_bottom),
+                        Vec3::new(cargo_l, w, h - body_bottom),
+                        0.0,
+                        mat("paint_white"),
+                        mat("paint_white"),
+                        class,
+                    );
                 }
                 _ => {
                     // Bus: one body with a band of windows.
-                    m.oriented_box(Vec3::new(0.0, 0.0, body_bottom), Vec3::new(l, w, 0.55 * h - body_bottom), 0.0, body, body, class);
-                    m.oriented_box(Vec3::new(0.0, 0.0, 0.55 * h), Vec3::new(l, w, 0.3 * h), 0.0, mat("glass"), body, class);
-                    m.oriented_box(Vec3::new(0.0, 0.0, 0.85 * h), Vec3::new(l, w, 0.15 * h), 0.0, body, body, class);
+                    m.oriented_box(
+                        Vec3::new(0.0, 0.0, body_bottom),
+                        Vec3::new(l, w, 0.55 * h - body_bottom),
+                        0.0,
+                        body,
+                        body,
+                        class,
+                    );
+                    m.oriented_box(
+                        Vec3::new(0.0, 0.0, 0.55 * h),
+                        Vec3::new(l, w, 0.3 * h),
+                        0.0,
+                        mat("glass"),
+                        body,
+                        class,
+                    );
+                    m.oriented_box(
+                        Vec3::new(0.0, 0.0, 0.85 * h),
+                        Vec3::new(l, w, 0.15 * h),
+                        0.0,
+                        body,
+                        body,
+                        class,
+                    );
                 }
             }
         }
@@ -78,27 +155,83 @@ pub fn actor_mesh(kind: ActorKind, size: (f32, f32, f32), body: u32) -> Mesh {
             let leg_h = 0.47 * h;
             let leg_w = (0.28 * w).min(0.16);
             for sy in [-1.0, 1.0] {
-                m.oriented_box(Vec3::new(0.0, sy * 0.22 * w, 0.0), Vec3::new(0.5 * l, leg_w, leg_h), 0.0, mat("clothing_dark"), mat("clothing_dark"), class);
+                m.oriented_box(
+                    Vec3::new(0.0, sy * 0.22 * w, 0.0),
+                    Vec3::new(0.5 * l, leg_w, leg_h),
+                    0.0,
+                    mat("clothing_dark"),
+                    mat("clothing_dark"),
+                    class,
+                );
             }
             let torso_h = 0.35 * h;
-            m.oriented_box(Vec3::new(0.0, 0.0, leg_h), Vec3::new(0.55 * l, 0.9 * w, torso_h), 0.0, body, body, class);
+            m.oriented_box(
+                Vec3::new(0.0, 0.0, leg_h),
+                Vec3::new(0.55 * l, 0.9 * w, torso_h),
+                0.0,
+                body,
+                body,
+                class,
+            );
             let head = (0.13 * h).min(0.25);
-            m.oriented_box(Vec3::new(0.0, 0.0, h - head), Vec3::new(head, head, head), 0.0, mat("skin"), mat("skin"), class);
+            m.oriented_box(
+                Vec3::new(0.0, 0.0, h - head),
+                Vec3::new(head, head, head),
+                0.0,
+                mat("skin"),
+                mat("skin"),
+                class,
+            );
         }
         ActorKind::Cyclist => {
             // Bicycle: two wheels (thin, upright, along x) and a frame; the rider above.
             let r = (0.19 * l).min(0.36);
             for sx in [-1.0, 1.0] {
-                m.oriented_box(Vec3::new(sx * (0.5 * l - r), 0.0, 0.0), Vec3::new(2.0 * r, 0.05, 2.0 * r), 0.0, mat("rubber"), mat("rubber"), class);
+                m.oriented_box(
+                    Vec3::new(sx * (0.5 * l - r), 0.0, 0.0),
+                    Vec3::new(2.0 * r, 0.05, 2.0 * r),
+                    0.0,
+                    mat("rubber"),
+                    mat("rubber"),
+                    class,
+                );
             }
-            m.oriented_box(Vec3::new(0.0, 0.0, r), Vec3::new(l - 2.2 * r, 0.06, 0.5 * r), 0.0, mat("pole_metal"), mat("pole_metal"), class);
+            m.oriented_box(
+                Vec3::new(0.0, 0.0, r),
+                Vec3::new(l - 2.2 * r, 0.06, 0.5 * r),
+                0.0,
+                mat("pole_metal"),
+                mat("pole_metal"),
+                class,
+            );
             let seat = 0.5 * h;
             for sy in [-1.0, 1.0] {
-                m.oriented_box(Vec3::new(0.0, sy * 0.15 * w, 0.6 * r), Vec3::new(0.15, 0.12, seat - 0.6 * r), 0.0, mat("clothing_dark"), mat("clothing_dark"), class);
+                m.oriented_box(
+                    Vec3::new(0.0, sy * 0.15 * w, 0.6 * r),
+                    Vec3::new(0.15, 0.12, seat - 0.6 * r),
+                    0.0,
+                    mat("clothing_dark"),
+                    mat("clothing_dark"),
+                    class,
+                );
             }
-            m.oriented_box(Vec3::new(0.05 * l, 0.0, seat), Vec3::new(0.35, 0.8 * w, 0.33 * h), 0.0, body, body, class);
+            m.oriented_box(
+                Vec3::new(0.05 * l, 0.0, seat),
+                Vec3::new(0.35, 0.8 * w, 0.33 * h),
+                0.0,
+                body,
+                body,
+                class,
+            );
             let head = (0.13 * h).min(0.25);
-            m.oriented_box(Vec3::new(0.08 * l, 0.0, h - head), Vec3::new(head, head, head), 0.0, mat("skin"), mat("skin"), class);
+            m.oriented_box(
+                Vec3::new(0.08 * l, 0.0, h - head),
+                Vec3::new(head, head, head),
+                0.0,
+                mat("skin"),
+                mat("skin"),
+                class,
+            );
         }
     }
     m
@@ -110,13 +243,26 @@ mod tests {
 
     #[test]
     fn every_actor_mesh_fits_its_label_box() {
-        for kind in [ActorKind::Car, ActorKind::Van, ActorKind::Truck, ActorKind::Bus, ActorKind::Pedestrian, ActorKind::Cyclist] {
+        for kind in [
+            ActorKind::Car,
+            ActorKind::Van,
+            ActorKind::Truck,
+            ActorKind::Bus,
+            ActorKind::Pedestrian,
+            ActorKind::Cyclist,
+        ] {
             let (l, w, h) = kind.default_size_m();
             let m = actor_mesh(kind, (l, w, h), mat("paint_red"));
             let (lo, hi) = m.bounds();
             let eps = 1e-4;
-            assert!(lo.x >= -l / 2.0 - eps && hi.x <= l / 2.0 + eps, "{kind:?} x {lo} {hi}");
-            assert!(lo.y >= -w / 2.0 - eps && hi.y <= w / 2.0 + eps, "{kind:?} y {lo} {hi}");
+            assert!(
+                lo.x >= -l / 2.0 - eps && hi.x <= l / 2.0 + eps,
+                "{kind:?} x {lo} {hi}"
+            );
+            assert!(
+                lo.y >= -w / 2.0 - eps && hi.y <= w / 2.0 + eps,
+                "{kind:?} y {lo} {hi}"
+            );
             assert!(lo.z >= -eps && hi.z <= h + eps, "{kind:?} z {lo} {hi}");
             // The mesh fills its box: height within 10%, and vehicles their length too.
             assert!(hi.z - lo.z > 0.9 * h, "{kind:?} does not fill its box");

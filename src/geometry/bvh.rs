@@ -55,8 +55,15 @@ pub struct Bvh {
 }
 
 enum Tree {
-    Leaf { bounds: Aabb, start: u32, count: u32 },
-    Inner { bounds: Aabb, children: Box<(Tree, Tree)> },
+    Leaf {
+        bounds: Aabb,
+        start: u32,
+        count: u32,
+    },
+    Inner {
+        bounds: Aabb,
+        children: Box<(Tree, Tree)>,
+    },
 }
 
 impl Tree {
@@ -110,7 +117,13 @@ pub fn build(bounds: &[Aabb]) -> Bvh {
     Bvh { nodes, order }
 }
 
-fn build_rec(items: &mut [u32], base: u32, bounds: &[Aabb], centroids: &[Vec3], depth: u32) -> Tree {
+fn build_rec(
+    items: &mut [u32],
+    base: u32,
+    bounds: &[Aabb],
+    centroids: &[Vec3],
+    depth: u32,
+) -> Tree {
     let mut bb = Aabb::EMPTY;
     let mut cb = Aabb::EMPTY;
     for &i in items.iter() {
@@ -195,9 +208,16 @@ fn median_split(items: &mut [u32], centroids: &[Vec3], axis: usize) -> usize {
     mid
 }
 
+#[allow(clippy::needless_range_loop)] // axis indexes Vec3 components
 /// Best binned SAH split: (axis, position, cost in units of one intersection, relative to
 /// the parent's area). None when no split separates the items.
-fn sah_split(items: &[u32], bounds: &[Aabb], centroids: &[Vec3], cb: &Aabb, bb: &Aabb) -> Option<(usize, f32, f32)> {
+fn sah_split(
+    items: &[u32],
+    bounds: &[Aabb],
+    centroids: &[Vec3],
+    cb: &Aabb,
+    bb: &Aabb,
+) -> Option<(usize, f32, f32)> {
     let parent_area = bb.area().max(1e-12);
     let mut best: Option<(usize, f32, f32)> = None;
     for axis in 0..3 {

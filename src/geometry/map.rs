@@ -77,7 +77,9 @@ impl Centerline {
             Centerline::Straight { .. } => 1,
             Centerline::Arc { .. } => ((s1 - s0) / 2.0).ceil().max(1.0) as usize,
         };
-        (0..=n).map(|i| s0 + (s1 - s0) * i as f32 / n as f32).collect()
+        (0..=n)
+            .map(|i| s0 + (s1 - s0) * i as f32 / n as f32)
+            .collect()
     }
 
     /// Distance from `p` to the centre line (to its nearest point, ends included).
@@ -128,9 +130,15 @@ struct Clearance<'a> {
 impl Clearance<'_> {
     /// True when a disc at `p` of `radius` stays off every other road and every intersection.
     fn clear(&self, p: Vec2, radius: f32, own_road: usize) -> bool {
-        let roads_ok = self.map.roads.iter().zip(&self.lines).enumerate().all(|(j, (r, cl))| {
-            j == own_road || cl.distance_to(p) > road_outer_half_width(r) + radius
-        });
+        let roads_ok = self
+            .map
+            .roads
+            .iter()
+            .zip(&self.lines)
+            .enumerate()
+            .all(|(j, (r, cl))| {
+                j == own_road || cl.distance_to(p) > road_outer_half_width(r) + radius
+            });
         let crossings_ok = self.map.intersections.iter().all(|x| {
             p.distance(Vec2::new(x.center.0, x.center.1)) > x.size_m * 0.75 + radius + 2.0
         });
@@ -143,7 +151,18 @@ impl Clearance<'_> {
 }
 
 /// Adds a strip between lateral offsets `lat0 < lat1` over arc lengths `s0..s1`.
-fn strip(m: &mut Mesh, cl: &Centerline, s0: f32, s1: f32, lat0: f32, lat1: f32, z: f32, material: u32, class: Class) {
+#[allow(clippy::too_many_arguments)] // plain geometric parameters
+fn strip(
+    m: &mut Mesh,
+    cl: &Centerline,
+    s0: f32,
+    s1: f32,
+    lat0: f32,
+    lat1: f32,
+    z: f32,
+    material: u32,
+    class: Class,
+) {
     let ss = cl.samples(s0, s1);
     for w in ss.windows(2) {
         m.flat_segment(
@@ -159,12 +178,29 @@ fn strip(m: &mut Mesh, cl: &Centerline, s0: f32, s1: f32, lat0: f32, lat1: f32, 
 }
 
 /// A vertical wall along the road at lateral offset `lat`, from `z0` to `z1`.
-fn curb_face(m: &mut Mesh, cl: &Centerline, len: f32, lat: f32, z0: f32, z1: f32, material: u32, class: Class) {
+#[allow(clippy::too_many_arguments)] // plain geometric parameters
+fn curb_face(
+    m: &mut Mesh,
+    cl: &Centerline,
+    len: f32,
+    lat: f32,
+    z0: f32,
+    z1: f32,
+    material: u32,
+    class: Class,
+) {
     let ss = cl.samples(0.0, len);
     for w in ss.windows(2) {
         let a = cl.offset(w[0], lat);
         let b = cl.offset(w[1], lat);
-        m.quad(a.extend(z0), b.extend(z0), b.extend(z1), a.extend(z1), material, class);
+        m.quad(
+            a.extend(z0),
+            b.extend(z0),
+            b.extend(z1),
+            a.extend(z1),
+            material,
+            class,
+        );
     }
 }
 
@@ -175,16 +211,46 @@ fn road_mesh(m: &mut Mesh, road: &RoadSpec, cl: &Centerline) {
     // Double yellow centre line, white edge lines, dashed lane dividers.
     let (paint, yellow) = (mat("lane_paint"), mat("lane_paint_yellow"));
     for c in [-0.12f32, 0.12] {
-        strip(m, cl, 0.0, len, c - 0.06, c + 0.06, MARKING_Z_M, yellow, Class::LaneMarking);
+        strip(
+            m,
+            cl,
+            0.0,
+            len,
+            c - 0.06,
+            c + 0.06,
+            MARKING_Z_M,
+            yellow,
+            Class::LaneMarking,
+        );
     }
     for side in [-1.0f32, 1.0] {
         let c = side * (hw - 0.25);
-        strip(m, cl, 0.0, len, c - 0.075, c + 0.075, MARKING_Z_M, paint, Class::LaneMarking);
+        strip(
+            m,
+            cl,
+            0.0,
+            len,
+            c - 0.075,
+            c + 0.075,
+            MARKING_Z_M,
+            paint,
+            Class::LaneMarking,
+        );
         for k in 1..road.lanes_per_direction {
             let c = side * k as f32 * road.lane_width_m;
             let mut s = 2.0;
             while s + 3.0 < len {
-                strip(m, cl, s, s + 3.0, c - 0.06, c + 0.06, MARKING_Z_M, paint, Class::LaneMarking);
+                strip(
+                    m,
+                    cl,
+                    s,
+                    s + 3.0,
+                    c - 0.06,
+                    c + 0.06,
+                    MARKING_Z_M,
+                    paint,
+                    Class::LaneMarking,
+                );
                 s += 12.0;
             }
         }
@@ -193,9 +259,28 @@ fn road_mesh(m: &mut Mesh, road: &RoadSpec, cl: &Centerline) {
         let concrete = mat("concrete");
         for side in [-1.0f32, 1.0] {
             let (a, b) = (side * hw, side * (hw + road.sidewalk_width_m));
-            strip(m, cl, 0.0, len, a.min(b), a.max(b), CURB_HEIGHT_M, concrete, Class::Sidewalk);
+            strip(
+                m,
+                cl,
+                0.0,
+                len,
+                a.min(b),
+                a.max(b),
+                CURB_HEIGHT_M,
+                concrete,
+                Class::Sidewalk,
+            );
             curb_face(m, cl, len, a, 0.0, CURB_HEIGHT_M, concrete, Class::Sidewalk);
-            curb_face(m, cl, len, b, TERRAIN_Z_M, CURB_HEIGHT_M, concrete, Class::Sidewalk);
+            curb_face(
+                m,
+                cl,
+                len,
+                b,
+                TERRAIN_Z_M,
+                CURB_HEIGHT_M,
+                concrete,
+                Class::Sidewalk,
+            );
         }
     }
 }
@@ -211,7 +296,14 @@ const CAR_PAINTS: [&str; 7] = [
     "paint_black",
 ];
 
-fn roadside(m: &mut Mesh, parked: &mut Vec<ActorSpec>, map: &MapSpec, clear: &Clearance, i: usize, rng: &mut SceneRng) {
+fn roadside(
+    m: &mut Mesh,
+    parked: &mut Vec<ActorSpec>,
+    map: &MapSpec,
+    clear: &Clearance,
+    i: usize,
+    rng: &mut SceneRng,
+) {
     let road = &map.roads[i];
     let cl = &clear.lines[i];
     let rs = &road.roadside;
@@ -234,7 +326,14 @@ fn roadside(m: &mut Mesh, parked: &mut Vec<ActorSpec>, map: &MapSpec, clear: &Cl
                 let radius = 0.5 * (width * width + depth * depth).sqrt();
                 let material = mat(BUILDING_MATERIALS[(rng.next_f32() * 3.0) as usize % 3]);
                 if clear.clear(p, radius, i) {
-                    m.oriented_box(p.extend(TERRAIN_Z_M), Vec3::new(width, depth, height - TERRAIN_Z_M), heading(s), material, mat("concrete"), Class::Building);
+                    m.oriented_box(
+                        p.extend(TERRAIN_Z_M),
+                        Vec3::new(width, depth, height - TERRAIN_Z_M),
+                        heading(s),
+                        material,
+                        mat("concrete"),
+                        Class::Building,
+                    );
                 }
                 s += rs.building_spacing_m;
             }
@@ -251,9 +350,26 @@ fn roadside(m: &mut Mesh, parked: &mut Vec<ActorSpec>, map: &MapSpec, clear: &Cl
                 let trunk_h = rng.range(2.0, 3.2);
                 let crown_r = rng.range(1.4, 2.6);
                 if clear.clear(p, 1.0, i) {
-                    let base = p.extend(if road.sidewalk_width_m >= 1.5 { CURB_HEIGHT_M } else { TERRAIN_Z_M });
-                    m.prism(base, rng.range(0.12, 0.2), trunk_h + crown_r * 0.5, 6, mat("bark"), Class::Trunk);
-                    m.crown(base + Vec3::new(0.0, 0.0, trunk_h + crown_r), crown_r, crown_r * 1.1, mat("foliage"), Class::Vegetation);
+                    let base = p.extend(if road.sidewalk_width_m >= 1.5 {
+                        CURB_HEIGHT_M
+                    } else {
+                        TERRAIN_Z_M
+                    });
+                    m.prism(
+                        base,
+                        rng.range(0.12, 0.2),
+                        trunk_h + crown_r * 0.5,
+                        6,
+                        mat("bark"),
+                        Class::Trunk,
+                    );
+                    m.crown(
+                        base + Vec3::new(0.0, 0.0, trunk_h + crown_r),
+                        crown_r,
+                        crown_r * 1.1,
+                        mat("foliage"),
+                        Class::Vegetation,
+                    );
                 }
                 s += rs.tree_spacing_m;
             }
@@ -265,12 +381,23 @@ fn roadside(m: &mut Mesh, parked: &mut Vec<ActorSpec>, map: &MapSpec, clear: &Cl
                 let lat = side * (hw + 0.4);
                 let p = cl.offset(s, lat);
                 if clear.clear(p, 0.5, i) {
-                    let base = p.extend(if road.sidewalk_width_m > 0.0 { CURB_HEIGHT_M } else { 0.0 });
+                    let base = p.extend(if road.sidewalk_width_m > 0.0 {
+                        CURB_HEIGHT_M
+                    } else {
+                        0.0
+                    });
                     m.prism(base, 0.09, 7.5, 8, mat("pole_metal"), Class::Pole);
                     if k % 3 == 0 {
                         let t = cl.at(s).1;
                         let yaw = t.y.atan2(t.x) + std::f32::consts::FRAC_PI_2;
-                        m.oriented_box(base + Vec3::new(0.0, 0.0, 2.2) - (t * 0.1).extend(0.0), Vec3::new(0.04, 0.65, 0.65), yaw, mat("sign_retroreflective"), mat("pole_metal"), Class::TrafficSign);
+                        m.oriented_box(
+                            base + Vec3::new(0.0, 0.0, 2.2) - (t * 0.1).extend(0.0),
+                            Vec3::new(0.04, 0.65, 0.65),
+                            yaw,
+                            mat("sign_retroreflective"),
+                            mat("pole_metal"),
+                            Class::TrafficSign,
+                        );
                     }
                 }
                 k += 1;
@@ -283,12 +410,22 @@ fn roadside(m: &mut Mesh, parked: &mut Vec<ActorSpec>, map: &MapSpec, clear: &Cl
                 let lat = side * (hw - 1.1);
                 let p = cl.offset(s, lat);
                 let keep = rng.next_f32() < 0.75;
-                let kind = if rng.next_f32() < 0.85 { ActorKind::Car } else { ActorKind::Van };
-                let paint = CAR_PAINTS[(rng.next_f32() * CAR_PAINTS.len() as f32) as usize % CAR_PAINTS.len()];
+                let kind = if rng.next_f32() < 0.85 {
+                    ActorKind::Car
+                } else {
+                    ActorKind::Van
+                };
+                let paint = CAR_PAINTS
+                    [(rng.next_f32() * CAR_PAINTS.len() as f32) as usize % CAR_PAINTS.len()];
                 let (l, w, h) = kind.default_size_m();
                 let scale = rng.range(0.93, 1.07);
                 if keep && clear.clear(p, 3.0, i) {
-                    let yaw = heading(s) + if side > 0.0 { std::f32::consts::PI } else { 0.0 };
+                    let yaw = heading(s)
+                        + if side > 0.0 {
+                            std::f32::consts::PI
+                        } else {
+                            0.0
+                        };
                     parked.push(ActorSpec {
                         kind,
                         size_m: Some((l * scale, w * scale.sqrt(), h * scale.sqrt())),
@@ -311,7 +448,14 @@ fn intersection_mesh(m: &mut Mesh, x: &crate::scenario::IntersectionSpec) {
     let base = x.arms_deg[0].to_radians();
     let (u, v) = (Vec2::from_angle(base), Vec2::from_angle(base).perp());
     let corner = |a: f32, b: f32| (c + u * a + v * b).extend(0.0);
-    m.quad(corner(-half, -half), corner(half, -half), corner(half, half), corner(-half, half), mat("asphalt"), Class::Road);
+    m.quad(
+        corner(-half, -half),
+        corner(half, -half),
+        corner(half, half),
+        corner(-half, half),
+        mat("asphalt"),
+        Class::Road,
+    );
     let paint = mat("lane_paint");
     for &arm in &x.arms_deg {
         let d = Vec2::from_angle(arm.to_radians());
@@ -322,19 +466,49 @@ fn intersection_mesh(m: &mut Mesh, x: &crate::scenario::IntersectionSpec) {
             while lat + 0.5 <= half - 0.5 {
                 let p0 = c + d * (half + 0.5) + n * lat;
                 let p1 = p0 + d * 3.0;
-                m.flat_segment(p0 + n * 0.5, p0, p1 + n * 0.5, p1, MARKING_Z_M, paint, Class::Crosswalk);
+                m.flat_segment(
+                    p0 + n * 0.5,
+                    p0,
+                    p1 + n * 0.5,
+                    p1,
+                    MARKING_Z_M,
+                    paint,
+                    Class::Crosswalk,
+                );
                 lat += 1.0;
             }
         }
         // Stop line across the incoming half of the arm (right-hand traffic).
         let p0 = c + d * (half + 4.0);
-        m.flat_segment(p0 + n * (half - 0.3), p0 + n * 0.2, p0 + d * 0.4 + n * (half - 0.3), p0 + d * 0.4 + n * 0.2, MARKING_Z_M, paint, Class::LaneMarking);
+        m.flat_segment(
+            p0 + n * (half - 0.3),
+            p0 + n * 0.2,
+            p0 + d * 0.4 + n * (half - 0.3),
+            p0 + d * 0.4 + n * 0.2,
+            MARKING_Z_M,
+            paint,
+            Class::LaneMarking,
+        );
     }
     if x.signals {
         for (a, b) in [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)] {
             let p = c + u * (a * (half + 1.0)) + v * (b * (half + 1.0));
-            m.prism(p.extend(CURB_HEIGHT_M), 0.1, 5.5, 8, mat("pole_metal"), Class::Pole);
-            m.oriented_box(p.extend(4.6), Vec3::new(0.3, 0.3, 0.9), base, mat("paint_black"), mat("paint_black"), Class::TrafficLight);
+            m.prism(
+                p.extend(CURB_HEIGHT_M),
+                0.1,
+                5.5,
+                8,
+                mat("pole_metal"),
+                Class::Pole,
+            );
+            m.oriented_box(
+                p.extend(4.6),
+                Vec3::new(0.3, 0.3, 0.9),
+                base,
+                mat("paint_black"),
+                mat("paint_black"),
+                Class::TrafficLight,
+            );
         }
     }
 }
@@ -357,7 +531,11 @@ pub fn build_static_world(map: &MapSpec, seed: u64) -> StaticWorld {
     }
     let clear = Clearance {
         map,
-        lines: map.roads.iter().map(|r| Centerline::from_shape(&r.shape)).collect(),
+        lines: map
+            .roads
+            .iter()
+            .map(|r| Centerline::from_shape(&r.shape))
+            .collect(),
     };
     for (i, road) in map.roads.iter().enumerate() {
         road_mesh(&mut m, road, &clear.lines[i]);
@@ -406,6 +584,8 @@ mod tests {
         let (p, t) = cl.at(cl.length());
         assert!(p.distance(Vec2::new(0.0, 50.0)) < 1e-3, "{p}");
         assert!(t.distance(Vec2::new(-1.0, 0.0)) < 1e-5, "{t}");
-        assert!((cl.distance_to(Vec2::new(30.0, 30.0)) - (30f32.hypot(30.0) - 50.0).abs()).abs() < 1e-3);
+        assert!(
+            (cl.distance_to(Vec2::new(30.0, 30.0)) - (30f32.hypot(30.0) - 50.0).abs()).abs() < 1e-3
+        );
     }
 }

@@ -35,7 +35,17 @@ impl Mesh {
 
     /// A horizontal quad strip piece at height `z` between two cross-sections, each given by
     /// its left and right points.
-    pub fn flat_segment(&mut self, l0: Vec2, r0: Vec2, l1: Vec2, r1: Vec2, z: f32, material: u32, class: Class) {
+    #[allow(clippy::too_many_arguments)] // plain geometric parameters
+    pub fn flat_segment(
+        &mut self,
+        l0: Vec2,
+        r0: Vec2,
+        l1: Vec2,
+        r1: Vec2,
+        z: f32,
+        material: u32,
+        class: Class,
+    ) {
         self.quad(
             l0.extend(z),
             r0.extend(z),
@@ -63,8 +73,18 @@ impl Mesh {
             bottom_center + rot * Vec3::new(sx * h.x, sy * h.y, 0.0) + Vec3::new(0.0, 0.0, z)
         };
         let (z0, z1) = (0.0, size.z);
-        let b = [corner(-1., -1., z0), corner(1., -1., z0), corner(1., 1., z0), corner(-1., 1., z0)];
-        let t = [corner(-1., -1., z1), corner(1., -1., z1), corner(1., 1., z1), corner(-1., 1., z1)];
+        let b = [
+            corner(-1., -1., z0),
+            corner(1., -1., z0),
+            corner(1., 1., z0),
+            corner(-1., 1., z0),
+        ];
+        let t = [
+            corner(-1., -1., z1),
+            corner(1., -1., z1),
+            corner(1., 1., z1),
+            corner(-1., 1., z1),
+        ];
         self.quad(t[0], t[1], t[2], t[3], top_material, class);
         self.quad(b[3], b[2], b[1], b[0], side_material, class);
         for i in 0..4 {
@@ -74,7 +94,15 @@ impl Mesh {
     }
 
     /// A vertical prism (cylinder approximation) with `sides` faces.
-    pub fn prism(&mut self, bottom_center: Vec3, radius: f32, height: f32, sides: u32, material: u32, class: Class) {
+    pub fn prism(
+        &mut self,
+        bottom_center: Vec3,
+        radius: f32,
+        height: f32,
+        sides: u32,
+        material: u32,
+        class: Class,
+    ) {
         let ring = |i: u32, z: f32| {
             let a = i as f32 / sides as f32 * std::f32::consts::TAU;
             bottom_center + Vec3::new(radius * a.cos(), radius * a.sin(), z)
@@ -89,7 +117,15 @@ impl Mesh {
     }
 
     /// A wheel: a prism lying along the y axis (of the given yaw), centred at `center`.
-    pub fn wheel(&mut self, center: Vec3, radius: f32, width: f32, yaw_rad: f32, material: u32, class: Class) {
+    pub fn wheel(
+        &mut self,
+        center: Vec3,
+        radius: f32,
+        width: f32,
+        yaw_rad: f32,
+        material: u32,
+        class: Class,
+    ) {
         let sides = 10;
         let rot = Quat::from_rotation_z(yaw_rad);
         let p = |i: u32, y: f32| {
@@ -97,16 +133,33 @@ impl Mesh {
             center + rot * Vec3::new(radius * a.cos(), y, radius * a.sin())
         };
         let hw = width * 0.5;
-        let (c0, c1) = (center + rot * Vec3::new(0.0, -hw, 0.0), center + rot * Vec3::new(0.0, hw, 0.0));
+        let (c0, c1) = (
+            center + rot * Vec3::new(0.0, -hw, 0.0),
+            center + rot * Vec3::new(0.0, hw, 0.0),
+        );
         for i in 0..sides {
-            self.quad(p(i, -hw), p(i + 1, -hw), p(i + 1, hw), p(i, hw), material, class);
+            self.quad(
+                p(i, -hw),
+                p(i + 1, -hw),
+                p(i + 1, hw),
+                p(i, hw),
+                material,
+                class,
+            );
             self.tri(c0, p(i + 1, -hw), p(i, -hw), material, class);
             self.tri(c1, p(i, hw), p(i + 1, hw), material, class);
         }
     }
 
     /// A crown of foliage: an octahedron stretched to the given radii.
-    pub fn crown(&mut self, center: Vec3, radius_xy: f32, radius_z: f32, material: u32, class: Class) {
+    pub fn crown(
+        &mut self,
+        center: Vec3,
+        radius_xy: f32,
+        radius_z: f32,
+        material: u32,
+        class: Class,
+    ) {
         let ring: Vec<Vec3> = (0..8)
             .map(|i| {
                 let a = i as f32 / 8.0 * std::f32::consts::TAU;

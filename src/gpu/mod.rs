@@ -42,7 +42,8 @@ pub struct GpuContext {
 impl GpuContext {
     /// Picks an adapter (logged on stderr) and opens a device with the adapter's limits.
     pub fn new() -> Result<Self, BackendError> {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let want = std::env::var("VERISIM_ADAPTER").ok();
         let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
         let names: Vec<String> = adapters
@@ -190,7 +191,12 @@ fn storage_init(device: &wgpu::Device, label: &str, bytes: &[u8]) -> wgpu::Buffe
     })
 }
 
-fn pipeline(device: &wgpu::Device, name: &str, source: String, entry: &str) -> wgpu::ComputePipeline {
+fn pipeline(
+    device: &wgpu::Device,
+    name: &str,
+    source: String,
+    entry: &str,
+) -> wgpu::ComputePipeline {
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(name),
         source: wgpu::ShaderSource::Wgsl(source.into()),
@@ -248,15 +254,20 @@ impl GpuBackend {
             resource: b.as_entire_binding(),
         })
         .collect::<Vec<_>>();
-        self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("scene"),
-            layout: &layout,
-            entries: &entries,
-        })
+        self.ctx
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("scene"),
+                layout: &layout,
+                entries: &entries,
+            })
     }
 }
 
-fn read_back<T: bytemuck::Pod>(buffer: &wgpu::Buffer, count: usize) -> Result<Vec<T>, BackendError> {
+fn read_back<T: bytemuck::Pod>(
+    buffer: &wgpu::Buffer,
+    count: usize,
+) -> Result<Vec<T>, BackendError> {
     let bytes = (count * std::mem::size_of::<T>()) as u64;
     let slice = buffer.slice(0..bytes.max(4));
     let view = slice
@@ -275,8 +286,10 @@ impl Backend for GpuBackend {
 
     fn render(&mut self, inputs: &FrameInputs) -> Result<SensorFrames, BackendError> {
         let ctx = &self.ctx;
-        self.instances.upload(ctx, bytemuck::cast_slice(&inputs.tlas.instances));
-        self.tlas_nodes.upload(ctx, bytemuck::cast_slice(&inputs.tlas.nodes));
+        self.instances
+            .upload(ctx, bytemuck::cast_slice(&inputs.tlas.instances));
+        self.tlas_nodes
+            .upload(ctx, bytemuck::cast_slice(&inputs.tlas.nodes));
         while self.cameras.len() < inputs.cameras.len() {
             self.cameras.push(SensorBuffers::new(&ctx.device));
         }
@@ -293,7 +306,8 @@ impl Backend for GpuBackend {
             self.lidar.readback.ensure(&ctx.device, out_bytes);
         }
         for (c, bufs) in inputs.cameras.iter().zip(self.cameras.iter_mut()) {
-            let out_bytes = (c.params.width * c.params.height) as u64 * std::mem::size_of::<PixelOut>() as u64;
+            let out_bytes =
+                (c.params.width * c.params.height) as u64 * std::mem::size_of::<PixelOut>() as u64;
             bufs.params.upload(ctx, bytemuck::bytes_of(&c.params));
             bufs.output.ensure(&ctx.device, out_bytes);
             bufs.readback.ensure(&ctx.device, out_bytes);
@@ -334,11 +348,18 @@ impl Backend for GpuBackend {
                 let x = groups.min(65535);
                 pass.dispatch_workgroups(x, groups.div_ceil(x), 1);
             }
-            encoder.copy_buffer_to_buffer(&self.lidar.output.buffer, 0, &self.lidar.readback.buffer, 0, out_bytes);
+            encoder.copy_buffer_to_buffer(
+                &self.lidar.output.buffer,
+                0,
+                &self.lidar.readback.buffer,
+                0,
+                out_bytes,
+            );
             readbacks.push((&self.lidar.readback.buffer, out_bytes));
         }
         for (c, bufs) in inputs.cameras.iter().zip(self.cameras.iter()) {
-            let out_bytes = (c.params.width * c.params.height) as u64 * std::mem::size_of::<PixelOut>() as u64;
+            let out_bytes =
+                (c.params.width * c.params.height) as u64 * std::mem::size_of::<PixelOut>() as u64;
             let scene = self.scene_group(&self.camera_pipeline);
             let sensor = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("camera"),
@@ -359,9 +380,19 @@ impl Backend for GpuBackend {
                 pass.set_pipeline(&self.camera_pipeline);
                 pass.set_bind_group(0, &scene, &[]);
                 pass.set_bind_group(1, &sensor, &[]);
-                pass.dispatch_workgroups(c.params.width.div_ceil(8), c.params.height.div_ceil(8), 1);
+                pass.dispatch_workgroups(
+                    c.params.width.div_ceil(8),
+                    c.params.height.div_ceil(8),
+                    1,
+                );
             }
-            encoder.copy_buffer_to_buffer(&bufs.output.buffer, 0, &bufs.readback.buffer, 0, out_bytes);
+            encoder.copy_buffer_to_buffer(
+                &bufs.output.buffer,
+                0,
+                &bufs.readback.buffer,
+                0,
+                out_bytes,
+            );
             readbacks.push((&bufs.readback.buffer, out_bytes));
         }
         ctx.queue.submit([encoder.finish()]);
@@ -369,9 +400,11 @@ impl Backend for GpuBackend {
         let (tx, rx) = mpsc::channel();
         for (i, (buffer, bytes)) in readbacks.iter().enumerate() {
             let tx = tx.clone();
-            buffer.slice(0..(*bytes).max(4)).map_async(wgpu::MapMode::Read, move |r| {
-                let _ = tx.send((i, r));
-            });
+            buffer
+                .slice(0..(*bytes).max(4))
+                .map_async(wgpu::MapMode::Read, move |r| {
+                    let _ = tx.send((i, r));
+                });
         }
         ctx.device
             .poll(wgpu::PollType::wait_indefinitely())

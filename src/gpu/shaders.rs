@@ -16,5 +16,10 @@ pub fn stages() -> Vec<(&'static str, String, &'static str)> {
     vec![
         ("lidar", compose(LIDAR), "lidar_main"),
         ("camera", compose(CAMERA), "camera_main"),
+        (
+            "particles",
+            crate::physics::precip::particles_shader_source(),
+            "advance_particles",
+        ),
     ]
 }

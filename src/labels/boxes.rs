@@ -96,7 +96,13 @@ fn mask_stats(frame: &CameraFrame) -> HashMap<u32, MaskStats> {
 
 /// Counts the object's silhouette pixels (rays through pixel centres that hit the object
 /// alone): (inside the image, in total over the extended plane).
-fn silhouette(pool: &GeometryPool, materials: &[GpuMaterial], cam: &CameraInputs, obj: &ObjectState, camera_from_object: &Affine3A) -> (u32, u32) {
+fn silhouette(
+    pool: &GeometryPool,
+    materials: &[GpuMaterial],
+    cam: &CameraInputs,
+    obj: &ObjectState,
+    camera_from_object: &Affine3A,
+) -> (u32, u32) {
     let p = &cam.params;
     let (w, h) = (p.width as f32, p.height as f32);
     // Project the label box's corners that lie in front of the camera.
@@ -120,7 +126,12 @@ fn silhouette(pool: &GeometryPool, materials: &[GpuMaterial], cam: &CameraInputs
         hi = (hi.0.max(u), hi.1.max(v));
     }
     let (x0, y0, x1, y1) = if any_behind || !lo.0.is_finite() {
-        (-EXTENSION * w, -EXTENSION * h, (1.0 + EXTENSION) * w, (1.0 + EXTENSION) * h)
+        (
+            -EXTENSION * w,
+            -EXTENSION * h,
+            (1.0 + EXTENSION) * w,
+            (1.0 + EXTENSION) * h,
+        )
     } else {
         (
             lo.0.max(-EXTENSION * w).floor(),
@@ -157,7 +168,11 @@ fn silhouette(pool: &GeometryPool, materials: &[GpuMaterial], cam: &CameraInputs
             let mut inside = 0u32;
             let mut total = 0u32;
             for x in xs..xe {
-                let dc = Vec3::new((x as f32 + 0.5 - p.cx) / p.fx, (y as f32 + 0.5 - p.cy) / p.fy, 1.0);
+                let dc = Vec3::new(
+                    (x as f32 + 0.5 - p.cx) / p.fx,
+                    (y as f32 + 0.5 - p.cy) / p.fy,
+                    1.0,
+                );
                 let d = xform_dir(&p.world_from_camera, dc).normalize();
                 if trace(&scene, o, d, p.max_depth_m, true).is_hit() {
                     total += 1;
@@ -172,7 +187,12 @@ fn silhouette(pool: &GeometryPool, materials: &[GpuMaterial], cam: &CameraInputs
 }
 
 /// Labels every object visible in one camera frame.
-pub fn label_camera(pool: &GeometryPool, cam: &CameraInputs, frame: &CameraFrame, objects: &[ObjectState]) -> Vec<ObjectLabel> {
+pub fn label_camera(
+    pool: &GeometryPool,
+    cam: &CameraInputs,
+    frame: &CameraFrame,
+    objects: &[ObjectState],
+) -> Vec<ObjectLabel> {
     let stats = mask_stats(frame);
     let materials = crate::geometry::materials::gpu_table();
     let camera_from_world = cam.world_from_camera.inverse();
@@ -185,14 +205,24 @@ pub fn label_camera(pool: &GeometryPool, cam: &CameraInputs, frame: &CameraFrame
         let (inside, total) = silhouette(pool, &materials, cam, obj, &camera_from_object);
         let inside = inside.max(s.pixels);
         let total = total.max(inside);
-        let truncation = if total > 0 { 1.0 - inside as f32 / total as f32 } else { 0.0 };
+        let truncation = if total > 0 {
+            1.0 - inside as f32 / total as f32
+        } else {
+            0.0
+        };
         let visible_fraction = (s.pixels as f32 / inside.max(1) as f32).min(1.0);
-        let bbox = [s.min.0 as f32, s.min.1 as f32, s.max.0 as f32, s.max.1 as f32];
+        let bbox = [
+            s.min.0 as f32,
+            s.min.1 as f32,
+            s.max.0 as f32,
+            s.max.1 as f32,
+        ];
         let location = camera_from_object.transform_point3(Vec3::ZERO);
         let heading = camera_from_object.transform_vector3(Vec3::X);
         let rotation_y = (-heading.z).atan2(heading.x);
         let alpha_rad = wrap_angle(rotation_y - location.x.atan2(location.z));
-        let dont_care = bbox[3] - bbox[1] + 1.0 < MIN_BOX_HEIGHT_PX || s.pixels < MIN_VISIBLE_PIXELS;
+        let dont_care =
+            bbox[3] - bbox[1] + 1.0 < MIN_BOX_HEIGHT_PX || s.pixels < MIN_VISIBLE_PIXELS;
         out.push(ObjectLabel {
             instance_id: obj.instance_id,
             class: obj.class,

@@ -107,7 +107,12 @@ impl Class {
     pub fn is_object(self) -> bool {
         matches!(
             self,
-            Class::Car | Class::Van | Class::Truck | Class::Bus | Class::Pedestrian | Class::Cyclist
+            Class::Car
+                | Class::Van
+                | Class::Truck
+                | Class::Bus
+                | Class::Pedestrian
+                | Class::Cyclist
         )
     }
 }
@@ -146,7 +151,10 @@ mod tests {
         let csv = table_csv();
         assert_eq!(csv.lines().count(), CLASSES.len() + 1);
         for w in ["fog", "rain", "snow"] {
-            assert!(csv.lines().any(|l| l.split(',').nth(1) == Some(w)), "{w} missing");
+            assert!(
+                csv.lines().any(|l| l.split(',').nth(1) == Some(w)),
+                "{w} missing"
+            );
         }
     }
 }

@@ -71,8 +71,14 @@ pub fn parse(source: &Source) -> Result<Scenario, ScenarioError> {
         message,
     };
     let options = ron::Options::default();
-    let mut de = ron::Deserializer::from_str_with_options(&source.text, &options)
-        .map_err(|e| invalid(e.span.start.line, e.span.start.col, String::new(), e.code.to_string()))?;
+    let mut de = ron::Deserializer::from_str_with_options(&source.text, &options).map_err(|e| {
+        invalid(
+            e.span.start.line,
+            e.span.start.col,
+            String::new(),
+            e.code.to_string(),
+        )
+    })?;
     let result: Result<Scenario, _> = serde_path_to_error::deserialize(&mut de);
     let scenario = match result {
         Ok(s) => s,
@@ -87,16 +93,15 @@ pub fn parse(source: &Source) -> Result<Scenario, ScenarioError> {
             ));
         }
     };
-    de.end()
-        .map_err(|e| {
-            let spanned = de.span_error(e);
-            invalid(
-                spanned.span.start.line,
-                spanned.span.start.col,
-                String::new(),
-                spanned.code.to_string(),
-            )
-        })?;
+    de.end().map_err(|e| {
+        let spanned = de.span_error(e);
+        invalid(
+            spanned.span.start.line,
+            spanned.span.start.col,
+            String::new(),
+            spanned.code.to_string(),
+        )
+    })?;
     validate(&scenario).map_err(|(field, message)| {
         let (line, col) = locate(&source.text, &field);
         invalid(line, col, field, message)
@@ -154,7 +159,8 @@ fn descend<'a>(
                 let inner = map.values_mut().next().expect("one entry");
                 return descend(inner, part);
             }
-            map.get_mut(part).ok_or_else(|| format!("`{part}` is not a field here"))
+            map.get_mut(part)
+                .ok_or_else(|| format!("`{part}` is not a field here"))
         }
         serde_json::Value::Array(items) => {
             let n = items.len();
@@ -207,7 +213,12 @@ fn ron_to_json(value: ron::Value) -> Result<serde_json::Value, String> {
                 J::from(f)
             }
         }
-        R::Seq(items) => J::Array(items.into_iter().map(ron_to_json).collect::<Result<_, _>>()?),
+        R::Seq(items) => J::Array(
+            items
+                .into_iter()
+                .map(ron_to_json)
+                .collect::<Result<_, _>>()?,
+        ),
         R::Map(map) => {
             let mut out = serde_json::Map::new();
             for (k, v) in map {
@@ -228,6 +239,7 @@ fn ron_to_json(value: ron::Value) -> Result<serde_json::Value, String> {
 fn locate(text: &str, field: &str) -> (usize, usize) {
     let mut cursor = 0usize;
     for part in field.split('.') {
+        let part = part.split('[').next().unwrap_or(part);
         if part.is_empty() || part.chars().all(|c| c.is_ascii_digit()) {
             continue;
         }
@@ -248,7 +260,11 @@ fn locate(text: &str, field: &str) -> (usize, usize) {
         }
     }
     let line = 1 + text[..cursor].matches('\n').count();
-    let col = 1 + text[..cursor].chars().rev().take_while(|&c| c != '\n').count();
+    let col = 1 + text[..cursor]
+        .chars()
+        .rev()
+        .take_while(|&c| c != '\n')
+        .count();
     (line, col)
 }
 
@@ -258,7 +274,10 @@ fn finite_pair(field: String, p: (f32, f32)) -> Result<(), FieldError> {
     if p.0.is_finite() && p.1.is_finite() && p.0.abs() < 1.0e6 && p.1.abs() < 1.0e6 {
         Ok(())
     } else {
-        Err((field, format!("expected finite coordinates within ±1e6 m, found {p:?}")))
+        Err((
+            field,
+            format!("expected finite coordinates within ±1e6 m, found {p:?}"),
+        ))
     }
 }
 
@@ -267,7 +286,10 @@ fn positive_size(field: String, s: (f32, f32, f32)) -> Result<(), FieldError> {
     if ok(s.0) && ok(s.1) && ok(s.2) {
         Ok(())
     } else {
-        Err((field, format!("expected three sizes in (0, 1000) m, found {s:?}")))
+        Err((
+            field,
+            format!("expected three sizes in (0, 1000) m, found {s:?}"),
+        ))
     }
 }
 
@@ -275,26 +297,45 @@ fn check_pose(field: &str, p: &MountPose) -> Result<(), FieldError> {
     let (x, y, z) = p.xyz_m;
     let (r, pi, ya) = p.rpy_deg;
     if [x, y, z].iter().any(|v| !v.is_finite() || v.abs() > 100.0) {
-        return Err((format!("{field}.xyz_m"), format!("expected finite offsets within ±100 m, found {:?}", p.xyz_m)));
+        return Err((
+            format!("{field}.xyz_m"),
+            format!("expected finite offsets within ±100 m, found {:?}", p.xyz_m),
+        ));
     }
-    if [r, pi, ya].iter().any(|v| !v.is_finite() || v.abs() > 360.0) {
-        return Err((format!("{field}.rpy_deg"), format!("expected angles within ±360°, found {:?}", p.rpy_deg)));
+    if [r, pi, ya]
+        .iter()
+        .any(|v| !v.is_finite() || v.abs() > 360.0)
+    {
+        return Err((
+            format!("{field}.rpy_deg"),
+            format!("expected angles within ±360°, found {:?}", p.rpy_deg),
+        ));
     }
     Ok(())
 }
 
-fn check_route(field: &str, spawn: &Option<(f32, f32, f32)>, route: &[(f32, f32)]) -> Result<(), FieldError> {
+fn check_route(
+    field: &str,
+    spawn: &Option<(f32, f32, f32)>,
+    route: &[(f32, f32)],
+) -> Result<(), FieldError> {
     if let Some((x, y, yaw)) = *spawn {
         finite_pair(format!("{field}.spawn"), (x, y))?;
         if !yaw.is_finite() {
-            return Err((format!("{field}.spawn"), format!("yaw must be finite, found {yaw}")));
+            return Err((
+                format!("{field}.spawn"),
+                format!("yaw must be finite, found {yaw}"),
+            ));
         }
     }
     for (i, &p) in route.iter().enumerate() {
-        finite_pair(format!("{field}.route.{i}"), p)?;
+        finite_pair(format!("{field}.route[{i}]"), p)?;
     }
     if spawn.is_none() && route.is_empty() {
-        return Err((format!("{field}.route"), "give a spawn pose or at least one route point".into()));
+        return Err((
+            format!("{field}.route"),
+            "give a spawn pose or at least one route point".into(),
+        ));
     }
     Ok(())
 }
@@ -302,52 +343,101 @@ fn check_route(field: &str, spawn: &Option<(f32, f32, f32)>, route: &[(f32, f32)
 /// Checks that relate several values, or values inside enums; returns (field path, message).
 pub fn validate(s: &Scenario) -> Result<(), FieldError> {
     if s.schema != SCHEMA_VERSION {
-        return Err(("schema".into(), format!("this verisim reads schema {SCHEMA_VERSION}, the file says {}", s.schema)));
+        return Err((
+            "schema".into(),
+            format!(
+                "this verisim reads schema {SCHEMA_VERSION}, the file says {}",
+                s.schema
+            ),
+        ));
     }
     for (i, road) in s.map.roads.iter().enumerate() {
-        let f = format!("map.roads.{i}");
+        let f = format!("map.roads[{i}]");
         match road.shape {
             RoadShape::Straight { from, to } => {
                 finite_pair(format!("{f}.shape.from"), from)?;
                 finite_pair(format!("{f}.shape.to"), to)?;
                 let len = ((to.0 - from.0).powi(2) + (to.1 - from.1).powi(2)).sqrt();
                 if len < 1.0 {
-                    return Err((format!("{f}.shape"), format!("a road must be at least 1 m long, this one is {len} m")));
+                    return Err((
+                        format!("{f}.shape"),
+                        format!("a road must be at least 1 m long, this one is {len} m"),
+                    ));
                 }
             }
-            RoadShape::Arc { center, radius_m, start_deg, end_deg } => {
+            RoadShape::Arc {
+                center,
+                radius_m,
+                start_deg,
+                end_deg,
+            } => {
                 finite_pair(format!("{f}.shape.center"), center)?;
-                let half_width = road.lanes_per_direction as f32 * road.lane_width_m + road.sidewalk_width_m;
+                let half_width =
+                    road.lanes_per_direction as f32 * road.lane_width_m + road.sidewalk_width_m;
                 if !(radius_m.is_finite() && radius_m > half_width && radius_m < 1.0e5) {
-                    return Err((format!("{f}.shape.radius_m"), format!("expected a radius larger than the road's half width ({half_width} m), found {radius_m}")));
+                    return Err((
+                        format!("{f}.shape.radius_m"),
+                        format!(
+                            "expected a radius larger than the road's half width ({half_width} m), found {radius_m}"
+                        ),
+                    ));
                 }
-                if !(start_deg.is_finite() && end_deg.is_finite() && end_deg > start_deg && end_deg - start_deg <= 360.0) {
-                    return Err((format!("{f}.shape.end_deg"), format!("expected start_deg < end_deg ≤ start_deg + 360, found {start_deg}..{end_deg}")));
+                if !(start_deg.is_finite()
+                    && end_deg.is_finite()
+                    && end_deg > start_deg
+                    && end_deg - start_deg <= 360.0)
+                {
+                    return Err((
+                        format!("{f}.shape.end_deg"),
+                        format!(
+                            "expected start_deg < end_deg ≤ start_deg + 360, found {start_deg}..{end_deg}"
+                        ),
+                    ));
                 }
             }
         }
         if road.lanes_per_direction > 8 {
-            return Err((format!("{f}.lanes_per_direction"), format!("expected at most 8, found {}", road.lanes_per_direction)));
+            return Err((
+                format!("{f}.lanes_per_direction"),
+                format!("expected at most 8, found {}", road.lanes_per_direction),
+            ));
         }
         let r = &road.roadside;
         if r.building_min_height_m > r.building_max_height_m {
-            return Err((format!("{f}.roadside.building_max_height_m"), "must be ≥ building_min_height_m".into()));
+            return Err((
+                format!("{f}.roadside.building_max_height_m"),
+                "must be ≥ building_min_height_m".into(),
+            ));
         }
-        for (name, v) in [("building_spacing_m", r.building_spacing_m), ("tree_spacing_m", r.tree_spacing_m), ("pole_spacing_m", r.pole_spacing_m), ("parked_car_spacing_m", r.parked_car_spacing_m)] {
+        for (name, v) in [
+            ("building_spacing_m", r.building_spacing_m),
+            ("tree_spacing_m", r.tree_spacing_m),
+            ("pole_spacing_m", r.pole_spacing_m),
+            ("parked_car_spacing_m", r.parked_car_spacing_m),
+        ] {
             if v > 0.0 && v < 2.0 {
-                return Err((format!("{f}.roadside.{name}"), format!("expected 0 (none) or ≥ 2 m, found {v}")));
+                return Err((
+                    format!("{f}.roadside.{name}"),
+                    format!("expected 0 (none) or ≥ 2 m, found {v}"),
+                ));
             }
         }
     }
     for (i, x) in s.map.intersections.iter().enumerate() {
-        let f = format!("map.intersections.{i}");
+        let f = format!("map.intersections[{i}]");
         finite_pair(format!("{f}.center"), x.center)?;
         if !(3..=4).contains(&x.arms_deg.len()) || x.arms_deg.iter().any(|a| !a.is_finite()) {
-            return Err((format!("{f}.arms_deg"), format!("expected 3 (T) or 4 (4-way) finite angles, found {:?}", x.arms_deg)));
+            return Err((
+                format!("{f}.arms_deg"),
+                format!(
+                    "expected 3 (T) or 4 (4-way) finite angles, found {:?}",
+                    x.arms_deg
+                ),
+            ));
         }
     }
     for (i, b) in s.map.boxes.iter().enumerate() {
-        let f = format!("map.boxes.{i}");
+        let f = format!("map.boxes[{i}]");
         finite_pair(format!("{f}.center"), b.center)?;
         positive_size(format!("{f}.size_m"), b.size_m)?;
         if let Some(m) = &b.material {
@@ -355,7 +445,7 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
         }
     }
     for (i, a) in s.actors.iter().enumerate() {
-        let f = format!("actors.{i}");
+        let f = format!("actors[{i}]");
         if let Some(size) = a.size_m {
             positive_size(format!("{f}.size_m"), size)?;
         }
@@ -365,33 +455,59 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
         check_route(&f, &a.spawn, &a.route)?;
     }
     if s.actors.len() > 60_000 {
-        return Err(("actors".into(), format!("at most 60000 actors (16-bit instance ids), found {}", s.actors.len())));
+        return Err((
+            "actors".into(),
+            format!(
+                "at most 60000 actors (16-bit instance ids), found {}",
+                s.actors.len()
+            ),
+        ));
     }
     check_route("ego", &s.ego.spawn, &s.ego.route)?;
     if s.rig.cameras.len() > 2 {
-        return Err(("rig.cameras".into(), format!("at most 2 cameras (image_2, image_3), found {}", s.rig.cameras.len())));
+        return Err((
+            "rig.cameras".into(),
+            format!(
+                "at most 2 cameras (image_2, image_3), found {}",
+                s.rig.cameras.len()
+            ),
+        ));
     }
     if s.rig.lidars.len() > 1 {
-        return Err(("rig.lidars".into(), format!("at most 1 lidar, found {}", s.rig.lidars.len())));
+        return Err((
+            "rig.lidars".into(),
+            format!("at most 1 lidar, found {}", s.rig.lidars.len()),
+        ));
     }
     for (i, c) in s.rig.cameras.iter().enumerate() {
-        let f = format!("rig.cameras.{i}");
+        let f = format!("rig.cameras[{i}]");
         check_pose(&format!("{f}.pose"), &c.pose)?;
         match c.intrinsics {
             Intrinsics::Fov { horizontal_deg } => {
                 if !(horizontal_deg.is_finite() && horizontal_deg > 1.0 && horizontal_deg < 179.0) {
-                    return Err((format!("{f}.intrinsics.horizontal_deg"), format!("expected a field of view in (1, 179) degrees, found {horizontal_deg}")));
+                    return Err((
+                        format!("{f}.intrinsics.horizontal_deg"),
+                        format!(
+                            "expected a field of view in (1, 179) degrees, found {horizontal_deg}"
+                        ),
+                    ));
                 }
             }
             Intrinsics::Pinhole { fx, fy, cx, cy } => {
                 for (n, v) in [("fx", fx), ("fy", fy)] {
                     if !(v.is_finite() && v > 0.0) {
-                        return Err((format!("{f}.intrinsics.{n}"), format!("expected a focal length > 0 px, found {v}")));
+                        return Err((
+                            format!("{f}.intrinsics.{n}"),
+                            format!("expected a focal length > 0 px, found {v}"),
+                        ));
                     }
                 }
                 for (n, v) in [("cx", cx), ("cy", cy)] {
                     if !v.is_finite() {
-                        return Err((format!("{f}.intrinsics.{n}"), format!("expected a finite principal point, found {v}")));
+                        return Err((
+                            format!("{f}.intrinsics.{n}"),
+                            format!("expected a finite principal point, found {v}"),
+                        ));
                     }
                 }
             }
@@ -399,38 +515,77 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
         }
     }
     for (i, l) in s.rig.lidars.iter().enumerate() {
-        let f = format!("rig.lidars.{i}");
+        let f = format!("rig.lidars[{i}]");
         check_pose(&format!("{f}.pose"), &l.pose)?;
         match &l.elevations {
-            Elevations::Uniform { upper_deg, lower_deg } => {
+            Elevations::Uniform {
+                upper_deg,
+                lower_deg,
+            } => {
                 let ok = |v: f32| v.is_finite() && v.abs() <= 90.0;
                 if !(ok(*upper_deg) && ok(*lower_deg) && upper_deg >= lower_deg) {
-                    return Err((format!("{f}.elevations"), format!("expected -90 ≤ lower_deg ≤ upper_deg ≤ 90, found upper {upper_deg}, lower {lower_deg}")));
+                    return Err((
+                        format!("{f}.elevations"),
+                        format!(
+                            "expected -90 ≤ lower_deg ≤ upper_deg ≤ 90, found upper {upper_deg}, lower {lower_deg}"
+                        ),
+                    ));
                 }
             }
             Elevations::Table(t) => {
                 if t.len() != l.channels as usize {
-                    return Err((format!("{f}.elevations"), format!("the table has {} entries but channels is {}", t.len(), l.channels)));
+                    return Err((
+                        format!("{f}.elevations"),
+                        format!(
+                            "the table has {} entries but channels is {}",
+                            t.len(),
+                            l.channels
+                        ),
+                    ));
                 }
                 if let Some(v) = t.iter().find(|v| !(v.is_finite() && v.abs() <= 90.0)) {
-                    return Err((format!("{f}.elevations"), format!("expected elevations within ±90°, found {v}")));
+                    return Err((
+                        format!("{f}.elevations"),
+                        format!("expected elevations within ±90°, found {v}"),
+                    ));
                 }
             }
         }
         if l.min_range_m >= l.max_range_m || l.max_range_m > 2000.0 {
-            return Err((format!("{f}.max_range_m"), format!("expected min_range_m < max_range_m ≤ 2000, found {}..{}", l.min_range_m, l.max_range_m)));
+            return Err((
+                format!("{f}.max_range_m"),
+                format!(
+                    "expected min_range_m < max_range_m ≤ 2000, found {}..{}",
+                    l.min_range_m, l.max_range_m
+                ),
+            ));
         }
         let columns = (360.0 / l.azimuth_resolution_deg).round() as u64;
         if l.azimuth_resolution_deg > 90.0 || columns * l.channels as u64 > MAX_LIDAR_RAYS {
-            return Err((format!("{f}.azimuth_resolution_deg"), format!("{} columns x {} channels is more than {MAX_LIDAR_RAYS} rays per sweep, or the step exceeds 90°", columns, l.channels)));
+            return Err((
+                format!("{f}.azimuth_resolution_deg"),
+                format!(
+                    "{} columns x {} channels is more than {MAX_LIDAR_RAYS} rays per sweep, or the step exceeds 90°",
+                    columns, l.channels
+                ),
+            ));
         }
     }
     if s.run.frames > MAX_FRAMES {
-        return Err(("run.frames".into(), format!("expected at most {MAX_FRAMES}, found {}", s.run.frames)));
+        return Err((
+            "run.frames".into(),
+            format!("expected at most {MAX_FRAMES}, found {}", s.run.frames),
+        ));
     }
     let frame_period_s = 1.0 / s.run.sensor_rate_hz;
     if s.run.physics_dt_s > frame_period_s || s.run.physics_dt_s < 1.0e-4 {
-        return Err(("run.physics_dt_s".into(), format!("expected 1e-4 ≤ physics_dt_s ≤ 1/sensor_rate_hz = {frame_period_s} s, found {}", s.run.physics_dt_s)));
+        return Err((
+            "run.physics_dt_s".into(),
+            format!(
+                "expected 1e-4 ≤ physics_dt_s ≤ 1/sensor_rate_hz = {frame_period_s} s, found {}",
+                s.run.physics_dt_s
+            ),
+        ));
     }
     Ok(())
 }
@@ -438,6 +593,8 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
 impl Scenario {
     /// Physics ticks between two sensor frames.
     pub fn ticks_per_frame(&self) -> u32 {
-        ((1.0 / self.run.sensor_rate_hz) / self.run.physics_dt_s).round().max(1.0) as u32
+        ((1.0 / self.run.sensor_rate_hz) / self.run.physics_dt_s)
+            .round()
+            .max(1.0) as u32
     }
 }

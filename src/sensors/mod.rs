@@ -10,7 +10,12 @@ use crate::scenario::{CameraSpec, Elevations, Intrinsics, LidarSpec, MountPose};
 /// `vehicle_from_body` of a mounting pose (body axes: x forward, y left, z up).
 pub fn vehicle_from_body(pose: &MountPose) -> Affine3A {
     let (r, p, y) = pose.rpy_deg;
-    let rot = Quat::from_euler(EulerRot::ZYX, y.to_radians(), p.to_radians(), r.to_radians());
+    let rot = Quat::from_euler(
+        EulerRot::ZYX,
+        y.to_radians(),
+        p.to_radians(),
+        r.to_radians(),
+    );
     Affine3A::from_rotation_translation(rot, Vec3::new(pose.xyz_m.0, pose.xyz_m.1, pose.xyz_m.2))
 }
 
@@ -70,9 +75,12 @@ pub fn columns(spec: &LidarSpec) -> (u32, f32) {
     (n, std::f32::consts::TAU / n as f32)
 }
 
+/// Per beam (cos, sin) of the elevation, per column (cos, sin) of the azimuth.
+pub type DirectionTables = (Vec<[f32; 2]>, Vec<[f32; 2]>);
+
 /// (cos, sin) of each beam's elevation and each column's azimuth, computed once on the CPU so
 /// both backends cast exactly the same directions.
-pub fn lidar_direction_tables(spec: &LidarSpec) -> (Vec<[f32; 2]>, Vec<[f32; 2]>) {
+pub fn lidar_direction_tables(spec: &LidarSpec) -> DirectionTables {
     let beams = elevations_deg(spec)
         .iter()
         .map(|e| {

@@ -83,13 +83,18 @@ mod tests {
 
     #[test]
     fn low_sun_is_redder_and_night_is_dark() {
-        let mut w = Weather::default();
-        w.cloud_cover = 0.0;
-        w.sun_elevation_deg = 60.0;
+        let mut w = Weather {
+            cloud_cover: 0.0,
+            sun_elevation_deg: 60.0,
+            ..Weather::default()
+        };
         let high = sky_light(&w);
         w.sun_elevation_deg = 5.0;
         let low = sky_light(&w);
-        assert!(low.sun_irradiance.x / low.sun_irradiance.z > high.sun_irradiance.x / high.sun_irradiance.z);
+        assert!(
+            low.sun_irradiance.x / low.sun_irradiance.z
+                > high.sun_irradiance.x / high.sun_irradiance.z
+        );
         w.sun_elevation_deg = -20.0;
         let night = sky_light(&w);
         assert_eq!(night.sun_irradiance, Vec3::ZERO);

@@ -15,7 +15,10 @@ pub struct Pose {
 
 impl Pose {
     pub fn world_from_body(&self) -> Affine3A {
-        Affine3A::from_rotation_translation(glam::Quat::from_rotation_z(self.yaw_rad), self.position)
+        Affine3A::from_rotation_translation(
+            glam::Quat::from_rotation_z(self.yaw_rad),
+            self.position,
+        )
     }
 }
 

@@ -1,0 +1,418 @@
+//! The command line end to end: render the smoke scene, read every file back with independent
+//! parsers, determinism, and a corpus of broken scenarios.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_verisim");
+
+fn verisim(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run verisim")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn render_smoke(dir: &Path, extra: &[&str]) {
+    let out = dir.to_str().unwrap();
+    let mut args = vec![
+        "render",
+        "scenes/smoke.ron",
+        "--out",
+        out,
+        "--backend",
+        "cpu",
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    let o = verisim(&args);
+    assert!(o.status.success(), "render failed: {}", stderr(&o));
+}
+
+#[test]
+fn smoke_render_writes_parseable_kitti_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    render_smoke(tmp.path(), &[]);
+    let split = tmp.path().join("training");
+    for f in 0..3 {
+        let name = format!("{f:06}");
+        // velodyne: N x 4 float32; labels: one uint32 per point.
+        let bin = std::fs::read(split.join("velodyne").join(format!("{name}.bin"))).unwrap();
+        assert_eq!(bin.len() % 16, 0);
+        let n = bin.len() / 16;
+        assert!(n > 1000, "{n} points");
+        let labels =
+            std::fs::read(split.join("velodyne_labels").join(format!("{name}.label"))).unwrap();
+        assert_eq!(labels.len(), 4 * n, "one label per point");
+        for p in bin.chunks_exact(16) {
+            let v: Vec<f32> = p
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .collect();
+            assert!(v.iter().all(|x| x.is_finite()));
+            assert!((0.0..=1.0).contains(&v[3]), "intensity {}", v[3]);
+            let r = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+            assert!(r <= 100.0 + 1e-3, "range {r} beyond max_range_m");
+        }
+        // calib: KITTI keys with 12 or 9 numbers.
+        let calib =
+            std::fs::read_to_string(split.join("calib").join(format!("{name}.txt"))).unwrap();
+        for (key, count) in [
+            ("P0", 12),
+            ("P1", 12),
+            ("P2", 12),
+            ("P3", 12),
+            ("R0_rect", 9),
+            ("Tr_velo_to_cam", 12),
+            ("Tr_imu_to_velo", 12),
+        ] {
+            let line = calib
+                .lines()
+                .find(|l| l.starts_with(&format!("{key}:")))
+                .unwrap_or_else(|| panic!("{key} missing"));
+            let nums: Vec<f64> = line
+                .split_whitespace()
+                .skip(1)
+                .map(|t| t.parse().unwrap())
+                .collect();
+            assert_eq!(nums.len(), count, "{key}");
+        }
+        // label_2: 15 fields, known types.
+        let label =
+            std::fs::read_to_string(split.join("label_2").join(format!("{name}.txt"))).unwrap();
+        assert!(label.lines().count() >= 1);
+        for line in label.lines() {
+            let fields: Vec<&str> = line.split(' ').collect();
+            assert_eq!(fields.len(), 15, "{line}");
+            assert!(
+                [
+                    "Car",
+                    "Van",
+                    "Truck",
+                    "Pedestrian",
+                    "Cyclist",
+                    "Misc",
+                    "DontCare"
+                ]
+                .contains(&fields[0])
+            );
+            for f in &fields[1..] {
+                f.parse::<f64>().unwrap();
+            }
+        }
+        // Images decode with the right sizes and bit depths.
+        let img = image::open(split.join("image_2").join(format!("{name}.png"))).unwrap();
+        assert_eq!((img.width(), img.height()), (320, 120));
+        assert!(matches!(img, image::DynamicImage::ImageRgb8(_)));
+        let depth = image::open(split.join("depth_2").join(format!("{name}.png"))).unwrap();
+        assert!(matches!(depth, image::DynamicImage::ImageLuma16(_)));
+        let inst = image::open(split.join("instance_2").join(format!("{name}.png"))).unwrap();
+        assert!(matches!(inst, image::DynamicImage::ImageLuma16(_)));
+        let sem = image::open(split.join("semantic_2").join(format!("{name}.png")))
+            .unwrap()
+            .to_luma8();
+        assert!(
+            sem.pixels()
+                .all(|p| (p.0[0] as usize) < verisim::labels::CLASSES.len())
+        );
+    }
+    assert!(tmp.path().join("manifest.json").is_file());
+    assert!(tmp.path().join("scenario.ron").is_file());
+    // No temporary files are left behind.
+    assert!(
+        files_under(tmp.path()).iter().all(|p| !p
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .contains(".tmp"))
+    );
+}
+
+#[test]
+fn same_scenario_and_seed_give_identical_bytes() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    render_smoke(a.path(), &[]);
+    render_smoke(b.path(), &[]);
+    let fa = files_under(a.path());
+    let fb = files_under(b.path());
+    assert_eq!(fa.len(), fb.len());
+    for (x, y) in fa.iter().zip(&fb) {
+        assert_eq!(
+            x.strip_prefix(a.path()).unwrap(),
+            y.strip_prefix(b.path()).unwrap()
+        );
+        assert!(
+            std::fs::read(x).unwrap() == std::fs::read(y).unwrap(),
+            "{} differs",
+            x.display()
+        );
+    }
+}
+
+#[test]
+fn a_different_seed_moves_the_roadside() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    render_smoke(a.path(), &[]);
+    render_smoke(b.path(), &["--set", "run.seed=99"]);
+    let read = |d: &Path| std::fs::read(d.join("training/velodyne/000000.bin")).unwrap();
+    assert_ne!(read(a.path()), read(b.path()));
+}
+
+#[test]
+fn resume_skips_finished_frames_and_refuses_a_used_dir_without_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    render_smoke(tmp.path(), &["--frames", "2"]);
+    let o = verisim(&[
+        "render",
+        "scenes/smoke.ron",
+        "--out",
+        tmp.path().to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "-q",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
+    let o = verisim(&[
+        "render",
+        "scenes/smoke.ron",
+        "--out",
+        tmp.path().to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "-q",
+        "--resume",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 frames rendered (2 skipped)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Broken scenarios: (description, file text or override, expected text in the message).
+#[test]
+fn broken_scenarios_fail_cleanly_with_line_and_column() {
+    let good =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/smoke.ron"))
+            .unwrap();
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "syntax error",
+            good.replacen("name: \"smoke\",", "name: \"smoke\"", 1),
+            "smoke.ron:",
+        ),
+        (
+            "unknown field",
+            good.replacen("seed: 1", "seed: 1, sed: 2", 1),
+            "sed",
+        ),
+        (
+            "NaN",
+            good.replacen(
+                "sun_elevation_deg: 45.0",
+                "sun_elevation_deg: 45.0, rain_mm_per_h: NaN",
+                1,
+            ),
+            "weather.rain_mm_per_h",
+        ),
+        (
+            "negative rate",
+            good.replacen(
+                "sun_elevation_deg: 45.0",
+                "sun_elevation_deg: 45.0, snow_mm_per_h: -3.0",
+                1,
+            ),
+            "weather.snow_mm_per_h",
+        ),
+        (
+            "zero-size image",
+            good.replacen("width: 320", "width: 0", 1),
+            "rig.cameras[0].width",
+        ),
+        (
+            "absurd image",
+            good.replacen("height: 120", "height: 20000", 1),
+            "rig.cameras[0].height",
+        ),
+        (
+            "too many channels",
+            good.replacen("channels: 16", "channels: 1000", 1),
+            "rig.lidars[0].channels",
+        ),
+        (
+            "zero frames",
+            good.replacen("frames: 3", "frames: 0", 1),
+            "run.frames",
+        ),
+        (
+            "unknown material",
+            good.replacen("Some(\"paint_red\")", "Some(\"unobtainium\")", 1),
+            "actors[0].material",
+        ),
+        (
+            "bad range order",
+            good.replacen(
+                "max_range_m: 100.0",
+                "max_range_m: 100.0, min_range_m: 150.0",
+                1,
+            ),
+            "max_range_m",
+        ),
+    ];
+    for (what, text, expected) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("smoke.ron");
+        std::fs::write(&file, &text).unwrap();
+        let out_dir = tmp.path().join("out");
+        let o = verisim(&[
+            "render",
+            file.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "-q",
+        ]);
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{what}: accepted");
+        assert!(!err.contains("panicked"), "{what}: panic: {err}");
+        assert!(
+            err.contains(expected),
+            "{what}: message lacks `{expected}`: {err}"
+        );
+        // file:line:col
+        let re_ok = err.contains(&format!("{}:", file.display()))
+            && err
+                .split(&format!("{}:", file.display()))
+                .nth(1)
+                .is_some_and(|rest| {
+                    let mut parts = rest.splitn(3, ':');
+                    parts.next().is_some_and(|l| l.parse::<u32>().is_ok())
+                        && parts.next().is_some_and(|c| c.parse::<u32>().is_ok())
+                });
+        assert!(re_ok, "{what}: no file:line:col in {err}");
+        assert!(!out_dir.exists(), "{what}: output directory was created");
+    }
+}
+
+#[test]
+fn bad_overrides_are_rejected() {
+    for (set, expected) in [
+        ("weather.rain_mm_per_h=-1", "rain_mm_per_h"),
+        ("weather.nonsense=1", "nonsense"),
+        ("run.frames", "KEY=VALUE"),
+        ("rig.cameras.5.width=10", "out of range"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out_dir = tmp.path().join("out");
+        let o = verisim(&[
+            "render",
+            "scenes/smoke.ron",
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--set",
+            set,
+            "-q",
+        ]);
+        assert!(!o.status.success(), "{set} accepted");
+        assert!(stderr(&o).contains(expected), "{set}: {}", stderr(&o));
+        assert!(!out_dir.exists());
+    }
+}
+
+#[test]
+fn overrides_change_the_resolved_scenario() {
+    let o = verisim(&[
+        "validate",
+        "scenes/smoke.ron",
+        "--set",
+        "weather.fog_visibility_m=50",
+        "--set",
+        "run.frames=7",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("fog_visibility_m: Some(50.0)"), "{text}");
+    assert!(text.contains("frames: 7"), "{text}");
+}
+
+#[test]
+fn export_mesh_writes_a_consistent_ply() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("scene.ply");
+    let o = verisim(&[
+        "export-mesh",
+        "scenes/smoke.ron",
+        "--frame",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&out).unwrap();
+    let end = bytes
+        .windows(11)
+        .position(|w| w == b"end_header\n")
+        .unwrap()
+        + 11;
+    let header = std::str::from_utf8(&bytes[..end]).unwrap();
+    let count = |name: &str| -> usize {
+        header
+            .lines()
+            .find(|l| l.starts_with(&format!("element {name} ")))
+            .unwrap()
+            .split(' ')
+            .nth(2)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (v, f) = (count("vertex"), count("face"));
+    assert_eq!(v, 3 * f);
+    assert_eq!(bytes.len() - end, v * 12 + f * (1 + 12 + 2 + 4));
+    // Some faces belong to actors (instance > 0), and the classes are in the table.
+    let faces = &bytes[end + v * 12..];
+    let mut actors = 0;
+    for rec in faces.chunks_exact(19) {
+        let class = u16::from_le_bytes([rec[13], rec[14]]);
+        let inst = u32::from_le_bytes(rec[15..19].try_into().unwrap());
+        assert!((class as usize) < verisim::labels::CLASSES.len());
+        actors += usize::from(inst > 0);
+    }
+    assert!(actors > 0);
+}
+
+#[test]
+fn classes_prints_the_table() {
+    let o = verisim(&["classes"]);
+    assert!(o.status.success());
+    let csv = String::from_utf8_lossy(&o.stdout);
+    assert!(csv.starts_with("id,name,kitti_type,cityscapes_id,semantic_kitti_id"));
+    assert!(csv.contains("14,car,Car,26,10"));
+}
