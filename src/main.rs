@@ -53,6 +53,16 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Simulate without rendering; write every actor's state per physics tick as CSV
+    Simulate {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of sensor frames to cover (overrides run.frames)
+        #[arg(long)]
+        frames: Option<u32>,
+    },
     /// Check a scenario file and print what it resolves to
     Validate {
         #[command(flatten)]
@@ -180,6 +190,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 summary.frames_per_s(),
                 summary.lidar_points as f64 / summary.frames_rendered.max(1) as f64 / 1000.0,
                 summary.bytes_written as f64 / 1e6,
+                out.display()
+            );
+        }
+        Command::Simulate {
+            scenario,
+            out,
+            frames,
+        } => {
+            let (sc, _) = load(&scenario, frames)?;
+            let ticks = sc.run.frames as u64 * sc.ticks_per_frame() as u64;
+            let rows = verisim::simulate::write_states(&sc, ticks, &out)?;
+            eprintln!(
+                "verisim: {ticks} ticks ({:.1} s) simulated, {rows} rows written to {}",
+                ticks as f64 * sc.run.physics_dt_s as f64,
                 out.display()
             );
         }

@@ -11,10 +11,15 @@ use crate::geometry::map::build_static_world;
 use crate::geometry::{GeometryPool, MeshId, Placement, Tlas, build_tlas, materials};
 use crate::gpu::types::{CameraParams, LidarParams, affine_rows};
 use crate::labels::Class;
+use crate::physics::friction::RoadSurface;
+use crate::physics::lateral::{BicycleParams, Pose2};
+use crate::physics::longitudinal::IdmParams;
+use crate::physics::vehicle::VehicleType;
 use crate::rng::{hash3, seed32};
-use crate::scenario::{ActorKind, ActorSpec, Scenario};
+use crate::scenario::{ActorKind, ActorSpec, DriveSpec, Scenario, TrafficSpec};
 use crate::sensors::{self, sky};
 use crate::world::components::*;
+use crate::world::lanes::LaneGraph;
 use crate::world::resources::*;
 use crate::world::schedule::build_schedule;
 
@@ -61,6 +66,24 @@ pub struct FrameInputs {
     pub lidar: Option<LidarInputs>,
 }
 
+/// One actor's state at a tick (for `verisim simulate`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActorState {
+    /// Label instance id; 0 for the ego.
+    pub id: u32,
+    pub kind: String,
+    pub position: Vec3,
+    pub yaw_rad: f32,
+    pub speed_m_per_s: f32,
+    pub accel_m_per_s2: f32,
+    /// Lane id on the lane graph, -1 off the graph.
+    pub lane: i64,
+    /// dry, wet, snow, ice; `-` off the graph.
+    pub surface: String,
+    /// Tyre–road friction (NaN off the graph).
+    pub mu: f32,
+}
+
 /// Geometry shared by all frames (uploaded to the GPU once).
 pub struct SceneAssets {
     pub pool: GeometryPool,
@@ -103,6 +126,122 @@ fn spawn_pose(spawn: Option<(f32, f32, f32)>, route: &[(f32, f32)]) -> (Pose, us
     }
 }
 
+fn vehicle_type(kind: ActorKind) -> VehicleType {
+    match kind {
+        ActorKind::Van => VehicleType::Van,
+        ActorKind::Truck => VehicleType::Truck,
+        ActorKind::Bus => VehicleType::Bus,
+        ActorKind::Cyclist => VehicleType::Cyclist,
+        ActorKind::Car | ActorKind::Pedestrian => VehicleType::Car,
+    }
+}
+
+/// Components of a vehicle placed on a lane.
+fn place_on_lane(
+    graph: &LaneGraph,
+    d: &DriveSpec,
+    kind: ActorKind,
+    length_m: f32,
+    salt: u32,
+) -> (LaneRider, Driver, Pose) {
+    // Validation guarantees the road and lane exist.
+    let lane = graph.lane_id(d.road, d.lane).unwrap_or(0);
+    let (p, yaw) = graph.lanes[lane as usize].pose_at(d.s_m);
+    let vt = vehicle_type(kind);
+    let bicycle = BicycleParams::for_type(vt);
+    let rear = Pose2 {
+        position_m: p - Vec2::from_angle(yaw) * 0.5 * bicycle.wheelbase_m,
+        heading_rad: yaw,
+    };
+    (
+        LaneRider {
+            lane,
+            s_m: d.s_m,
+            hint: 0,
+            waiting_since: None,
+        },
+        Driver {
+            idm: IdmParams::for_type(vt),
+            bicycle,
+            desired_speed_m_per_s: d.desired_speed_m_per_s,
+            events: d.events.clone(),
+            length_m,
+            mode: DriveMode::Normal,
+            rear_axle: rear,
+            mu: crate::physics::friction::MU_DRY,
+            salt,
+        },
+        Pose {
+            position: p.extend(0.0),
+            yaw_rad: yaw,
+        },
+    )
+}
+
+/// Background vehicles spread along every road lane at the requested density.
+fn spawn_traffic(graph: &LaneGraph, t: &TrafficSpec, scenario: &Scenario) -> Vec<ActorSpec> {
+    let seed = seed32(scenario.run.seed);
+    let total: f32 = t.mix.iter().map(|(_, w)| w).sum();
+    let paints = [
+        "paint_black",
+        "paint_white",
+        "paint_silver",
+        "paint_gray",
+        "paint_red",
+        "paint_blue",
+    ];
+    let mut out = Vec::new();
+    for (road, (fwd, bwd)) in graph.road_lanes.iter().enumerate() {
+        let lanes = fwd
+            .iter()
+            .enumerate()
+            .map(|(k, &l)| (k as i32, l))
+            .chain(bwd.iter().enumerate().map(|(k, &l)| (-(k as i32) - 1, l)));
+        for (index, lane) in lanes {
+            let len = graph.lanes[lane as usize].length_m;
+            let n = (len / 1000.0 * t.vehicles_per_km_per_lane).floor() as u32;
+            if n == 0 {
+                continue;
+            }
+            let spacing = len / n as f32;
+            for k in 0..n {
+                let r = |d: u32| crate::rng::rand(seed, 0x7AFF1C, lane * 4096 + k, d);
+                let s_m = ((k as f32 + 0.5 + 0.3 * (r(0) - 0.5)) * spacing)
+                    .clamp(0.0, (len - 15.0).max(0.0));
+                let mut pick = r(1) * total;
+                let kind = t
+                    .mix
+                    .iter()
+                    .find(|(_, w)| {
+                        pick -= w;
+                        pick < 0.0
+                    })
+                    .map_or(ActorKind::Car, |(k, _)| *k);
+                let limit = graph.lanes[lane as usize].speed_limit_m_per_s;
+                out.push(ActorSpec {
+                    kind,
+                    size_m: None,
+                    material: (kind == ActorKind::Car).then(|| {
+                        paints[(r(2) * paints.len() as f32) as usize % paints.len()].to_owned()
+                    }),
+                    spawn: None,
+                    route: Vec::new(),
+                    speed_m_per_s: 0.7 * limit,
+                    loop_route: false,
+                    drive: Some(DriveSpec {
+                        road,
+                        lane: index,
+                        s_m,
+                        desired_speed_m_per_s: Some(limit * (0.9 + 0.2 * r(3))),
+                        events: Vec::new(),
+                    }),
+                });
+            }
+        }
+    }
+    out
+}
+
 impl Simulation {
     /// Builds the world of a validated scenario.
     pub fn new(scenario: Scenario) -> Self {
@@ -117,17 +256,32 @@ impl Simulation {
         world.insert_resource(SimRng {
             seed: scenario.run.seed,
         });
+        let mut changes = scenario.weather_changes.clone();
+        changes.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
         world.insert_resource(WeatherState {
             weather: scenario.weather.clone(),
+            changes,
         });
         world.spawn(StaticMap { mesh: static_mesh });
 
-        // Actors: the scenario's first (ids 1..), then the map's parked cars.
+        let graph = LaneGraph::build(&scenario.map, scenario.traffic.as_ref());
+        world.insert_resource(RoadSurfaces {
+            surfaces: vec![RoadSurface::dry(); scenario.map.roads.len()],
+            forced: scenario.map.roads.iter().map(|r| r.surface).collect(),
+        });
+
+        // Actors: the scenario's first (ids 1..), then the map's parked cars, then traffic.
+        let traffic = scenario
+            .traffic
+            .as_ref()
+            .map(|t| spawn_traffic(&graph, t, &scenario))
+            .unwrap_or_default();
         let mut meshes: HashMap<(ActorKind, [u32; 3], u32), MeshId> = HashMap::new();
         let all: Vec<&ActorSpec> = scenario
             .actors
             .iter()
             .chain(static_world.parked.iter())
+            .chain(traffic.iter())
             .collect();
         for (i, a) in all.iter().enumerate() {
             let size = a.size_m.unwrap_or_else(|| a.kind.default_size_m());
@@ -140,48 +294,62 @@ impl Simulation {
             let mesh = *meshes
                 .entry(key)
                 .or_insert_with(|| pool.add(&actor_mesh(a.kind, size, material)));
-            let (pose, next) = spawn_pose(a.spawn, &a.route);
-            let mut e = world.spawn((
-                Actor {
-                    kind: a.kind,
-                    instance_id: i as u32 + 1,
-                    mesh,
-                    size_m: Vec3::new(size.0, size.1, size.2),
-                },
-                pose,
-                Speed {
-                    m_per_s: a.speed_m_per_s,
-                },
-            ));
-            if !a.route.is_empty() {
-                e.insert(Route {
-                    waypoints: a.route.iter().map(|&(x, y)| Vec2::new(x, y)).collect(),
-                    next,
-                    looping: a.loop_route,
-                });
+            let instance_id = i as u32 + 1;
+            let actor = Actor {
+                kind: a.kind,
+                instance_id,
+                mesh,
+                size_m: Vec3::new(size.0, size.1, size.2),
+            };
+            let speed = Speed {
+                m_per_s: a.speed_m_per_s,
+            };
+            match &a.drive {
+                Some(d) => {
+                    let (rider, driver, pose) =
+                        place_on_lane(&graph, d, a.kind, size.0, instance_id);
+                    world.spawn((actor, pose, speed, rider, driver, Accel::default()));
+                }
+                None => {
+                    let (pose, next) = spawn_pose(a.spawn, &a.route);
+                    let mut e = world.spawn((actor, pose, speed, Accel::default()));
+                    if !a.route.is_empty() {
+                        e.insert(Route {
+                            waypoints: a.route.iter().map(|&(x, y)| Vec2::new(x, y)).collect(),
+                            next,
+                            looping: a.loop_route,
+                        });
+                    }
+                }
             }
         }
 
-        let (pose, next) = spawn_pose(scenario.ego.spawn, &scenario.ego.route);
-        let mut ego = world.spawn((
-            Ego,
-            pose,
-            Speed {
-                m_per_s: scenario.ego.speed_m_per_s,
-            },
-        ));
-        if !scenario.ego.route.is_empty() {
-            ego.insert(Route {
-                waypoints: scenario
-                    .ego
-                    .route
-                    .iter()
-                    .map(|&(x, y)| Vec2::new(x, y))
-                    .collect(),
-                next,
-                looping: scenario.ego.loop_route,
-            });
+        let ego_speed = Speed {
+            m_per_s: scenario.ego.speed_m_per_s,
+        };
+        match &scenario.ego.drive {
+            Some(d) => {
+                let (rider, driver, pose) = place_on_lane(&graph, d, ActorKind::Car, 4.5, 0);
+                world.spawn((Ego, pose, ego_speed, rider, driver, Accel::default()));
+            }
+            None => {
+                let (pose, next) = spawn_pose(scenario.ego.spawn, &scenario.ego.route);
+                let mut ego = world.spawn((Ego, pose, ego_speed, Accel::default()));
+                if !scenario.ego.route.is_empty() {
+                    ego.insert(Route {
+                        waypoints: scenario
+                            .ego
+                            .route
+                            .iter()
+                            .map(|&(x, y)| Vec2::new(x, y))
+                            .collect(),
+                        next,
+                        looping: scenario.ego.loop_route,
+                    });
+                }
+            }
         }
+        world.insert_resource(graph);
         for (index, cam) in scenario.rig.cameras.iter().enumerate() {
             world.spawn(CameraMount {
                 index,
@@ -216,6 +384,71 @@ impl Simulation {
             self.schedule.run(&mut self.world);
         }
         self.frame = self.frame.max(frame);
+    }
+
+    /// Runs one physics tick.
+    pub fn step(&mut self) {
+        self.schedule.run(&mut self.world);
+    }
+
+    pub fn tick(&self) -> u64 {
+        self.world.resource::<SimClock>().tick
+    }
+
+    pub fn time_s(&self) -> f64 {
+        self.world.resource::<SimClock>().time_s()
+    }
+
+    /// Every moving thing's state now (the ego has entity id 0), sorted by id.
+    pub fn states(&mut self) -> Vec<ActorState> {
+        let surfaces = self.world.resource::<RoadSurfaces>().clone();
+        let graph_roads: Vec<usize> = self
+            .world
+            .resource::<LaneGraph>()
+            .lanes
+            .iter()
+            .map(|l| l.road)
+            .collect();
+        let mut out = Vec::new();
+        let mut q = self.world.query::<(
+            Option<&Actor>,
+            Option<&Ego>,
+            &Pose,
+            &Speed,
+            Option<&Accel>,
+            Option<&LaneRider>,
+        )>();
+        for (actor, ego, pose, speed, accel, rider) in q.iter(&self.world) {
+            let (id, kind) = match (actor, ego) {
+                (Some(a), _) => (a.instance_id, format!("{:?}", a.kind).to_lowercase()),
+                (None, Some(_)) => (0, "ego".to_owned()),
+                _ => continue,
+            };
+            let (lane, surface, mu) = match rider {
+                Some(r) => {
+                    let road = graph_roads[r.lane as usize];
+                    (
+                        r.lane as i64,
+                        format!("{:?}", surfaces.kind(road)).to_lowercase(),
+                        surfaces.mu(road, speed.m_per_s),
+                    )
+                }
+                None => (-1, "-".to_owned(), f32::NAN),
+            };
+            out.push(ActorState {
+                id,
+                kind,
+                position: pose.position,
+                yaw_rad: pose.yaw_rad,
+                speed_m_per_s: speed.m_per_s,
+                accel_m_per_s2: accel.map_or(0.0, |a| a.m_per_s2),
+                lane,
+                surface,
+                mu,
+            });
+        }
+        out.sort_by_key(|s| s.id);
+        out
     }
 
     /// Extracts the current frame's inputs.

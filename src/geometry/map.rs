@@ -434,6 +434,7 @@ fn roadside(
                         route: Vec::new(),
                         speed_m_per_s: 0.0,
                         loop_route: false,
+                        drive: None,
                     });
                 }
                 s += rs.parked_car_spacing_m;

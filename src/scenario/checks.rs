@@ -39,6 +39,16 @@ pub fn optional_positive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>,
     }
 }
 
+pub fn optional_non_negative<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
+    let v = Option::<f32>::deserialize(d)?;
+    match v {
+        Some(x) if !(x.is_finite() && x >= 0.0) => Err(D::Error::custom(format!(
+            "expected a finite number ≥ 0, found {x}"
+        ))),
+        _ => Ok(v),
+    }
+}
+
 pub fn unit_interval<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
     check(d, |v: f32| (0.0..=1.0).contains(&v), "a number in [0, 1]")
 }

@@ -340,6 +340,55 @@ fn check_route(
     Ok(())
 }
 
+fn check_drive(
+    field: &str,
+    d: &DriveSpec,
+    kind: ActorKind,
+    s: &Scenario,
+) -> Result<(), FieldError> {
+    let f = format!("{field}.drive");
+    if matches!(kind, ActorKind::Pedestrian) {
+        return Err((
+            f,
+            "pedestrians follow routes; `drive` is for vehicles and cyclists".into(),
+        ));
+    }
+    let Some(road) = s.map.roads.get(d.road) else {
+        return Err((
+            format!("{f}.road"),
+            format!(
+                "there are {} roads, index {} is out of range",
+                s.map.roads.len(),
+                d.road
+            ),
+        ));
+    };
+    let n = road.lanes_per_direction as i32;
+    if d.lane >= n || d.lane < -n {
+        return Err((
+            format!("{f}.lane"),
+            format!("expected a lane in -{n}..={}, found {}", n - 1, d.lane),
+        ));
+    }
+    let len = crate::geometry::map::Centerline::from_shape(&road.shape).length();
+    if d.s_m > len {
+        return Err((
+            format!("{f}.s_m"),
+            format!("the road is {len:.1} m long, s_m is {}", d.s_m),
+        ));
+    }
+    for e in &d.events {
+        let (DriveEvent::BrakeHard { at_s } | DriveEvent::Stall { at_s }) = *e;
+        if !(at_s.is_finite() && at_s >= 0.0) {
+            return Err((
+                format!("{f}.events"),
+                format!("event times must be finite and ≥ 0, found {at_s}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks that relate several values, or values inside enums; returns (field path, message).
 pub fn validate(s: &Scenario) -> Result<(), FieldError> {
     if s.schema != SCHEMA_VERSION {
@@ -452,7 +501,38 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
         if let Some(m) = &a.material {
             crate::geometry::materials::lookup(m).map_err(|e| (format!("{f}.material"), e))?;
         }
-        check_route(&f, &a.spawn, &a.route)?;
+        match &a.drive {
+            Some(d) => check_drive(&f, d, a.kind, s)?,
+            None => check_route(&f, &a.spawn, &a.route)?,
+        }
+    }
+    if let Some(t) = &s.traffic {
+        if t.mix.iter().any(|(_, w)| !(w.is_finite() && *w >= 0.0))
+            || t.mix.iter().all(|(_, w)| *w <= 0.0)
+        {
+            return Err((
+                "traffic.mix".into(),
+                "expected non-negative shares with a positive sum".into(),
+            ));
+        }
+        if t.mix
+            .iter()
+            .any(|(k, _)| matches!(k, ActorKind::Pedestrian | ActorKind::Cyclist))
+        {
+            return Err((
+                "traffic.mix".into(),
+                "traffic drives vehicles only (Car, Van, Truck, Bus)".into(),
+            ));
+        }
+        if t.vehicles_per_km_per_lane > 150.0 {
+            return Err((
+                "traffic.vehicles_per_km_per_lane".into(),
+                format!(
+                    "expected at most 150 (jam density), found {}",
+                    t.vehicles_per_km_per_lane
+                ),
+            ));
+        }
     }
     if s.actors.len() > 60_000 {
         return Err((
@@ -463,7 +543,10 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
             ),
         ));
     }
-    check_route("ego", &s.ego.spawn, &s.ego.route)?;
+    match &s.ego.drive {
+        Some(d) => check_drive("ego", d, ActorKind::Car, s)?,
+        None => check_route("ego", &s.ego.spawn, &s.ego.route)?,
+    }
     if s.rig.cameras.len() > 2 {
         return Err((
             "rig.cameras".into(),

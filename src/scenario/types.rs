@@ -35,6 +35,12 @@ pub struct Scenario {
     pub ego: EgoSpec,
     pub rig: Rig,
     pub run: RunSpec,
+    /// Vehicles spawned on the lanes and driven by the traffic model.
+    #[serde(default)]
+    pub traffic: Option<TrafficSpec>,
+    /// Weather that changes during the run (e.g. rain that stops).
+    #[serde(default)]
+    pub weather_changes: Vec<WeatherChange>,
 }
 
 // ---------------------------------------------------------------- map
@@ -87,6 +93,9 @@ pub struct RoadSpec {
     pub speed_limit_m_per_s: f32,
     #[serde(default)]
     pub roadside: Roadside,
+    /// Force the road surface (Dry, Wet, Snow, Ice) instead of evolving it from the weather.
+    #[serde(default)]
+    pub surface: Option<crate::physics::friction::SurfaceKind>,
 }
 
 fn one() -> u32 {
@@ -231,6 +240,85 @@ pub struct ActorSpec {
     /// Start again from the first waypoint after the last one.
     #[serde(default)]
     pub loop_route: bool,
+    /// Drive on a lane with the traffic model (IDM, signals, friction) instead of a route.
+    #[serde(default)]
+    pub drive: Option<DriveSpec>,
+}
+
+/// A vehicle placed on a lane and driven by the traffic model.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DriveSpec {
+    /// Index of the road in `map.roads`.
+    pub road: usize,
+    /// Lane: 0, 1, ... in the road's direction (0 next to the centre line); -1, -2, ... in the
+    /// opposite direction.
+    #[serde(default)]
+    pub lane: i32,
+    /// Distance along the lane from its start, metres.
+    #[serde(default, deserialize_with = "non_negative")]
+    pub s_m: f32,
+    /// Desired speed; default the road's speed limit.
+    #[serde(default, deserialize_with = "super::checks::optional_positive")]
+    pub desired_speed_m_per_s: Option<f32>,
+    #[serde(default)]
+    pub events: Vec<DriveEvent>,
+}
+
+/// Rare events scripted on a driven vehicle.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub enum DriveEvent {
+    /// Full braking at the friction limit (μ·g) from `at_s` until standstill.
+    BrakeHard { at_s: f32 },
+    /// The vehicle brakes to a stop at `at_s` and stays there (a stalled vehicle).
+    Stall { at_s: f32 },
+}
+
+/// Background traffic on every lane.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrafficSpec {
+    /// Vehicles spawned per kilometre of lane.
+    #[serde(deserialize_with = "non_negative")]
+    pub vehicles_per_km_per_lane: f32,
+    /// Relative shares of vehicle kinds.
+    pub mix: Vec<(ActorKind, f32)>,
+    /// Signal timing: green, yellow and all-red seconds per phase.
+    #[serde(deserialize_with = "positive")]
+    pub signal_green_s: f32,
+    #[serde(deserialize_with = "positive")]
+    pub signal_yellow_s: f32,
+    #[serde(deserialize_with = "non_negative")]
+    pub signal_all_red_s: f32,
+}
+
+impl Default for TrafficSpec {
+    fn default() -> Self {
+        TrafficSpec {
+            vehicles_per_km_per_lane: 20.0,
+            mix: vec![
+                (ActorKind::Car, 0.8),
+                (ActorKind::Van, 0.1),
+                (ActorKind::Truck, 0.05),
+                (ActorKind::Bus, 0.05),
+            ],
+            signal_green_s: 20.0,
+            signal_yellow_s: 3.0,
+            signal_all_red_s: 2.0,
+        }
+    }
+}
+
+/// A change of precipitation at a time.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WeatherChange {
+    #[serde(deserialize_with = "non_negative")]
+    pub at_s: f32,
+    #[serde(default, deserialize_with = "super::checks::optional_non_negative")]
+    pub rain_mm_per_h: Option<f32>,
+    #[serde(default, deserialize_with = "super::checks::optional_non_negative")]
+    pub snow_mm_per_h: Option<f32>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -244,6 +332,9 @@ pub struct EgoSpec {
     pub speed_m_per_s: f32,
     #[serde(default)]
     pub loop_route: bool,
+    /// Drive the ego with the traffic model (it then takes part in car following).
+    #[serde(default)]
+    pub drive: Option<DriveSpec>,
 }
 
 // ---------------------------------------------------------------- weather

@@ -69,3 +69,46 @@ pub struct LidarMount {
 pub struct StaticMap {
     pub mesh: MeshId,
 }
+
+/// A vehicle's place on the lane graph.
+#[derive(Component, Clone, Copy, Debug, PartialEq)]
+pub struct LaneRider {
+    pub lane: u32,
+    /// Arc length along the lane, metres.
+    pub s_m: f32,
+    /// Centre-line segment near the vehicle (speeds up projection).
+    pub hint: usize,
+    /// Tick at which the vehicle started waiting at an unsignalled stop line.
+    pub waiting_since: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriveMode {
+    Normal,
+    /// Braking at μ·g (a scripted hard brake).
+    Braking,
+    /// Stopped for good (a stalled vehicle, or after a hard brake).
+    Stalled,
+}
+
+/// The traffic model's driver of a vehicle.
+#[derive(Component, Clone, Debug, PartialEq)]
+pub struct Driver {
+    pub idm: crate::physics::longitudinal::IdmParams,
+    pub bicycle: crate::physics::lateral::BicycleParams,
+    pub desired_speed_m_per_s: Option<f32>,
+    pub events: Vec<crate::scenario::DriveEvent>,
+    pub length_m: f32,
+    pub mode: DriveMode,
+    /// Rear-axle pose of the kinematic bicycle model.
+    pub rear_axle: crate::physics::lateral::Pose2,
+    /// Friction used in the last step.
+    pub mu: f32,
+    pub salt: u32,
+}
+
+/// Longitudinal acceleration in the last step.
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq)]
+pub struct Accel {
+    pub m_per_s2: f32,
+}

@@ -3,6 +3,7 @@
 //! [`crate::sim::FrameInputs`].
 
 pub mod components;
+pub mod lanes;
 pub mod resources;
 pub mod schedule;
 pub mod systems;

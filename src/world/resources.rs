@@ -23,8 +23,40 @@ pub struct SimRng {
     pub seed: u64,
 }
 
-/// Current weather (constant for now; the weather physics grows in its own issue).
+/// Current weather, and the scripted changes still to come (sorted by time).
 #[derive(Resource, Clone, Debug)]
 pub struct WeatherState {
     pub weather: Weather,
+    pub changes: Vec<crate::scenario::WeatherChange>,
+}
+
+/// Surface state of every road (index as `map.roads`), evolving with the weather unless the
+/// scenario forces it.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct RoadSurfaces {
+    pub surfaces: Vec<crate::physics::friction::RoadSurface>,
+    pub forced: Vec<Option<crate::physics::friction::SurfaceKind>>,
+}
+
+impl RoadSurfaces {
+    /// Tyre–road friction on `road` at `speed_m_per_s`.
+    pub fn mu(&self, road: usize, speed_m_per_s: f32) -> f32 {
+        match self.forced.get(road).copied().flatten() {
+            Some(kind) => kind.nominal_mu(),
+            None => self
+                .surfaces
+                .get(road)
+                .map_or(crate::physics::friction::MU_DRY, |s| s.mu(speed_m_per_s)),
+        }
+    }
+
+    pub fn kind(&self, road: usize) -> crate::physics::friction::SurfaceKind {
+        match self.forced.get(road).copied().flatten() {
+            Some(kind) => kind,
+            None => self
+                .surfaces
+                .get(road)
+                .map_or(crate::physics::friction::SurfaceKind::Dry, |s| s.kind()),
+        }
+    }
 }

@@ -1,13 +1,17 @@
-//! The fixed-step schedule: motion, then the clock. Single-threaded, so runs are
-//! deterministic.
+//! The fixed-step schedule: weather and road surfaces, traffic, route following, then the
+//! clock. Single-threaded, so runs are deterministic.
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
 
 use super::systems::motion::{advance_clock, follow_route};
+use super::systems::traffic::drive_vehicles;
+use super::systems::weather::{apply_weather_changes, update_road_surfaces};
 
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SimSet {
+    Weather,
+    Traffic,
     Motion,
     Clock,
 }
@@ -15,7 +19,21 @@ pub enum SimSet {
 pub fn build_schedule() -> Schedule {
     let mut schedule = Schedule::default();
     schedule.set_executor(SingleThreadedExecutor::new());
-    schedule.configure_sets((SimSet::Motion, SimSet::Clock).chain());
+    schedule.configure_sets(
+        (
+            SimSet::Weather,
+            SimSet::Traffic,
+            SimSet::Motion,
+            SimSet::Clock,
+        )
+            .chain(),
+    );
+    schedule.add_systems(
+        (apply_weather_changes, update_road_surfaces)
+            .chain()
+            .in_set(SimSet::Weather),
+    );
+    schedule.add_systems(drive_vehicles.in_set(SimSet::Traffic));
     schedule.add_systems(follow_route.in_set(SimSet::Motion));
     schedule.add_systems(advance_clock.in_set(SimSet::Clock));
     schedule

@@ -1,1 +1,3 @@
 pub mod motion;
+pub mod traffic;
+pub mod weather;
