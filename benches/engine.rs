@@ -80,6 +80,47 @@ fn bench_sensors(c: &mut Criterion) {
     }
 }
 
+/// A world with about 1,000 IDM vehicles and 1,000 pedestrians.
+fn busy_world() -> Simulation {
+    let mut roads = String::new();
+    for k in 0..10 {
+        let y = k as f32 * 60.0;
+        roads += &format!(
+            "(shape: Straight(from: (0.0, {y}), to: (5000.0, {y})), lanes_per_direction: 2, sidewalk_width_m: 0.0),"
+        );
+    }
+    let mut peds = String::new();
+    for k in 0..1000 {
+        let (x, y) = ((k % 100) as f32 * 50.0, (k / 100) as f32 * 60.0 + 9.0);
+        peds += &format!(
+            "(kind: Pedestrian, route: [({x}, {y}), ({}, {y})], speed_m_per_s: 1.4, loop_route: true),",
+            x + 40.0
+        );
+    }
+    let text = format!(
+        "Scenario(name: \"busy\", map: (ground_size_m: 0.0, roads: [{roads}]), actors: [{peds}],\n\
+         ego: (spawn: Some((0.0, -20.0, 0.0))), rig: (), traffic: Some((vehicles_per_km_per_lane: 5.0)),\n\
+         run: (frames: 1))"
+    );
+    let source = scenario::Source {
+        path: "busy.ron".into(),
+        text,
+    };
+    Simulation::new(scenario::parse(&source).expect("busy scenario parses"))
+}
+
+fn bench_world_step(c: &mut Criterion) {
+    let mut sim = busy_world();
+    let n = sim.states().len();
+    let mut g = c.benchmark_group("sim");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(
+        format!("step/{n}_actors_1000_vehicles_1000_pedestrians"),
+        |b| b.iter(|| sim.step()),
+    );
+    g.finish();
+}
+
 fn bench_frame_extract(c: &mut Criterion) {
     let mut sim = quickstart();
     let mut g = c.benchmark_group("sim");
@@ -91,6 +132,6 @@ fn bench_frame_extract(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10).measurement_time(std::time::Duration::from_secs(4));
-    targets = bench_bvh, bench_sensors, bench_frame_extract
+    targets = bench_bvh, bench_sensors, bench_frame_extract, bench_world_step
 }
 criterion_main!(benches);

@@ -44,6 +44,35 @@ fn particles_bench(c: &mut Criterion) {
     }
     group.finish();
     let _ = PrecipParams::zeroed();
+    gpu_particles_bench(c, &config);
+}
+
+/// The same advection on the GPU (one step per iteration, waited for).
+fn gpu_particles_bench(c: &mut Criterion, config: &PrecipConfig) {
+    const N: u32 = 1_000_000;
+    let ctx = match verisim::gpu::GpuContext::new() {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            eprintln!("GPU particle bench skipped: {e}");
+            return;
+        }
+    };
+    eprintln!("GPU particle bench on {}", ctx.describe());
+    let mut params = config.params(N).unwrap();
+    let particles: Vec<Particle> = (0..N)
+        .map(|i| spawn_particle(KIND_RAIN, i, &params))
+        .collect();
+    let mut stage = verisim::gpu::particles::ParticleStage::new(&ctx, &particles, &params);
+    let mut group = c.benchmark_group("physics/particles");
+    group.throughput(Throughput::Elements(N as u64));
+    group.bench_function("advect_1M/gpu", |b| {
+        b.iter(|| {
+            params.tick = params.tick.wrapping_add(1);
+            stage.advance(&ctx, std::slice::from_ref(&params));
+            stage.finish(&ctx).unwrap();
+        })
+    });
+    group.finish();
 }
 
 struct Vehicle {

@@ -2,6 +2,7 @@
 //! Static geometry is uploaded once; per frame only instances, the TLAS and the sensor
 //! parameters go up, all sensors are dispatched in one submission and read back together.
 
+pub mod particles;
 pub mod shaders;
 pub mod types;
 
