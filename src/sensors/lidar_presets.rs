@@ -67,7 +67,7 @@ pub fn preset_values(p: LidarPreset) -> PresetValues {
             min_range_m: 0.9,
             max_range_m: 120.0,
             noise_stddev_m: 0.02,
-            detection_range_m: 75.0,
+            detection_range_m: 65.0,
             beam_divergence_mrad: 2.0,
             pulse_duration_ns: 5.0,
             overlap_start_m: 0.9,
