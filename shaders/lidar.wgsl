@@ -168,28 +168,38 @@ fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if !ideal && lp.fog_backscatter_per_m_sr > 0.0 {
         let step = lp.pulse_length_m / FOG_SAMPLES_PER_PULSE;
         let r_lo = lp.overlap_start_m;
-        let r_hi = min(r_end, lp.overlap_full_m + 2.0 * lp.pulse_length_m);
+        let r_hi = min(r_end, lp.overlap_full_m + 8.0 * lp.pulse_length_m);
         let n = min(u32(max(r_hi - r_lo, 0.0) / step), FOG_MAX_STEPS);
         var g1 = 0.0;
         var g2 = 0.0;
         var g3 = 0.0;
+        var r_first = -1.0;
+        var r_last = 0.0;
         for (var j = 0u; j < n; j += 1u) {
             let r = r_lo + (f32(j) + 0.5) * step;
             let g0 = overlap(r) * transmission2(r) / (r * r);
             let p = PI * lp.fog_backscatter_per_m_sr * step * (g0 + g1 + g2 + g3);
             let r_c = r_lo + (f32(j) + 1.0) * step - 0.5 * lp.pulse_length_m;
-            if p > soft_p && r_c >= lp.min_range_m {
-                soft_p = p;
-                soft_r = r_c;
+            if r_c >= lp.min_range_m {
+                if p > soft_p {
+                    soft_p = p;
+                }
+                if p >= lp.min_power_per_m2 {
+                    if r_first < 0.0 {
+                        r_first = r_c;
+                    }
+                    r_last = r_c;
+                }
             }
             g3 = g2;
             g2 = g1;
             g1 = g0;
         }
         if soft_p >= lp.min_power_per_m2 {
-            // The discriminator fires somewhere along the broad soft pulse.
-            let jitter = (rand(lp.seed, STREAM_FOG, slot, 0u) - 0.5) * lp.pulse_length_m;
-            soft_r = clamp(soft_r + jitter, lp.min_range_m, r_end);
+            // The soft pulse stays above the threshold from r_first to r_last; the
+            // discriminator fires somewhere along it.
+            let u = rand(lp.seed, STREAM_FOG, slot, 0u);
+            soft_r = min(r_first + u * (r_last - r_first), r_end);
             soft_class = CLASS_FOG;
         } else {
             soft_p = 0.0;

@@ -66,10 +66,13 @@ fn each_preset_reproduces_its_elevation_table() {
         (LidarPreset::VelodyneVlp16, "VelodyneVlp16"),
         (LidarPreset::OusterOs1_128, "OusterOs1_128"),
     ];
-    let pool = Simulation::new(common::scenario_from_str("hall.ron", &hall_scene("VelodyneVlp16")))
-        .assets
-        .pool
-        .clone();
+    let pool = Simulation::new(common::scenario_from_str(
+        "hall.ron",
+        &hall_scene("VelodyneVlp16"),
+    ))
+    .assets
+    .pool
+    .clone();
     let mut cpu = CpuBackend::new(&pool);
     let mut gpu = common::gpu_backend(&pool);
     for (p, name) in presets {
@@ -151,14 +154,20 @@ fn carla_named_parameters_resolve() {
     let back = common::scenario_from_str("back.ron", &ron_text);
     assert_eq!(back.rig.lidars[0].channels, 64);
     assert_eq!(back.rig.lidars[0].elevations, l.elevations);
-    assert_eq!(back.rig.lidars[0].azimuth_resolution_deg, l.azimuth_resolution_deg);
+    assert_eq!(
+        back.rig.lidars[0].azimuth_resolution_deg,
+        l.azimuth_resolution_deg
+    );
 }
 
 #[test]
 fn bad_lidar_input_names_the_place() {
     let cases = [
         ("preset: NoSuchLidar", "rig.lidars[0].preset"),
-        ("preset: VelodyneVlp16, noise_stddev: -1.0", "rig.lidars[0].noise_stddev"),
+        (
+            "preset: VelodyneVlp16, noise_stddev: -1.0",
+            "rig.lidars[0].noise_stddev",
+        ),
         ("channels: 4, azimuth_resolution_deg: 1.0", "rig.lidars[0]"),
         (
             "channels: 2, elevations: Table([1.0, 2.0, 3.0]), azimuth_resolution_deg: 1.0",

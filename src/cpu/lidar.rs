@@ -163,25 +163,34 @@ pub fn lidar_ray(
     if !ideal && lp.fog_backscatter_per_m_sr > 0.0 {
         let step = lp.pulse_length_m / FOG_SAMPLES_PER_PULSE;
         let r_lo = lp.overlap_start_m;
-        let r_hi = r_end.min(lp.overlap_full_m + 2.0 * lp.pulse_length_m);
+        let r_hi = r_end.min(lp.overlap_full_m + 8.0 * lp.pulse_length_m);
         let n = (((r_hi - r_lo).max(0.0) / step) as u32).min(FOG_MAX_STEPS);
         let (mut g1, mut g2, mut g3) = (0.0f32, 0.0f32, 0.0f32);
+        let mut r_first = -1.0f32;
+        let mut r_last = 0.0f32;
         for j in 0..n {
             let r = r_lo + (j as f32 + 0.5) * step;
             let g0 = overlap(lp, r) * transmission2(lp, r) / (r * r);
             let p = PI * lp.fog_backscatter_per_m_sr * step * (g0 + g1 + g2 + g3);
             let r_c = r_lo + (j as f32 + 1.0) * step - 0.5 * lp.pulse_length_m;
-            if p > soft_p && r_c >= lp.min_range_m {
-                soft_p = p;
-                soft_r = r_c;
+            if r_c >= lp.min_range_m {
+                if p > soft_p {
+                    soft_p = p;
+                }
+                if p >= lp.min_power_per_m2 {
+                    if r_first < 0.0 {
+                        r_first = r_c;
+                    }
+                    r_last = r_c;
+                }
             }
             g3 = g2;
             g2 = g1;
             g1 = g0;
         }
         if soft_p >= lp.min_power_per_m2 {
-            let jitter = (rand(lp.seed, STREAM_FOG, slot, 0) - 0.5) * lp.pulse_length_m;
-            soft_r = (soft_r + jitter).clamp(lp.min_range_m, r_end);
+            let u = rand(lp.seed, STREAM_FOG, slot, 0);
+            soft_r = (r_first + u * (r_last - r_first)).min(r_end);
             soft_class = CLASS_FOG;
         } else {
             soft_p = 0.0;
