@@ -10,7 +10,7 @@
 @group(1) @binding(3) var<storage, read_write> hits: array<LidarHit>;
 
 // Keep in sync with src/cpu/lidar.rs.
-const PI: f32 = 3.14159265;
+const PI: f32 = 3.14159265; // the f32 nearest π, as std::f32::consts::PI
 const CLASS_FOG: u32 = 20u;
 const CLASS_RAIN: u32 = 21u;
 const CLASS_SNOW: u32 = 22u;

@@ -46,6 +46,9 @@ pub struct LidarInputs {
     pub columns: Vec<[f32; 2]>,
     pub vehicle_from_lidar: Affine3A,
     pub world_from_lidar: Affine3A,
+    /// Duration of one sweep (1 / rotation rate), seconds; the per-point firing times follow
+    /// from it (`sensors::lidar::slot_time_s`).
+    pub sweep_s: f32,
 }
 
 /// Everything a backend needs to render one frame.
@@ -321,6 +324,7 @@ impl Simulation {
                     columns: columns.clone(),
                     vehicle_from_lidar: mount.vehicle_from_lidar,
                     world_from_lidar,
+                    sweep_s: sensors::lidar::sweep_time_s(spec),
                 })
             }
             _ => None,

@@ -9,7 +9,7 @@ use crate::gpu::types::{LidarHit, LidarParams, NO_RETURN, RETURN_DUAL, RETURN_LA
 use crate::rng::rand;
 
 // Keep in sync with shaders/lidar.wgsl.
-const PI: f32 = 3.14159265;
+use std::f32::consts::PI;
 pub const CLASS_FOG: u32 = 20;
 pub const CLASS_RAIN: u32 = 21;
 pub const CLASS_SNOW: u32 = 22;

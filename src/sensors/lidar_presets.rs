@@ -36,9 +36,12 @@ pub fn hdl64e_elevations_deg() -> Vec<f32> {
     upper.chain(lower).collect()
 }
 
-/// HDL-32E: 32 lasers from +10.67° to −30.67° in 4/3° steps (HDL-32E manual), top first.
+/// HDL-32E: 32 lasers from +10.67° to −30.67° in equal steps of 1.333° (HDL-32E manual),
+/// top first.
 pub fn hdl32e_elevations_deg() -> Vec<f32> {
-    (0..32).map(|i| 10.67 - i as f32 * 4.0 / 3.0).collect()
+    (0..32)
+        .map(|i| 10.67 + (-30.67 - 10.67) * i as f32 / 31.0)
+        .collect()
 }
 
 /// VLP-16: 16 lasers from +15° to −15° in 2° steps (VLP-16 manual), top first.
