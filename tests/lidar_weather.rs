@@ -278,3 +278,33 @@ fn weather_sweeps_match_between_gpu_and_cpu() {
         );
     }
 }
+
+#[test]
+fn dual_returns_pair_the_fog_with_the_target_behind_it() {
+    let mut s = quickstart("fog_visibility_m: Some(60.0)");
+    s.rig.lidars[0].return_mode = verisim::scenario::ReturnMode::Dual;
+    let mut sim = Simulation::new(s);
+    let mut cpu = CpuBackend::new(&sim.assets.pool);
+    let f = cpu.render(&sim.frame_inputs()).unwrap().lidar.unwrap();
+    let rays = (f.channels * f.columns) as usize;
+    assert_eq!(f.hits.len(), 2 * rays);
+    let fog = Class::Fog.id() as u32;
+    let (mut pairs, mut behind) = (0, 0);
+    for (a, b) in f.hits[..rays].iter().zip(&f.hits[rays..]) {
+        if a.label == NO_RETURN || b.label == NO_RETURN {
+            assert_eq!(b.label, NO_RETURN, "a second return needs a first");
+            continue;
+        }
+        pairs += 1;
+        // Exactly one of the two is the fog; the fog is the nearer.
+        assert!((a.label & 0xFFFF == fog) != (b.label & 0xFFFF == fog));
+        let (soft, hard) = if a.label & 0xFFFF == fog {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        behind += usize::from(range(hard) > range(soft));
+    }
+    eprintln!("dual: {pairs} rays with two returns, hard behind fog in {behind}");
+    assert!(pairs > 1000 && behind == pairs);
+}
