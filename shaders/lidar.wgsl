@@ -1,17 +1,123 @@
-// Lidar sweep: one ray per (beam, column); writes one LidarHit slot per ray.
-// CPU twin: src/cpu/lidar.rs. Needs shared/types.wgsl, shared/rng.wgsl, shared/bvh.wgsl.
+// Lidar sweep: one ray per (beam, column); writes one LidarHit slot per ray (two with dual
+// returns). Physics: received power, SNR detection, fog backscatter, rain/snow particle
+// returns, wet/snowy ground; equations in docs/lidar.md.
+// CPU twin: src/cpu/lidar.rs (written line for line alike). Needs shared/types.wgsl,
+// shared/rng.wgsl, shared/bvh.wgsl.
 
 @group(1) @binding(0) var<uniform> lp: LidarParams;
 @group(1) @binding(1) var<storage, read> beams: array<vec2<f32>>;
 @group(1) @binding(2) var<storage, read> columns: array<vec2<f32>>;
 @group(1) @binding(3) var<storage, read_write> hits: array<LidarHit>;
 
-// Slot layout: column-major, slot = column * channels + beam.
+// Keep in sync with src/cpu/lidar.rs.
+const PI: f32 = 3.14159265; // the f32 nearest π, as std::f32::consts::PI
+const CLASS_FOG: u32 = 20u;
+const CLASS_RAIN: u32 = 21u;
+const CLASS_SNOW: u32 = 22u;
+// Counter-RNG streams (the `stream` word of rand()).
+const STREAM_NOISE: u32 = 0x4c490001u;
+const STREAM_FOG: u32 = 0x4c490002u;
+const STREAM_PRECIP: u32 = 0x4c490003u; // + kind (0 rain, 1 snow)
+const STREAM_DROPOFF: u32 = 0x4c490005u;
+// Soft-target (fog) peak search: samples per pulse length and most samples.
+const FOG_SAMPLES_PER_PULSE: f32 = 4.0;
+const FOG_MAX_STEPS: u32 = 64u;
+// Range bins along the beam in which drops and flakes are sampled.
+const PRECIP_BINS: u32 = 16u;
+// Equivalent Lambertian reflectivity of a rain drop's cross-section: π·Q_ext·(β/α) with
+// Q_ext = 2 and Hahner's β/α = 0.046/ln 20; of a snowflake: NIR reflectance of snow.
+const RAIN_REFLECTIVITY: f32 = 0.0965;
+const SNOW_REFLECTIVITY: f32 = 0.8;
+// Reflectivity at 905 nm of snow lying on the ground.
+const GROUND_SNOW_REFLECTIVITY: f32 = 0.8;
+// Size limits (mm): rain drops; snow as melted diameter; Holroyd D_f² = D_m³ / 0.17.
+const RAIN_D_MIN_MM: f32 = 0.1;
+const RAIN_D_MAX_MM: f32 = 6.0;
+const SNOW_D_MIN_MM: f32 = 0.2;
+const SNOW_D_MAX_MM: f32 = 5.0;
+const HOLROYD: f32 = 0.17;
+
+// Transmitter/receiver overlap ξ(r).
+fn overlap(r: f32) -> f32 {
+    if lp.overlap_full_m <= lp.overlap_start_m {
+        return select(0.0, 1.0, r >= lp.overlap_start_m);
+    }
+    return clamp((r - lp.overlap_start_m) / (lp.overlap_full_m - lp.overlap_start_m), 0.0, 1.0);
+}
+
+// Two-way transmission exp(−2αr).
+fn transmission2(r: f32) -> f32 {
+    return exp(-2.0 * lp.extinction_per_m * r);
+}
+
+// Schlick's Fresnel reflectance of water (n = 1.33, F0 = 0.02).
+fn fresnel_water(cos_i: f32) -> f32 {
+    let m = 1.0 - cos_i;
+    return 0.02 + 0.98 * (m * m * m * m * m);
+}
+
+// Diffuse reflectivity at 905 nm of a hit surface, with snow cover and a water film on
+// upward-facing surfaces (the film passes 1 − F in and out).
+fn surface_reflectivity(rho: f32, n: vec3<f32>, cos_inc: f32) -> f32 {
+    var r = rho;
+    if n.z > 0.7 {
+        r = r + (GROUND_SNOW_REFLECTIVITY - r) * lp.snow_cover;
+        let t = 1.0 - fresnel_water(cos_inc);
+        r = r * (1.0 + (t * t - 1.0) * lp.wetness);
+    }
+    return r;
+}
+
+// Standard normal deviate (Box–Muller) from two counter-RNG draws.
+fn gauss(stream: u32, index: u32, draw: u32) -> f32 {
+    let u1 = 1.0 - rand(lp.seed, stream, index, draw);
+    let u2 = rand(lp.seed, stream, index, draw + 1u);
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * PI * u2);
+}
+
+// A reported return: range with noise, intensity = P·R²·R_f²/(R_f² + R²) clamped to [0, 1],
+// CARLA's random drop-off.
+fn emit(dir_l: vec3<f32>, r: f32, p: f32, label: u32, slot: u32, draw: u32) -> LidarHit {
+    var out: LidarHit;
+    out.x = 0.0;
+    out.y = 0.0;
+    out.z = 0.0;
+    out.intensity = 0.0;
+    out.label = NO_RETURN;
+    var rm = r;
+    if lp.noise_stddev_m > 0.0 {
+        rm = max(r + lp.noise_stddev_m * gauss(STREAM_NOISE, slot, draw), 0.0);
+    }
+    let f2 = lp.falloff_range_m * lp.falloff_range_m;
+    let intensity = clamp(p * r * r * f2 / (f2 + r * r), 0.0, 1.0);
+    if lp.dropoff_general_rate > 0.0 || lp.dropoff_zero_intensity > 0.0 {
+        let u = rand(lp.seed, STREAM_DROPOFF, slot, draw);
+        if u < lp.dropoff_general_rate {
+            return out;
+        }
+        if intensity < lp.dropoff_intensity_limit {
+            let q = lp.dropoff_zero_intensity * (1.0 - intensity / lp.dropoff_intensity_limit);
+            if rand(lp.seed, STREAM_DROPOFF, slot, draw + 1u) < q {
+                return out;
+            }
+        }
+    }
+    out.x = dir_l.x * rm;
+    out.y = dir_l.y * rm;
+    out.z = dir_l.z * rm;
+    out.intensity = intensity;
+    out.label = label;
+    return out;
+}
+
+// Slot layout: column-major, slot = column * channels + beam; dual second returns at
+// slot + channels * columns.
 @compute @workgroup_size(64)
 fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     // Large sweeps are dispatched as a 2D grid of workgroups.
     let slot = gid.x + gid.y * groups.x * 64u;
-    if slot >= lp.channels * lp.columns {
+    let rays = lp.channels * lp.columns;
+    if slot >= rays {
         return;
     }
     let col = slot / lp.channels;
@@ -19,29 +125,201 @@ fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let b = beams[beam];
     let c = columns[col];
     let dir_l = vec3<f32>(b.x * c.x, b.x * c.y, b.y);
-    let o = xform_point(lp.world_from_lidar, vec3<f32>(0.0, 0.0, 0.0));
-    let d = normalize(xform_dir(lp.world_from_lidar, dir_l));
+    // Rolling shutter: this column fires at sweep fraction s, from the pose interpolated there.
+    let s = (f32(col) + 0.5) / f32(lp.columns);
+    let o0 = xform_point(lp.world_from_lidar, vec3<f32>(0.0, 0.0, 0.0));
+    let o1 = xform_point(lp.world_from_lidar_end, vec3<f32>(0.0, 0.0, 0.0));
+    let o = o0 + (o1 - o0) * s;
+    let d0 = xform_dir(lp.world_from_lidar, dir_l);
+    let d1 = xform_dir(lp.world_from_lidar_end, dir_l);
+    let d = normalize(d0 + (d1 - d0) * s);
     let h = trace(o, d, lp.max_range_m, false, lp.tlas_root);
+    let ideal = lp.min_power_per_m2 <= 0.0;
+
+    // Hard target: P = ρ·cosθ·ξ(R)·exp(−2αR)/R².
+    var hard_hit = false;
+    var hard_r = 0.0;
+    var hard_p = 0.0;
+    var hard_p_clear = 0.0;
+    var hard_label = NO_RETURN;
+    if h.tri != NO_RETURN && h.t >= lp.min_range_m {
+        hard_hit = true;
+        let r = h.t;
+        let n = hit_normal(h, d);
+        let cos_inc = clamp(-dot(n, d), 0.0, 1.0);
+        let tri = triangles[h.tri];
+        let rho = surface_reflectivity(materials[tri.material].reflectivity, n, cos_inc);
+        hard_r = r;
+        hard_p_clear = rho * cos_inc * overlap(r) / (r * r);
+        hard_p = hard_p_clear * transmission2(r);
+        hard_label = (tri.class_id & 0xffffu) | (instances[h.inst].instance_id << 16u);
+    }
+    let hard_det = hard_hit && (ideal || hard_p >= lp.min_power_per_m2);
+    // Weather lies between the sensor and the hard target.
+    var r_end = lp.max_range_m;
+    if h.tri != NO_RETURN {
+        r_end = h.t;
+    }
+
+    // Soft target (fog): P(R) = π·β·∫_{R−L}^{R} ξ(r)·exp(−2αr)/r² dr, its peak over R.
+    var soft_p = 0.0;
+    var soft_r = 0.0;
+    var soft_class = 0u;
+    if !ideal && lp.fog_backscatter_per_m_sr > 0.0 {
+        let step = lp.pulse_length_m / FOG_SAMPLES_PER_PULSE;
+        let r_lo = lp.overlap_start_m;
+        let r_hi = min(r_end, lp.overlap_full_m + 8.0 * lp.pulse_length_m);
+        let n = min(u32(max(r_hi - r_lo, 0.0) / step), FOG_MAX_STEPS);
+        var g1 = 0.0;
+        var g2 = 0.0;
+        var g3 = 0.0;
+        var r_first = -1.0;
+        var r_last = 0.0;
+        for (var j = 0u; j < n; j += 1u) {
+            let r = r_lo + (f32(j) + 0.5) * step;
+            let g0 = overlap(r) * transmission2(r) / (r * r);
+            let p = PI * lp.fog_backscatter_per_m_sr * step * (g0 + g1 + g2 + g3);
+            let r_c = r_lo + (f32(j) + 1.0) * step - 0.5 * lp.pulse_length_m;
+            if r_c >= lp.min_range_m {
+                if p > soft_p {
+                    soft_p = p;
+                }
+                if p >= lp.min_power_per_m2 {
+                    if r_first < 0.0 {
+                        r_first = r_c;
+                    }
+                    r_last = r_c;
+                }
+            }
+            g3 = g2;
+            g2 = g1;
+            g1 = g0;
+        }
+        if soft_p >= lp.min_power_per_m2 {
+            // The soft pulse stays above the threshold from r_first to r_last; the
+            // discriminator fires somewhere along it.
+            let u = rand(lp.seed, STREAM_FOG, slot, 0u);
+            soft_r = min(r_first + u * (r_last - r_first), r_end);
+            soft_class = CLASS_FOG;
+        } else {
+            soft_p = 0.0;
+        }
+    }
+
+    // Rain drops and snowflakes inside the beam, sampled per range bin from N(D) = N0·e^(−ΛD):
+    // only particles large enough to pass the threshold are drawn (a Poisson thinning).
+    if !ideal && (lp.rain_n0_per_m3_mm > 0.0 || lp.snow_n0_per_m3_mm > 0.0) {
+        let r_lo = max(lp.min_range_m, lp.overlap_start_m);
+        let r_hi = min(r_end, lp.precip_max_range_m);
+        if r_hi > r_lo {
+            let dr = (r_hi - r_lo) / f32(PRECIP_BINS);
+            for (var k = 0u; k < PRECIP_BINS; k += 1u) {
+                for (var kind = 0u; kind < 2u; kind += 1u) {
+                    var n0 = lp.rain_n0_per_m3_mm;
+                    var lam = lp.rain_lambda_per_mm;
+                    var rho = RAIN_REFLECTIVITY;
+                    var d_min = RAIN_D_MIN_MM;
+                    var d_max = RAIN_D_MAX_MM;
+                    if kind == 1u {
+                        n0 = lp.snow_n0_per_m3_mm;
+                        lam = lp.snow_lambda_per_mm;
+                        rho = SNOW_REFLECTIVITY;
+                        d_min = SNOW_D_MIN_MM;
+                        d_max = SNOW_D_MAX_MM;
+                    }
+                    if n0 <= 0.0 {
+                        continue;
+                    }
+                    let r = r_lo + (f32(k) + 0.5) * dr;
+                    let w = lp.beam_aperture_m + lp.beam_divergence_rad * r;
+                    let t2 = overlap(r) * transmission2(r);
+                    // Smallest detectable cross-section diameter (mm): ρ·(D/w)²·t2/r² ≥ P_min.
+                    let dcs_min = 1000.0 * w * r * sqrt(lp.min_power_per_m2 / max(rho * t2, 1.0e-30));
+                    var dmin = dcs_min;
+                    if kind == 1u {
+                        dmin = pow(HOLROYD * dcs_min * dcs_min, 1.0 / 3.0);
+                    }
+                    let lo = max(d_min, dmin);
+                    if lo >= d_max {
+                        continue;
+                    }
+                    // Expected detectable particles in the bin's beam volume.
+                    let mu = 0.25 * PI * w * w * dr * n0 / lam * (exp(-lam * lo) - exp(-lam * d_max));
+                    let u = rand(lp.seed, STREAM_PRECIP + kind, slot, k);
+                    if u < 1.0 - exp(-mu) {
+                        let span = 1.0 - exp(-lam * (d_max - lo));
+                        let ud = rand(lp.seed, STREAM_PRECIP + kind, slot, k + 32u);
+                        let dd = clamp(lo - log(1.0 - ud * span) / lam, lo, d_max);
+                        let rr = r_lo + (f32(k) + rand(lp.seed, STREAM_PRECIP + kind, slot, k + 64u)) * dr;
+                        let ww = lp.beam_aperture_m + lp.beam_divergence_rad * rr;
+                        var dcs = dd;
+                        if kind == 1u {
+                            dcs = sqrt(dd * dd * dd / HOLROYD);
+                        }
+                        let frac = min(dcs * 1.0e-3 / ww, 1.0);
+                        let p = rho * frac * frac * overlap(rr) * transmission2(rr) / (rr * rr);
+                        if p >= lp.min_power_per_m2 && p > soft_p {
+                            soft_p = p;
+                            soft_r = rr;
+                            soft_class = select(CLASS_RAIN, CLASS_SNOW, kind == 1u);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let soft_det = soft_p > 0.0;
+
+    // Return selection.
+    var first = 0u; // 0 none, 1 hard, 2 soft
+    var second = 0u;
+    if lp.return_mode == RETURN_LAST {
+        if hard_det {
+            first = 1u;
+        } else if soft_det {
+            first = 2u;
+        }
+    } else {
+        if hard_det && (!soft_det || hard_p >= soft_p) {
+            first = 1u;
+            if soft_det {
+                second = 2u;
+            }
+        } else if soft_det {
+            first = 2u;
+            if hard_det {
+                second = 1u;
+            }
+        }
+    }
     var out: LidarHit;
     out.x = 0.0;
     out.y = 0.0;
     out.z = 0.0;
     out.intensity = 0.0;
     out.label = NO_RETURN;
-    if h.tri != NO_RETURN && h.t >= lp.min_range_m {
-        let r = h.t;
-        let n = hit_normal(h, d);
-        let cos_inc = clamp(-dot(n, d), 0.0, 1.0);
-        let tri = triangles[h.tri];
-        let refl = materials[tri.material].reflectivity;
-        let q = r / lp.falloff_range_m;
-        let falloff = 1.0 / (1.0 + q * q);
-        let atten = exp(-2.0 * lp.extinction_per_m * r);
-        out.x = dir_l.x * r;
-        out.y = dir_l.y * r;
-        out.z = dir_l.z * r;
-        out.intensity = clamp(refl * cos_inc * falloff * atten, 0.0, 1.0);
-        out.label = (tri.class_id & 0xffffu) | (instances[h.inst].instance_id << 16u);
+    if first == 1u {
+        out = emit(dir_l, hard_r, hard_p, hard_label, slot, 0u);
+    } else if first == 2u {
+        out = emit(dir_l, soft_r, soft_p, soft_class, slot, 0u);
+    } else if hard_hit && !ideal && hard_p_clear >= lp.min_power_per_m2 {
+        // Lost to the weather (LISA): detected in clear air, hidden by extinction.
+        out.x = hard_r;
+        out.intensity = -1.0;
     }
     hits[slot] = out;
+    if lp.return_mode == RETURN_DUAL {
+        var out2: LidarHit;
+        out2.x = 0.0;
+        out2.y = 0.0;
+        out2.z = 0.0;
+        out2.intensity = 0.0;
+        out2.label = NO_RETURN;
+        if second == 1u {
+            out2 = emit(dir_l, hard_r, hard_p, hard_label, slot, 2u);
+        } else if second == 2u {
+            out2 = emit(dir_l, soft_r, soft_p, soft_class, slot, 2u);
+        }
+        hits[rays + slot] = out2;
+    }
 }

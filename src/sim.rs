@@ -51,6 +51,9 @@ pub struct LidarInputs {
     pub columns: Vec<[f32; 2]>,
     pub vehicle_from_lidar: Affine3A,
     pub world_from_lidar: Affine3A,
+    /// Duration of one sweep (1 / rotation rate), seconds; the per-point firing times follow
+    /// from it (`sensors::lidar::slot_time_s`).
+    pub sweep_s: f32,
 }
 
 /// Everything a backend needs to render one frame.
@@ -526,6 +529,12 @@ impl Simulation {
                 world_from_camera,
             });
         }
+        let ego_velocity = self
+            .world
+            .query_filtered::<(&Pose, &Speed), With<Ego>>()
+            .single(&self.world)
+            .map(|(p, v)| Vec3::new(p.yaw_rad.cos(), p.yaw_rad.sin(), 0.0) * v.m_per_s)
+            .unwrap_or(Vec3::ZERO);
         let lidar = match (&self.lidar_tables, self.scenario.rig.lidars.first()) {
             (Some((beams, columns)), Some(spec)) => {
                 let mount = *self
@@ -534,29 +543,21 @@ impl Simulation {
                     .single(&self.world)
                     .expect("one lidar mount");
                 let world_from_lidar = world_from_ego * mount.vehicle_from_lidar;
-                let (n, step) = sensors::columns(spec);
-                // Fog: MOR = ln(20)/alpha (REFERENCE.md); 905 nm and visible attenuate alike.
-                let alpha = weather.fog_visibility_m.map_or(0.0, |v| 20f32.ln() / v);
+                let params = sensors::lidar::lidar_params(
+                    spec,
+                    &weather,
+                    &world_from_lidar,
+                    ego_velocity,
+                    seed,
+                    self.frame,
+                );
                 Some(LidarInputs {
-                    params: LidarParams {
-                        world_from_lidar: affine_rows(&world_from_lidar),
-                        channels: spec.channels,
-                        columns: n,
-                        min_range_m: spec.min_range_m,
-                        max_range_m: spec.max_range_m,
-                        azimuth_start_rad: -std::f32::consts::PI,
-                        azimuth_step_rad: step,
-                        extinction_per_m: alpha,
-                        falloff_range_m: 60.0,
-                        tlas_root: 0,
-                        seed,
-                        frame: self.frame,
-                        _pad: 0,
-                    },
+                    params,
                     beams: beams.clone(),
                     columns: columns.clone(),
                     vehicle_from_lidar: mount.vehicle_from_lidar,
                     world_from_lidar,
+                    sweep_s: sensors::lidar::sweep_time_s(spec),
                 })
             }
             _ => None,

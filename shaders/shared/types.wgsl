@@ -36,6 +36,7 @@ struct Material {
 
 struct LidarParams {
     world_from_lidar: mat3x4<f32>,
+    world_from_lidar_end: mat3x4<f32>,
     channels: u32,
     columns: u32,
     min_range_m: f32,
@@ -47,8 +48,36 @@ struct LidarParams {
     tlas_root: u32,
     seed: u32,
     frame: u32,
-    pad: u32,
+    return_mode: u32,
+    min_power_per_m2: f32,
+    noise_stddev_m: f32,
+    overlap_start_m: f32,
+    overlap_full_m: f32,
+    fog_backscatter_per_m_sr: f32,
+    pulse_length_m: f32,
+    beam_divergence_rad: f32,
+    beam_aperture_m: f32,
+    rain_n0_per_m3_mm: f32,
+    rain_lambda_per_mm: f32,
+    snow_n0_per_m3_mm: f32,
+    snow_lambda_per_mm: f32,
+    precip_max_range_m: f32,
+    wetness: f32,
+    dropoff_general_rate: f32,
+    dropoff_intensity_limit: f32,
+    dropoff_zero_intensity: f32,
+    snow_cover: f32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
+    pad3: u32,
+    pad4: u32,
+    pad5: u32,
 }
+
+const RETURN_STRONGEST: u32 = 0u;
+const RETURN_LAST: u32 = 1u;
+const RETURN_DUAL: u32 = 2u;
 
 struct LidarHit {
     x: f32,

@@ -1,53 +1,316 @@
-//! CPU twin of `shaders/lidar.wgsl`, loop for loop alike, parallel over rays with rayon.
+//! CPU twin of `shaders/lidar.wgsl`, line for line alike, parallel over rays with rayon.
+//! Physics and symbols: `docs/lidar.md`.
 
 use glam::Vec3;
 use rayon::prelude::*;
 
 use super::bvh::{SceneView, hit_normal, trace, xform_dir, xform_point};
-use crate::gpu::types::{LidarHit, LidarParams, NO_RETURN};
+use crate::gpu::types::{LidarHit, LidarParams, NO_RETURN, RETURN_DUAL, RETURN_LAST};
+use crate::rng::rand;
 
-/// Casts one ray; `slot = column * channels + beam`.
+// Keep in sync with shaders/lidar.wgsl.
+use std::f32::consts::PI;
+pub const CLASS_FOG: u32 = 20;
+pub const CLASS_RAIN: u32 = 21;
+pub const CLASS_SNOW: u32 = 22;
+pub const STREAM_NOISE: u32 = 0x4c49_0001;
+pub const STREAM_FOG: u32 = 0x4c49_0002;
+pub const STREAM_PRECIP: u32 = 0x4c49_0003;
+pub const STREAM_DROPOFF: u32 = 0x4c49_0005;
+const FOG_SAMPLES_PER_PULSE: f32 = 4.0;
+const FOG_MAX_STEPS: u32 = 64;
+pub const PRECIP_BINS: u32 = 16;
+pub const RAIN_REFLECTIVITY: f32 = 0.0965;
+pub const SNOW_REFLECTIVITY: f32 = 0.8;
+pub const GROUND_SNOW_REFLECTIVITY: f32 = 0.8;
+const RAIN_D_MIN_MM: f32 = 0.1;
+const RAIN_D_MAX_MM: f32 = 6.0;
+const SNOW_D_MIN_MM: f32 = 0.2;
+const SNOW_D_MAX_MM: f32 = 5.0;
+const HOLROYD: f32 = 0.17;
+
+const NONE: LidarHit = LidarHit {
+    x: 0.0,
+    y: 0.0,
+    z: 0.0,
+    intensity: 0.0,
+    label: NO_RETURN,
+};
+
+fn overlap(lp: &LidarParams, r: f32) -> f32 {
+    if lp.overlap_full_m <= lp.overlap_start_m {
+        return if r >= lp.overlap_start_m { 1.0 } else { 0.0 };
+    }
+    ((r - lp.overlap_start_m) / (lp.overlap_full_m - lp.overlap_start_m)).clamp(0.0, 1.0)
+}
+
+fn transmission2(lp: &LidarParams, r: f32) -> f32 {
+    (-2.0 * lp.extinction_per_m * r).exp()
+}
+
+fn fresnel_water(cos_i: f32) -> f32 {
+    let m = 1.0 - cos_i;
+    0.02 + 0.98 * (m * m * m * m * m)
+}
+
+fn surface_reflectivity(lp: &LidarParams, rho: f32, n: Vec3, cos_inc: f32) -> f32 {
+    let mut r = rho;
+    if n.z > 0.7 {
+        r += (GROUND_SNOW_REFLECTIVITY - r) * lp.snow_cover;
+        let t = 1.0 - fresnel_water(cos_inc);
+        r *= 1.0 + (t * t - 1.0) * lp.wetness;
+    }
+    r
+}
+
+fn gauss(lp: &LidarParams, stream: u32, index: u32, draw: u32) -> f32 {
+    let u1 = 1.0 - rand(lp.seed, stream, index, draw);
+    let u2 = rand(lp.seed, stream, index, draw + 1);
+    (-2.0 * u1.ln()).sqrt() * (2.0 * PI * u2).cos()
+}
+
+fn emit(
+    lp: &LidarParams,
+    dir_l: Vec3,
+    r: f32,
+    p: f32,
+    label: u32,
+    slot: u32,
+    draw: u32,
+) -> LidarHit {
+    let mut rm = r;
+    if lp.noise_stddev_m > 0.0 {
+        rm = (r + lp.noise_stddev_m * gauss(lp, STREAM_NOISE, slot, draw)).max(0.0);
+    }
+    let f2 = lp.falloff_range_m * lp.falloff_range_m;
+    let intensity = (p * r * r * f2 / (f2 + r * r)).clamp(0.0, 1.0);
+    if lp.dropoff_general_rate > 0.0 || lp.dropoff_zero_intensity > 0.0 {
+        let u = rand(lp.seed, STREAM_DROPOFF, slot, draw);
+        if u < lp.dropoff_general_rate {
+            return NONE;
+        }
+        if intensity < lp.dropoff_intensity_limit {
+            let q = lp.dropoff_zero_intensity * (1.0 - intensity / lp.dropoff_intensity_limit);
+            if rand(lp.seed, STREAM_DROPOFF, slot, draw + 1) < q {
+                return NONE;
+            }
+        }
+    }
+    LidarHit {
+        x: dir_l.x * rm,
+        y: dir_l.y * rm,
+        z: dir_l.z * rm,
+        intensity,
+        label,
+    }
+}
+
+/// Casts one ray; returns its primary slot and (dual mode) its second-return slot.
+/// `slot = column * channels + beam`.
 pub fn lidar_ray(
     scene: &SceneView,
     lp: &LidarParams,
     beams: &[[f32; 2]],
     columns: &[[f32; 2]],
     slot: u32,
-) -> LidarHit {
+) -> [LidarHit; 2] {
     let col = slot / lp.channels;
     let beam = slot % lp.channels;
     let b = beams[beam as usize];
     let c = columns[col as usize];
     let dir_l = Vec3::new(b[0] * c[0], b[0] * c[1], b[1]);
-    let o = xform_point(&lp.world_from_lidar, Vec3::ZERO);
-    let d = xform_dir(&lp.world_from_lidar, dir_l).normalize();
+    let s = (col as f32 + 0.5) / lp.columns as f32;
+    let o0 = xform_point(&lp.world_from_lidar, Vec3::ZERO);
+    let o1 = xform_point(&lp.world_from_lidar_end, Vec3::ZERO);
+    let o = o0 + (o1 - o0) * s;
+    let d0 = xform_dir(&lp.world_from_lidar, dir_l);
+    let d1 = xform_dir(&lp.world_from_lidar_end, dir_l);
+    let d = (d0 + (d1 - d0) * s).normalize();
     let h = trace(scene, o, d, lp.max_range_m, false);
-    let mut out = LidarHit {
-        x: 0.0,
-        y: 0.0,
-        z: 0.0,
-        intensity: 0.0,
-        label: NO_RETURN,
-    };
+    let ideal = lp.min_power_per_m2 <= 0.0;
+
+    let mut hard_hit = false;
+    let mut hard_r = 0.0;
+    let mut hard_p = 0.0;
+    let mut hard_p_clear = 0.0;
+    let mut hard_label = NO_RETURN;
     if h.tri != NO_RETURN && h.t >= lp.min_range_m {
+        hard_hit = true;
         let r = h.t;
         let n = hit_normal(scene, &h, d);
         let cos_inc = (-n.dot(d)).clamp(0.0, 1.0);
         let tri = &scene.triangles[h.tri as usize];
-        let refl = scene.materials[tri.material as usize].reflectivity;
-        let q = r / lp.falloff_range_m;
-        let falloff = 1.0 / (1.0 + q * q);
-        let atten = (-2.0 * lp.extinction_per_m * r).exp();
-        out.x = dir_l.x * r;
-        out.y = dir_l.y * r;
-        out.z = dir_l.z * r;
-        out.intensity = (refl * cos_inc * falloff * atten).clamp(0.0, 1.0);
-        out.label = (tri.class & 0xffff) | (scene.instances[h.inst as usize].instance_id << 16);
+        let rho = surface_reflectivity(
+            lp,
+            scene.materials[tri.material as usize].reflectivity,
+            n,
+            cos_inc,
+        );
+        hard_r = r;
+        hard_p_clear = rho * cos_inc * overlap(lp, r) / (r * r);
+        hard_p = hard_p_clear * transmission2(lp, r);
+        hard_label = (tri.class & 0xffff) | (scene.instances[h.inst as usize].instance_id << 16);
     }
-    out
+    let hard_det = hard_hit && (ideal || hard_p >= lp.min_power_per_m2);
+    let mut r_end = lp.max_range_m;
+    if h.tri != NO_RETURN {
+        r_end = h.t;
+    }
+
+    let mut soft_p = 0.0f32;
+    let mut soft_r = 0.0f32;
+    let mut soft_class = 0u32;
+    if !ideal && lp.fog_backscatter_per_m_sr > 0.0 {
+        let step = lp.pulse_length_m / FOG_SAMPLES_PER_PULSE;
+        let r_lo = lp.overlap_start_m;
+        let r_hi = r_end.min(lp.overlap_full_m + 8.0 * lp.pulse_length_m);
+        let n = (((r_hi - r_lo).max(0.0) / step) as u32).min(FOG_MAX_STEPS);
+        let (mut g1, mut g2, mut g3) = (0.0f32, 0.0f32, 0.0f32);
+        let mut r_first = -1.0f32;
+        let mut r_last = 0.0f32;
+        for j in 0..n {
+            let r = r_lo + (j as f32 + 0.5) * step;
+            let g0 = overlap(lp, r) * transmission2(lp, r) / (r * r);
+            let p = PI * lp.fog_backscatter_per_m_sr * step * (g0 + g1 + g2 + g3);
+            let r_c = r_lo + (j as f32 + 1.0) * step - 0.5 * lp.pulse_length_m;
+            if r_c >= lp.min_range_m {
+                if p > soft_p {
+                    soft_p = p;
+                }
+                if p >= lp.min_power_per_m2 {
+                    if r_first < 0.0 {
+                        r_first = r_c;
+                    }
+                    r_last = r_c;
+                }
+            }
+            g3 = g2;
+            g2 = g1;
+            g1 = g0;
+        }
+        if soft_p >= lp.min_power_per_m2 {
+            let u = rand(lp.seed, STREAM_FOG, slot, 0);
+            soft_r = (r_first + u * (r_last - r_first)).min(r_end);
+            soft_class = CLASS_FOG;
+        } else {
+            soft_p = 0.0;
+        }
+    }
+
+    if !ideal && (lp.rain_n0_per_m3_mm > 0.0 || lp.snow_n0_per_m3_mm > 0.0) {
+        let r_lo = lp.min_range_m.max(lp.overlap_start_m);
+        let r_hi = r_end.min(lp.precip_max_range_m);
+        if r_hi > r_lo {
+            let dr = (r_hi - r_lo) / PRECIP_BINS as f32;
+            for k in 0..PRECIP_BINS {
+                for kind in 0..2u32 {
+                    let mut n0 = lp.rain_n0_per_m3_mm;
+                    let mut lam = lp.rain_lambda_per_mm;
+                    let mut rho = RAIN_REFLECTIVITY;
+                    let mut d_min = RAIN_D_MIN_MM;
+                    let mut d_max = RAIN_D_MAX_MM;
+                    if kind == 1 {
+                        n0 = lp.snow_n0_per_m3_mm;
+                        lam = lp.snow_lambda_per_mm;
+                        rho = SNOW_REFLECTIVITY;
+                        d_min = SNOW_D_MIN_MM;
+                        d_max = SNOW_D_MAX_MM;
+                    }
+                    if n0 <= 0.0 {
+                        continue;
+                    }
+                    let r = r_lo + (k as f32 + 0.5) * dr;
+                    let w = lp.beam_aperture_m + lp.beam_divergence_rad * r;
+                    let t2 = overlap(lp, r) * transmission2(lp, r);
+                    let dcs_min =
+                        1000.0 * w * r * (lp.min_power_per_m2 / (rho * t2).max(1.0e-30)).sqrt();
+                    let mut dmin = dcs_min;
+                    if kind == 1 {
+                        dmin = (HOLROYD * dcs_min * dcs_min).powf(1.0 / 3.0);
+                    }
+                    let lo = d_min.max(dmin);
+                    if lo >= d_max {
+                        continue;
+                    }
+                    let mu = 0.25 * PI * w * w * dr * n0 / lam
+                        * ((-lam * lo).exp() - (-lam * d_max).exp());
+                    let u = rand(lp.seed, STREAM_PRECIP + kind, slot, k);
+                    if u < 1.0 - (-mu).exp() {
+                        let span = 1.0 - (-lam * (d_max - lo)).exp();
+                        let ud = rand(lp.seed, STREAM_PRECIP + kind, slot, k + 32);
+                        let dd = (lo - (1.0 - ud * span).ln() / lam).clamp(lo, d_max);
+                        let rr = r_lo
+                            + (k as f32 + rand(lp.seed, STREAM_PRECIP + kind, slot, k + 64)) * dr;
+                        let ww = lp.beam_aperture_m + lp.beam_divergence_rad * rr;
+                        let mut dcs = dd;
+                        if kind == 1 {
+                            dcs = (dd * dd * dd / HOLROYD).sqrt();
+                        }
+                        let frac = (dcs * 1.0e-3 / ww).min(1.0);
+                        let p =
+                            rho * frac * frac * overlap(lp, rr) * transmission2(lp, rr) / (rr * rr);
+                        if p >= lp.min_power_per_m2 && p > soft_p {
+                            soft_p = p;
+                            soft_r = rr;
+                            soft_class = if kind == 1 { CLASS_SNOW } else { CLASS_RAIN };
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let soft_det = soft_p > 0.0;
+
+    let mut first = 0u32;
+    let mut second = 0u32;
+    if lp.return_mode == RETURN_LAST {
+        if hard_det {
+            first = 1;
+        } else if soft_det {
+            first = 2;
+        }
+    } else if hard_det && (!soft_det || hard_p >= soft_p) {
+        first = 1;
+        if soft_det {
+            second = 2;
+        }
+    } else if soft_det {
+        first = 2;
+        if hard_det {
+            second = 1;
+        }
+    }
+    let mut out = NONE;
+    if first == 1 {
+        out = emit(lp, dir_l, hard_r, hard_p, hard_label, slot, 0);
+    } else if first == 2 {
+        out = emit(lp, dir_l, soft_r, soft_p, soft_class, slot, 0);
+    } else if hard_hit && !ideal && hard_p_clear >= lp.min_power_per_m2 {
+        out.x = hard_r;
+        out.intensity = -1.0;
+    }
+    let mut out2 = NONE;
+    if lp.return_mode == RETURN_DUAL {
+        if second == 1 {
+            out2 = emit(lp, dir_l, hard_r, hard_p, hard_label, slot, 2);
+        } else if second == 2 {
+            out2 = emit(lp, dir_l, soft_r, soft_p, soft_class, slot, 2);
+        }
+    }
+    [out, out2]
 }
 
-/// A whole sweep: one slot per ray.
+/// Number of output slots of a sweep: one per ray, two with dual returns.
+pub fn output_slots(lp: &LidarParams) -> usize {
+    let rays = (lp.channels * lp.columns) as usize;
+    if lp.return_mode == RETURN_DUAL {
+        2 * rays
+    } else {
+        rays
+    }
+}
+
+/// A whole sweep: one slot per ray (then one more per ray with dual returns).
 pub fn lidar_sweep(
     scene: &SceneView,
     lp: &LidarParams,
@@ -55,9 +318,14 @@ pub fn lidar_sweep(
     columns: &[[f32; 2]],
 ) -> Vec<LidarHit> {
     let n = lp.channels * lp.columns;
-    (0..n)
+    let pairs: Vec<[LidarHit; 2]> = (0..n)
         .into_par_iter()
         .with_min_len(256)
         .map(|slot| lidar_ray(scene, lp, beams, columns, slot))
-        .collect()
+        .collect();
+    let mut out: Vec<LidarHit> = pairs.iter().map(|p| p[0]).collect();
+    if lp.return_mode == RETURN_DUAL {
+        out.extend(pairs.iter().map(|p| p[1]));
+    }
+    out
 }

@@ -51,6 +51,10 @@ impl KittiLayout {
         if self.lidar {
             f.push("velodyne".into());
             f.push("velodyne_labels".into());
+            // Per point: firing time (f32 s) relative to the frame time; per frame: the LISA
+            // weather summary (docs/lidar.md).
+            f.push("velodyne_times".into());
+            f.push("velodyne_weather".into());
         }
         f
     }
@@ -73,8 +77,9 @@ impl KittiLayout {
             .map(|f| {
                 let ext = match f.as_str() {
                     "calib" | "label_2" => "txt",
-                    "velodyne" => "bin",
+                    "velodyne" | "velodyne_times" => "bin",
                     "velodyne_labels" => "label",
+                    "velodyne_weather" => "json",
                     _ => "png",
                 };
                 self.file(f, frame, ext)
@@ -283,6 +288,15 @@ pub fn encode_frame(
         }
         files.push((layout.file("velodyne", f, "bin"), bin));
         files.push((layout.file("velodyne_labels", f, "label"), lab));
+        let sweep_s = inputs.lidar.as_ref().map_or(0.0, |l| l.sweep_s);
+        let times: Vec<u8> = crate::sensors::lidar::point_times_s(lidar, sweep_s)
+            .iter()
+            .flat_map(|t| t.to_le_bytes())
+            .collect();
+        files.push((layout.file("velodyne_times", f, "bin"), times));
+        let summary = crate::sensors::lidar::weather_summary(lidar);
+        let json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
+        files.push((layout.file("velodyne_weather", f, "json"), json));
     }
     Ok(files)
 }

@@ -298,8 +298,8 @@ impl Backend for GpuBackend {
         let mut readbacks: Vec<(&wgpu::Buffer, u64)> = Vec::new();
 
         if let Some(l) = &inputs.lidar {
-            let rays = (l.params.channels * l.params.columns) as u64;
-            let out_bytes = rays * std::mem::size_of::<LidarHit>() as u64;
+            let slots = crate::cpu::lidar::output_slots(&l.params) as u64;
+            let out_bytes = slots * std::mem::size_of::<LidarHit>() as u64;
             self.beams.upload(ctx, bytemuck::cast_slice(&l.beams));
             self.columns.upload(ctx, bytemuck::cast_slice(&l.columns));
             self.lidar.params.upload(ctx, bytemuck::bytes_of(&l.params));
@@ -316,7 +316,8 @@ impl Backend for GpuBackend {
 
         if let Some(l) = &inputs.lidar {
             let rays = l.params.channels * l.params.columns;
-            let out_bytes = rays as u64 * std::mem::size_of::<LidarHit>() as u64;
+            let out_bytes = crate::cpu::lidar::output_slots(&l.params) as u64
+                * std::mem::size_of::<LidarHit>() as u64;
             let scene = self.scene_group(&self.lidar_pipeline);
             let sensor = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("lidar"),
@@ -418,8 +419,8 @@ impl Backend for GpuBackend {
         let mut k = 0;
         let lidar = match &inputs.lidar {
             Some(l) => {
-                let rays = (l.params.channels * l.params.columns) as usize;
-                let hits = read_back::<LidarHit>(readbacks[k].0, rays)?;
+                let slots = crate::cpu::lidar::output_slots(&l.params);
+                let hits = read_back::<LidarHit>(readbacks[k].0, slots)?;
                 k += 1;
                 Some(LidarFrame {
                     channels: l.params.channels,

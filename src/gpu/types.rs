@@ -52,11 +52,16 @@ pub struct GpuMaterial {
     pub roughness: f32,
 }
 
-/// Per-frame parameters of a lidar sweep.
+/// Per-frame parameters of a lidar sweep. Physics and symbols: `docs/lidar.md`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq)]
 pub struct LidarParams {
+    /// Pose of the lidar when the sweep starts (the first column fires at sweep fraction
+    /// (0 + 0.5) / columns) and when it ends; column `c` fires at `s = (c + 0.5) / columns` and
+    /// sees the world from the pose interpolated at `s` (rolling-shutter motion distortion).
+    /// Both are equal when motion distortion is off.
     pub world_from_lidar: [[f32; 4]; 3],
+    pub world_from_lidar_end: [[f32; 4]; 3],
     pub channels: u32,
     pub columns: u32,
     pub min_range_m: f32,
@@ -64,15 +69,56 @@ pub struct LidarParams {
     /// Azimuth of column 0 and the step between columns, radians (counter-clockwise).
     pub azimuth_start_rad: f32,
     pub azimuth_step_rad: f32,
-    /// Two-way extinction is exp(-2 * alpha * r).
+    /// Total extinction α (fog + rain + snow); two-way transmission is exp(-2 * alpha * r).
     pub extinction_per_m: f32,
-    /// Range at which the geometric falloff halves the return, metres.
+    /// Range above which the reported intensity falls as 1/R² (receiver gain), metres.
     pub falloff_range_m: f32,
     pub tlas_root: u32,
     pub seed: u32,
     pub frame: u32,
-    pub _pad: u32,
+    /// [`RETURN_STRONGEST`], [`RETURN_LAST`] or [`RETURN_DUAL`].
+    pub return_mode: u32,
+    /// Detection threshold on the received power `ρ·cosθ·ξ(R)·T²/R²` (m⁻²); 0 = ideal detector
+    /// (every hard hit returns, no weather returns).
+    pub min_power_per_m2: f32,
+    /// Standard deviation of the range noise along the ray, metres.
+    pub noise_stddev_m: f32,
+    /// Transmitter/receiver overlap ξ(r): 0 below `overlap_start_m`, 1 beyond `overlap_full_m`.
+    pub overlap_start_m: f32,
+    pub overlap_full_m: f32,
+    /// Fog backscatter coefficient β (m⁻¹·sr⁻¹); 0 = no fog returns.
+    pub fog_backscatter_per_m_sr: f32,
+    /// Half the pulse length in space, c·τ/2, metres.
+    pub pulse_length_m: f32,
+    /// Full-angle beam divergence (rad) and exit aperture diameter (m).
+    pub beam_divergence_rad: f32,
+    pub beam_aperture_m: f32,
+    /// Drop / flake size distributions N(D) = N0·exp(−Λ·D) (per m³ per mm, /mm); N0 = 0 = none.
+    /// Snow D is the melted diameter.
+    pub rain_n0_per_m3_mm: f32,
+    pub rain_lambda_per_mm: f32,
+    pub snow_n0_per_m3_mm: f32,
+    pub snow_lambda_per_mm: f32,
+    /// Farthest range at which drops and flakes are sampled along a beam, metres.
+    pub precip_max_range_m: f32,
+    /// Ground wetness 0–1 (water film on upward-facing surfaces).
+    pub wetness: f32,
+    /// CARLA's random drop-off (0 = off): general rate, intensity limit, zero-intensity rate.
+    pub dropoff_general_rate: f32,
+    pub dropoff_intensity_limit: f32,
+    pub dropoff_zero_intensity: f32,
+    /// Ground snow cover 0–1 (upward-facing surfaces take the reflectivity of snow).
+    pub snow_cover: f32,
+    pub _pad: [u32; 6],
 }
+
+/// `LidarParams::return_mode`: the strongest return per ray.
+pub const RETURN_STRONGEST: u32 = 0;
+/// `LidarParams::return_mode`: the last (farthest) detected return per ray.
+pub const RETURN_LAST: u32 = 1;
+/// `LidarParams::return_mode`: strongest in slots `[0, rays)`, and in `[rays, 2·rays)` the
+/// last return when it differs from the strongest (else the second strongest, else none).
+pub const RETURN_DUAL: u32 = 2;
 
 /// Output slot of one lidar ray (beam, column), in the lidar frame.
 #[repr(C)]
@@ -84,7 +130,9 @@ pub struct LidarHit {
     /// KITTI-style reflectance in [0, 1].
     pub intensity: f32,
     /// SemanticKITTI-style label: verisim class in the low 16 bits, instance in the high 16;
-    /// [`NO_RETURN`] when the ray found nothing.
+    /// [`NO_RETURN`] when the ray returned nothing. A no-return slot whose hard target the
+    /// weather hid (detected in clear air, lost to extinction) carries that target's range in
+    /// `x` and -1 in `intensity` (LISA's "lost" rays); other no-return slots are all zero.
     pub label: u32,
 }
 

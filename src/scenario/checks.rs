@@ -88,3 +88,39 @@ pub fn channels<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
         "a channel count within [1, 512]",
     )
 }
+
+// Optional fields written plainly (`noise_stddev_m: 0.02`, not `Some(0.02)`), checked like the
+// required ones; an absent field stays `None` (with `#[serde(default)]`).
+
+pub fn some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+pub fn some_non_negative<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
+    non_negative(d).map(Some)
+}
+
+pub fn some_positive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
+    positive(d).map(Some)
+}
+
+pub fn some_unit_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
+    unit_interval(d).map(Some)
+}
+
+pub fn some_rate_hz<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
+    rate_hz(d).map(Some)
+}
+
+pub fn some_channels<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    channels(d).map(Some)
+}
+
+pub fn some_elevation_deg<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
+    check(
+        d,
+        |v: f32| v.is_finite() && v.abs() <= 90.0,
+        "an elevation in degrees within [-90, 90]",
+    )
+    .map(Some)
+}

@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::checks::{
-    angle_deg, channels, non_negative, positive, positive_u32, rate_hz, unit_interval,
+    angle_deg, non_negative, positive, positive_u32, rate_hz, some, some_channels,
+    some_elevation_deg, some_non_negative, some_positive, some_rate_hz, some_unit_interval,
+    unit_interval,
 };
 
 /// Current schema version; files may omit it.
@@ -390,7 +392,7 @@ impl Default for Weather {
 /// Mounting pose relative to the ego vehicle frame (x forward, y left, z up, origin on the
 /// ground below the vehicle centre). `rpy_deg` rotates the sensor body (x forward, y left,
 /// z up) by roll about x, pitch about y, yaw about z.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct MountPose {
     pub xyz_m: (f32, f32, f32),
@@ -446,32 +448,151 @@ pub enum Elevations {
     Table(Vec<f32>),
 }
 
+/// A lidar as the scenario describes it, resolved: a `preset` fills every field with the real
+/// sensor's values, and any field written beside it overrides the preset. Without a preset the
+/// lidar is ideal (no range noise, every hit returns, no weather returns, no motion
+/// distortion) unless fields say otherwise. Field names follow CARLA's lidar attributes where
+/// CARLA has one (`range`, `rotation_frequency`, `upper_fov`, `lower_fov`,
+/// `points_per_second`, `noise_stddev`, `dropoff_*` are accepted as written in CARLA).
+/// See `docs/lidar.md`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "LidarSpecRaw")]
 pub struct LidarSpec {
-    #[serde(deserialize_with = "channels")]
+    /// The preset the values came from (not written back: the values are complete).
+    #[serde(skip_serializing)]
+    pub preset: Option<LidarPreset>,
     pub channels: u32,
     pub elevations: Elevations,
     /// Azimuth step between firings, degrees.
-    #[serde(deserialize_with = "positive")]
     pub azimuth_resolution_deg: f32,
-    #[serde(default = "ten", deserialize_with = "rate_hz")]
     pub rotation_hz: f32,
-    #[serde(default = "min_range", deserialize_with = "non_negative")]
     pub min_range_m: f32,
-    #[serde(default = "max_range", deserialize_with = "positive")]
     pub max_range_m: f32,
+    /// Standard deviation of the range noise along the ray, metres (CARLA `noise_stddev`).
+    pub noise_stddev_m: f32,
+    /// Range at which a 10% Lambertian target at normal incidence in clear air sits at the
+    /// detection threshold, metres; 0 = ideal detector.
+    pub detection_range_m: f32,
+    pub dropoff_general_rate: f32,
+    pub dropoff_intensity_limit: f32,
+    pub dropoff_zero_intensity: f32,
+    pub return_mode: ReturnMode,
+    /// Each column sees the world from the ego pose at its own firing time.
+    pub motion_distortion: bool,
+    /// Full-angle beam divergence, milliradians.
+    pub beam_divergence_mrad: f32,
+    /// Laser pulse duration (full width), nanoseconds.
+    pub pulse_duration_ns: f32,
+    /// Transmitter/receiver overlap: none below `overlap_start_m`, full beyond `overlap_full_m`.
+    pub overlap_start_m: f32,
+    pub overlap_full_m: f32,
     pub pose: MountPose,
+}
+
+/// Real sensors whose beam pattern, timing and detection verisim knows (values in
+/// `src/sensors/lidar_presets.rs`, documented in `docs/lidar.md`).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub enum LidarPreset {
+    /// Velodyne HDL-64E S2 as on the KITTI car: 64 lasers, +2.0° to −24.9°, 10 Hz, 120 m.
+    VelodyneHdl64e,
+    /// Velodyne HDL-32E as on the nuScenes car: 32 lasers, +10.67° to −30.67°, 20 Hz.
+    VelodyneHdl32e,
+    /// Velodyne VLP-16 (Puck): 16 lasers, ±15° in 2° steps, 10 Hz, 100 m.
+    VelodyneVlp16,
+    /// Ouster OS1-128: 128 channels over ±22.5°, 1024 columns at 10 Hz.
+    OusterOs1_128,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum ReturnMode {
+    #[default]
+    Strongest,
+    Last,
+    /// Strongest and last (or second strongest) return per ray.
+    Dual,
+}
+
+/// What a scenario file may write for a lidar; [`LidarSpec`] is its resolution.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LidarSpecRaw {
+    #[serde(default, deserialize_with = "some")]
+    pub preset: Option<LidarPreset>,
+    #[serde(default, deserialize_with = "some_channels")]
+    pub channels: Option<u32>,
+    #[serde(default, deserialize_with = "some")]
+    pub elevations: Option<Elevations>,
+    /// CARLA: highest / lowest beam elevation, degrees (evenly spaced beams).
+    #[serde(default, deserialize_with = "some_elevation_deg")]
+    pub upper_fov: Option<f32>,
+    #[serde(default, deserialize_with = "some_elevation_deg")]
+    pub lower_fov: Option<f32>,
+    #[serde(default, deserialize_with = "some_positive")]
+    pub azimuth_resolution_deg: Option<f32>,
+    /// CARLA: rays per second (sets the azimuth step with channels and rotation rate).
+    #[serde(default, deserialize_with = "some_positive")]
+    pub points_per_second: Option<f32>,
+    #[serde(
+        default,
+        alias = "rotation_frequency",
+        deserialize_with = "some_rate_hz"
+    )]
+    pub rotation_hz: Option<f32>,
+    #[serde(default, deserialize_with = "some_non_negative")]
+    pub min_range_m: Option<f32>,
+    #[serde(default, alias = "range", deserialize_with = "some_positive")]
+    pub max_range_m: Option<f32>,
+    #[serde(
+        default,
+        alias = "noise_stddev",
+        deserialize_with = "some_non_negative"
+    )]
+    pub noise_stddev_m: Option<f32>,
+    #[serde(default, deserialize_with = "some_non_negative")]
+    pub detection_range_m: Option<f32>,
+    #[serde(default, deserialize_with = "some_unit_interval")]
+    pub dropoff_general_rate: Option<f32>,
+    #[serde(default, deserialize_with = "some_unit_interval")]
+    pub dropoff_intensity_limit: Option<f32>,
+    #[serde(default, deserialize_with = "some_unit_interval")]
+    pub dropoff_zero_intensity: Option<f32>,
+    #[serde(default, deserialize_with = "some")]
+    pub return_mode: Option<ReturnMode>,
+    #[serde(default, deserialize_with = "some")]
+    pub motion_distortion: Option<bool>,
+    #[serde(default, deserialize_with = "some_positive")]
+    pub beam_divergence_mrad: Option<f32>,
+    #[serde(default, deserialize_with = "some_positive")]
+    pub pulse_duration_ns: Option<f32>,
+    #[serde(default, deserialize_with = "some_non_negative")]
+    pub overlap_start_m: Option<f32>,
+    #[serde(default, deserialize_with = "some_non_negative")]
+    pub overlap_full_m: Option<f32>,
+    pub pose: MountPose,
+}
+
+impl TryFrom<LidarSpecRaw> for LidarSpec {
+    type Error = String;
+
+    fn try_from(raw: LidarSpecRaw) -> Result<Self, String> {
+        crate::sensors::lidar_presets::resolve(raw)
+    }
+}
+
+impl LidarSpec {
+    /// A preset mounted at `pose`, every value from the preset.
+    pub fn from_preset(preset: LidarPreset, pose: MountPose) -> Self {
+        crate::sensors::lidar_presets::resolve(LidarSpecRaw {
+            preset: Some(preset),
+            pose,
+            ..Default::default()
+        })
+        .expect("presets resolve (tested)")
+    }
 }
 
 fn ten() -> f32 {
     10.0
-}
-fn min_range() -> f32 {
-    0.9
-}
-fn max_range() -> f32 {
-    120.0
 }
 
 // ---------------------------------------------------------------- run
