@@ -153,9 +153,9 @@ fn surface(cp: &CameraParams, class: u32, mat: &GpuMaterial, p: Vec3, n: Vec3) -
     if class == CLASS_ROAD {
         let patches = fbm(q * 0.15, 11);
         let grain = value_noise(q * 9.0, 15);
-        s.albedo = s.albedo * (0.65 + 0.6 * patches + 0.3 * (grain - 0.5));
+        s.albedo *= 0.65 + 0.6 * patches + 0.3 * (grain - 0.5);
         if value_noise(q * 0.05, 16) > 0.8 {
-            s.albedo = s.albedo * 0.7;
+            s.albedo *= 0.7;
         }
     } else if class == CLASS_LANE || class == CLASS_CROSSWALK {
         let wear = fbm(q * 1.3, 21);
@@ -167,9 +167,9 @@ fn surface(cp: &CameraParams, class: u32, mat: &GpuMaterial, p: Vec3, n: Vec3) -
     } else if class == CLASS_SIDEWALK {
         let j = Vec2::new(fract(q.x / 1.5), fract(q.y / 1.5));
         let edge = j.x.min(1.0 - j.x).min(j.y.min(1.0 - j.y));
-        s.albedo = s.albedo * (0.8 + 0.35 * fbm(q * 0.6, 31));
+        s.albedo *= 0.8 + 0.35 * fbm(q * 0.6, 31);
         if edge < 0.015 && n.z > 0.5 {
-            s.albedo = s.albedo * 0.55;
+            s.albedo *= 0.55;
         }
     } else if class == CLASS_TERRAIN {
         let g = fbm(q * 0.4, 41);
@@ -180,15 +180,14 @@ fn surface(cp: &CameraParams, class: u32, mat: &GpuMaterial, p: Vec3, n: Vec3) -
             smooth01(0.6, 0.8, dirt),
         );
     } else if class == CLASS_VEGETATION {
-        s.albedo = s.albedo
-            * (0.45 + 1.1 * value_noise(Vec2::new(p.x + 1.3 * p.z, p.y - 0.7 * p.z) * 2.5, 51));
+        s.albedo *= 0.45 + 1.1 * value_noise(Vec2::new(p.x + 1.3 * p.z, p.y - 0.7 * p.z) * 2.5, 51);
     } else if class == CLASS_BUILDING && n.z.abs() < 0.3 {
         let u = q.dot(Vec2::new(-n.y, n.x));
         let cu = u / 3.0;
         let cv = p.z / 3.2;
         let fu = fract(cu);
         let fv = fract(cv);
-        s.albedo = s.albedo * (0.8 + 0.4 * value_noise(Vec2::new(u, p.z) * 0.5, 61));
+        s.albedo *= 0.8 + 0.4 * value_noise(Vec2::new(u, p.z) * 0.5, 61);
         if fu > 0.22 && fu < 0.78 && fv > 0.3 && fv < 0.82 && p.z > 1.0 {
             s.albedo = Vec3::new(0.035, 0.04, 0.045);
             s.rough = 0.05;
@@ -225,12 +224,12 @@ fn surface(cp: &CameraParams, class: u32, mat: &GpuMaterial, p: Vec3, n: Vec3) -
         wet *= 1.0 - cover;
         if wet > 0.0 {
             let w = wet.min(1.0);
-            s.albedo = s.albedo * (1.0 - 0.5 * w);
+            s.albedo *= 1.0 - 0.5 * w;
             s.rough = lerp1(s.rough, 0.12, w);
             if wet > 1.5 {
                 s.rough = 0.02;
                 s.f0 = 0.02;
-                s.albedo = s.albedo * 0.6;
+                s.albedo *= 0.6;
             }
         }
     }
