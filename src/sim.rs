@@ -9,7 +9,7 @@ use glam::{Affine3A, Vec2, Vec3};
 use crate::geometry::actors::{actor_mesh, class_of, default_material};
 use crate::geometry::map::build_static_world;
 use crate::geometry::{GeometryPool, MeshId, Placement, Tlas, build_tlas, materials};
-use crate::gpu::types::{CameraParams, LidarParams, affine_rows};
+use crate::gpu::types::{CameraParams, GpuLight, LidarParams, affine_rows};
 use crate::labels::Class;
 use crate::physics::friction::RoadSurface;
 use crate::physics::lateral::{BicycleParams, Pose2};
@@ -40,6 +40,8 @@ pub struct CameraInputs {
     pub params: CameraParams,
     pub vehicle_from_camera: Affine3A,
     pub world_from_camera: Affine3A,
+    /// Lamps lighting this camera's frame (street lights, head- and tail-lights).
+    pub lights: Vec<GpuLight>,
 }
 
 #[derive(Clone, Debug)]
@@ -100,6 +102,8 @@ pub struct Simulation {
     schedule: bevy_ecs::schedule::Schedule,
     frame: u32,
     lidar_tables: Option<sensors::DirectionTables>,
+    /// Street-light heads of the map.
+    street_lamps: Vec<Vec3>,
 }
 
 fn spawn_pose(spawn: Option<(f32, f32, f32)>, route: &[(f32, f32)]) -> (Pose, usize) {
@@ -245,7 +249,157 @@ fn spawn_traffic(graph: &LaneGraph, t: &TrafficSpec, scenario: &Scenario) -> Vec
     out
 }
 
+/// Per-frame camera parameters from the camera spec and the weather (exposure still to meter).
+pub fn camera_params(
+    spec: &crate::scenario::CameraSpec,
+    weather: &crate::scenario::Weather,
+    world_from_camera: &Affine3A,
+    ego_velocity: Vec3,
+    seed: u32,
+    frame: u32,
+    light_count: u32,
+) -> CameraParams {
+    use crate::physics::precip;
+    use crate::sensors::camera_model;
+    let light = sky::sky_light(weather);
+    let (fx, fy, cx, cy) = sensors::intrinsics(spec);
+    // Koschmieder σ = 3.912/V for the camera, plus the extinction of rain and snow.
+    let fog_sigma = weather.fog_visibility_m.map_or(0.0, |v| 3.912 / v)
+        + precip::rain_extinction_per_m(weather.rain_mm_per_h)
+        + precip::snow_extinction_per_m(weather.snow_mm_per_h);
+    // Drops of D ≥ 0.5 mm (smaller ones do not show); snowflakes of every size.
+    let rain_lambda = precip::rain_lambda_per_mm(weather.rain_mm_per_h);
+    let rain_density = if weather.rain_mm_per_h > 0.0 {
+        precip::MARSHALL_PALMER_N0_PER_M3_PER_MM / rain_lambda
+            * ((-0.5 * rain_lambda).exp() - (-6.0 * rain_lambda).exp())
+    } else {
+        0.0
+    };
+    let wind_dir = weather.wind_dir_deg.to_radians();
+    let mut puddles = [[0.0f32; 4]; 8];
+    for (slot, p) in puddles.iter_mut().zip(&weather.puddles) {
+        *slot = [p.center.0, p.center.1, p.radius_m, 0.0];
+    }
+    let night = camera_model::lamps_on(
+        crate::scenario::LightSwitch::Auto,
+        weather.sun_elevation_deg,
+    );
+    CameraParams {
+        world_from_camera: affine_rows(world_from_camera),
+        fx,
+        fy,
+        cx,
+        cy,
+        width: spec.width,
+        height: spec.height,
+        tlas_root: 0,
+        seed,
+        sun_dir: light.sun_dir.to_array(),
+        exposure: camera_model::exposure_from_ev100(4.0),
+        sun_irradiance: light.sun_irradiance.to_array(),
+        fog_sigma_per_m: fog_sigma,
+        sky_zenith: light.sky_zenith.to_array(),
+        max_depth_m: 1000.0,
+        sky_horizon: light.sky_horizon.to_array(),
+        frame,
+        k1: spec.distortion.0,
+        k2: spec.distortion.1,
+        p1: spec.distortion.2,
+        p2: spec.distortion.3,
+        spp: spec.samples_per_pixel,
+        light_count,
+        electrons_at_unit: spec.sensor.electrons_at_unit,
+        read_noise_e: spec.sensor.read_noise_e,
+        vignetting: spec.vignetting,
+        shutter_s: spec.shutter_s,
+        cloud_cover: weather.cloud_cover,
+        sun_cone_rad: sky::sun_cone_rad(weather.cloud_cover),
+        velocity_m_per_s: if spec.motion_blur {
+            ego_velocity.to_array()
+        } else {
+            [0.0; 3]
+        },
+        wetness: weather.wetness,
+        rain_density_per_m3: rain_density,
+        rain_lambda_per_mm: rain_lambda,
+        snow_density_per_m3: precip::snow_number_density_per_m3(weather.snow_mm_per_h) as f32,
+        snow_lambda_per_mm: precip::snow_lambda_per_mm(weather.snow_mm_per_h),
+        wind_m_per_s: [
+            weather.wind_m_per_s * wind_dir.cos(),
+            weather.wind_m_per_s * wind_dir.sin(),
+            0.0,
+        ],
+        snow_depth_m: weather.snow_depth_m,
+        lamp_scale: if night { 1.0 } else { 0.0 },
+        ao_radius_m: 3.0,
+        puddle_count: weather.puddles.len().min(8) as u32,
+        _pad: 0,
+        puddles,
+    }
+}
+
 impl Simulation {
+    /// Lamps lit in this frame: street lights and vehicle head/tail-lights, as the weather's
+    /// switches say.
+    fn frame_lights(
+        &self,
+        weather: &crate::scenario::Weather,
+        objects: &[ObjectState],
+        world_from_ego: &Affine3A,
+    ) -> Vec<GpuLight> {
+        use crate::sensors::camera_model::{lamps_on, street_light, vehicle_lights};
+        let mut lights = Vec::new();
+        if lamps_on(weather.street_lights, weather.sun_elevation_deg) {
+            lights.extend(self.street_lamps.iter().map(|&p| street_light(p)));
+        }
+        if lamps_on(weather.vehicle_lights, weather.sun_elevation_deg) {
+            let (l, w, h) = ActorKind::Car.default_size_m();
+            lights.extend(vehicle_lights(world_from_ego, Vec3::new(l, w, h), true));
+            for o in objects {
+                if matches!(
+                    o.kind,
+                    ActorKind::Car | ActorKind::Van | ActorKind::Truck | ActorKind::Bus
+                ) {
+                    lights.extend(vehicle_lights(&o.world_from_object, o.size_m, false));
+                }
+            }
+        }
+        lights
+    }
+
+    /// Sets the exposure from the camera's mode: auto meters the frame on the CPU (a coarse
+    /// grid of centre rays) so both backends use the same exposure.
+    fn meter_exposure(
+        &self,
+        spec: &crate::scenario::CameraSpec,
+        mut params: CameraParams,
+        tlas: &Tlas,
+        lights: &[GpuLight],
+    ) -> CameraParams {
+        use crate::scenario::ExposureMode;
+        use crate::sensors::camera_model::choose_exposure;
+        let mean = match spec.exposure_mode {
+            ExposureMode::Manual { .. } => 0.0,
+            ExposureMode::Auto { .. } => {
+                let materials = materials::gpu_table();
+                let scene = crate::cpu::bvh::SceneView {
+                    blas_nodes: &self.assets.pool.nodes,
+                    triangles: &self.assets.pool.triangles,
+                    instances: &tlas.instances,
+                    tlas_nodes: &tlas.nodes,
+                    materials: &materials,
+                    tlas_root: 0,
+                };
+                let mut m = params;
+                m.rain_density_per_m3 = 0.0;
+                m.snow_density_per_m3 = 0.0;
+                crate::cpu::camera::meter_mean_luminance(&scene, &m, lights, 48, 16)
+            }
+        };
+        params.exposure = choose_exposure(&spec.exposure_mode, mean, spec.exposure);
+        params
+    }
+
     /// Builds the world of a validated scenario.
     pub fn new(scenario: Scenario) -> Self {
         let static_world = build_static_world(&scenario.map, scenario.run.seed);
@@ -372,6 +526,7 @@ impl Simulation {
             schedule: build_schedule(),
             frame: 0,
             lidar_tables,
+            street_lamps: static_world.lamps,
         }
     }
 
@@ -491,8 +646,13 @@ impl Simulation {
             .unwrap_or(Affine3A::IDENTITY);
 
         let weather = self.world.resource::<WeatherState>().weather.clone();
-        let light = sky::sky_light(&weather);
-        let fog_sigma = weather.fog_visibility_m.map_or(0.0, |v| 3.912 / v);
+        let ego_velocity = self
+            .world
+            .query_filtered::<(&Pose, &Speed), With<Ego>>()
+            .single(&self.world)
+            .map(|(p, v)| Vec3::new(p.yaw_rad.cos(), p.yaw_rad.sin(), 0.0) * v.m_per_s)
+            .unwrap_or(Vec3::ZERO);
+        let lights = self.frame_lights(&weather, &objects, &world_from_ego);
         let mut cameras = Vec::new();
         let mut mounts: Vec<CameraMount> = self
             .world
@@ -503,30 +663,22 @@ impl Simulation {
         mounts.sort_by_key(|m| m.index);
         for m in mounts {
             let spec = &self.scenario.rig.cameras[m.index];
-            let (fx, fy, cx, cy) = sensors::intrinsics(spec);
             let world_from_camera = world_from_ego * m.vehicle_from_camera;
+            let params = camera_params(
+                spec,
+                &weather,
+                &world_from_camera,
+                ego_velocity,
+                seed,
+                self.frame,
+                lights.len() as u32,
+            );
+            let params = self.meter_exposure(spec, params, &tlas, &lights);
             cameras.push(CameraInputs {
-                params: CameraParams {
-                    world_from_camera: affine_rows(&world_from_camera),
-                    fx,
-                    fy,
-                    cx,
-                    cy,
-                    width: spec.width,
-                    height: spec.height,
-                    tlas_root: 0,
-                    seed,
-                    sun_dir: light.sun_dir.to_array(),
-                    exposure: sky::auto_exposure(&light, spec.exposure),
-                    sun_irradiance: light.sun_irradiance.to_array(),
-                    fog_sigma_per_m: fog_sigma,
-                    sky_zenith: light.sky_zenith.to_array(),
-                    max_depth_m: 1000.0,
-                    sky_horizon: light.sky_horizon.to_array(),
-                    frame: self.frame,
-                },
+                params,
                 vehicle_from_camera: m.vehicle_from_camera,
                 world_from_camera,
+                lights: lights.clone(),
             });
         }
         let ego_velocity = self

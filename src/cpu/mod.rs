@@ -48,7 +48,7 @@ impl Backend for CpuBackend {
             .map(|c| CameraFrame {
                 width: c.params.width,
                 height: c.params.height,
-                pixels: camera::camera_image(&scene, &c.params),
+                pixels: camera::camera_image(&scene, &c.params, &c.lights),
             })
             .collect();
         let lidar = inputs.lidar.as_ref().map(|l| LidarFrame {

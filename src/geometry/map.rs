@@ -112,6 +112,8 @@ impl Centerline {
 pub struct StaticWorld {
     pub mesh: Mesh,
     pub parked: Vec<ActorSpec>,
+    /// Street-light heads (world positions) at the top of the roadside poles, over the road.
+    pub lamps: Vec<Vec3>,
 }
 
 fn road_half_width(r: &RoadSpec) -> f32 {
@@ -299,6 +301,7 @@ const CAR_PAINTS: [&str; 7] = [
 fn roadside(
     m: &mut Mesh,
     parked: &mut Vec<ActorSpec>,
+    lamps: &mut Vec<Vec3>,
     map: &MapSpec,
     clear: &Clearance,
     i: usize,
@@ -387,6 +390,7 @@ fn roadside(
                         0.0
                     });
                     m.prism(base, 0.09, 7.5, 8, mat("pole_metal"), Class::Pole);
+                    lamps.push(cl.offset(s, side * (hw - 1.1)).extend(base.z + 7.3));
                     if k % 3 == 0 {
                         let t = cl.at(s).1;
                         let yaw = t.y.atan2(t.x) + std::f32::consts::FRAC_PI_2;
@@ -518,6 +522,7 @@ fn intersection_mesh(m: &mut Mesh, x: &crate::scenario::IntersectionSpec) {
 pub fn build_static_world(map: &MapSpec, seed: u64) -> StaticWorld {
     let mut m = Mesh::default();
     let mut parked = Vec::new();
+    let mut lamps = Vec::new();
     if map.ground_size_m > 0.0 {
         let h = map.ground_size_m * 0.5;
         let z = TERRAIN_Z_M;
@@ -541,7 +546,7 @@ pub fn build_static_world(map: &MapSpec, seed: u64) -> StaticWorld {
     for (i, road) in map.roads.iter().enumerate() {
         road_mesh(&mut m, road, &clear.lines[i]);
         let mut rng = SceneRng::new(seed, 1000 + i as u32);
-        roadside(&mut m, &mut parked, map, &clear, i, &mut rng);
+        roadside(&mut m, &mut parked, &mut lamps, map, &clear, i, &mut rng);
     }
     for x in &map.intersections {
         intersection_mesh(&mut m, x);
@@ -566,7 +571,11 @@ pub fn build_static_world(map: &MapSpec, seed: u64) -> StaticWorld {
             class,
         );
     }
-    StaticWorld { mesh: m, parked }
+    StaticWorld {
+        mesh: m,
+        parked,
+        lamps,
+    }
 }
 
 #[cfg(test)]

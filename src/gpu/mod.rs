@@ -148,6 +148,8 @@ struct SensorBuffers {
     params: Growable,
     output: Growable,
     readback: Growable,
+    /// Camera lamps (unused by the lidar).
+    lights: Growable,
 }
 
 impl SensorBuffers {
@@ -157,6 +159,7 @@ impl SensorBuffers {
             params: Growable::new(device, "sensor params", U::UNIFORM | U::COPY_DST),
             output: Growable::new(device, "sensor output", U::STORAGE | U::COPY_SRC),
             readback: Growable::new(device, "sensor readback", U::MAP_READ | U::COPY_DST),
+            lights: Growable::new(device, "camera lights", U::STORAGE | U::COPY_DST),
         }
     }
 }
@@ -310,6 +313,11 @@ impl Backend for GpuBackend {
             let out_bytes =
                 (c.params.width * c.params.height) as u64 * std::mem::size_of::<PixelOut>() as u64;
             bufs.params.upload(ctx, bytemuck::bytes_of(&c.params));
+            if c.lights.is_empty() {
+                bufs.lights.upload(ctx, &[0u8; 48]);
+            } else {
+                bufs.lights.upload(ctx, bytemuck::cast_slice(&c.lights));
+            }
             bufs.output.ensure(&ctx.device, out_bytes);
             bufs.readback.ensure(&ctx.device, out_bytes);
         }
@@ -374,6 +382,10 @@ impl Backend for GpuBackend {
                     wgpu::BindGroupEntry {
                         binding: 1,
                         resource: bufs.output.buffer.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: bufs.lights.buffer.as_entire_binding(),
                     },
                 ],
             });

@@ -163,6 +163,58 @@ pub struct CameraParams {
     pub max_depth_m: f32,
     pub sky_horizon: [f32; 3],
     pub frame: u32,
+    /// Brown–Conrady distortion on normalised image coordinates (OpenCV's k1, k2, p1, p2).
+    pub k1: f32,
+    pub k2: f32,
+    pub p1: f32,
+    pub p2: f32,
+    /// Stratified samples per pixel (≥ 1) and the number of entries in the light buffer.
+    pub spp: u32,
+    pub light_count: u32,
+    /// Photo-electrons at linear exposure 1 (0 = no noise) and read noise in electrons.
+    pub electrons_at_unit: f32,
+    pub read_noise_e: f32,
+    /// cos⁴ vignetting strength (0–1), shutter time (s), cloud cover (0–1), angular radius of
+    /// the sun's shadow cone (rad; grows with cloud cover, softening shadows).
+    pub vignetting: f32,
+    pub shutter_s: f32,
+    pub cloud_cover: f32,
+    pub sun_cone_rad: f32,
+    /// Camera velocity during the shutter (world, m/s; zero without motion blur).
+    pub velocity_m_per_s: [f32; 3],
+    /// Road wetness 0–1.
+    pub wetness: f32,
+    /// Falling particles near the camera: number densities (per m³, visible sizes) and the
+    /// slopes Λ (/mm) of the exponential size distributions.
+    pub rain_density_per_m3: f32,
+    pub rain_lambda_per_mm: f32,
+    pub snow_density_per_m3: f32,
+    pub snow_lambda_per_mm: f32,
+    /// Wind (world, m/s) and the accumulated snow depth (m).
+    pub wind_m_per_s: [f32; 3],
+    pub snow_depth_m: f32,
+    /// Scale of lamp-like emission (lit windows, emissive materials): 0 by day, 1 at night.
+    pub lamp_scale: f32,
+    /// Reach of the ambient-occlusion / one-bounce ray, metres.
+    pub ao_radius_m: f32,
+    pub puddle_count: u32,
+    pub _pad: u32,
+    /// Puddles: (x, y, radius, 0) in the world frame.
+    pub puddles: [[f32; 4]; 8],
+}
+
+/// A lamp: a small sphere of `radius_m` at `position`, emitting `intensity` (linear RGB,
+/// candela x 1e-5, the sky model's units) along `direction` with a smooth cone between
+/// `cos_inner` and `cos_outer` (cos_outer = -1: all around).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq)]
+pub struct GpuLight {
+    pub position: [f32; 3],
+    pub radius_m: f32,
+    pub direction: [f32; 3],
+    pub cos_outer: f32,
+    pub intensity: [f32; 3],
+    pub cos_inner: f32,
 }
 
 /// Output of one camera pixel.

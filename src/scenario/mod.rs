@@ -596,6 +596,73 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
             }
             Intrinsics::KittiP2 => {}
         }
+        let (k1, k2, p1, p2) = c.distortion;
+        if ![k1, k2, p1, p2]
+            .iter()
+            .all(|v| v.is_finite() && v.abs() < 10.0)
+        {
+            return Err((
+                format!("{f}.distortion"),
+                format!(
+                    "expected finite coefficients (k1, k2, p1, p2) within ±10, found {:?}",
+                    c.distortion
+                ),
+            ));
+        }
+        if c.samples_per_pixel > 64 {
+            return Err((
+                format!("{f}.samples_per_pixel"),
+                format!(
+                    "expected 1 to 64 samples per pixel, found {}",
+                    c.samples_per_pixel
+                ),
+            ));
+        }
+        if c.shutter_s > 1.0 {
+            return Err((
+                format!("{f}.shutter_s"),
+                format!("expected a shutter time ≤ 1 s, found {}", c.shutter_s),
+            ));
+        }
+        match c.exposure_mode {
+            ExposureMode::Auto {
+                target,
+                min_ev100,
+                max_ev100,
+            } => {
+                if !(target.is_finite() && target > 0.0 && target < 10.0) {
+                    return Err((
+                        format!("{f}.exposure_mode.target"),
+                        format!("expected a mean-luminance target in (0, 10), found {target}"),
+                    ));
+                }
+                if !(min_ev100.is_finite() && max_ev100.is_finite() && min_ev100 <= max_ev100) {
+                    return Err((
+                        format!("{f}.exposure_mode.min_ev100"),
+                        format!(
+                            "expected finite min_ev100 ≤ max_ev100, found {min_ev100} and {max_ev100}"
+                        ),
+                    ));
+                }
+            }
+            ExposureMode::Manual { ev100 } => {
+                if !(ev100.is_finite() && ev100.abs() < 30.0) {
+                    return Err((
+                        format!("{f}.exposure_mode.ev100"),
+                        format!("expected an EV100 within ±30, found {ev100}"),
+                    ));
+                }
+            }
+        }
+    }
+    if s.weather.puddles.len() > 8 {
+        return Err((
+            "weather.puddles".into(),
+            format!("at most 8 puddles, found {}", s.weather.puddles.len()),
+        ));
+    }
+    for (i, p) in s.weather.puddles.iter().enumerate() {
+        finite_pair(format!("weather.puddles[{i}].center"), p.center)?;
     }
     for (i, l) in s.rig.lidars.iter().enumerate() {
         let f = format!("rig.lidars[{i}]");

@@ -369,6 +369,34 @@ pub struct Weather {
     /// Direction the wind blows towards, degrees counter-clockwise from +x.
     #[serde(deserialize_with = "angle_deg")]
     pub wind_dir_deg: f32,
+    /// Accumulated snow depth on the ground, sidewalks and roofs, metres (0 = none).
+    #[serde(deserialize_with = "non_negative")]
+    pub snow_depth_m: f32,
+    /// Standing water on the ground (mirror-like, wetness 1), at most 8.
+    pub puddles: Vec<Puddle>,
+    /// Street lights on the map's poles: `Auto` lights them when the sun is below 2°.
+    pub street_lights: LightSwitch,
+    /// Head- and tail-lights of every vehicle, the ego's included.
+    pub vehicle_lights: LightSwitch,
+}
+
+/// A disc of standing water on the ground.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Puddle {
+    pub center: (f32, f32),
+    #[serde(deserialize_with = "positive")]
+    pub radius_m: f32,
+}
+
+/// Whether a kind of lamp is lit.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum LightSwitch {
+    /// On when the sun is below 2° of elevation.
+    #[default]
+    Auto,
+    On,
+    Off,
 }
 
 impl Default for Weather {
@@ -383,6 +411,10 @@ impl Default for Weather {
             wetness: 0.0,
             wind_m_per_s: 0.0,
             wind_dir_deg: 0.0,
+            snow_depth_m: 0.0,
+            puddles: Vec::new(),
+            street_lights: LightSwitch::Auto,
+            vehicle_lights: LightSwitch::Auto,
         }
     }
 }
@@ -431,13 +463,93 @@ pub struct CameraSpec {
     pub height: u32,
     pub intrinsics: Intrinsics,
     pub pose: MountPose,
-    /// Exposure scale applied before tone mapping (1 = auto-balanced for daylight).
+    /// Exposure compensation: a factor on the exposure the mode chooses (1 = none).
     #[serde(default = "one_f32", deserialize_with = "positive")]
     pub exposure: f32,
+    /// Auto exposure on a mean-luminance target (default) or a manual EV100.
+    #[serde(default)]
+    pub exposure_mode: ExposureMode,
+    /// Brown–Conrady lens distortion (k1, k2, p1, p2) on normalised image coordinates, as
+    /// OpenCV's `distCoeffs` (k3 = 0). Zero = an ideal pinhole.
+    #[serde(default)]
+    pub distortion: (f32, f32, f32, f32),
+    /// Stratified samples per pixel (1–64); labels and depth come from the pixel centre.
+    #[serde(default = "one_u32", deserialize_with = "super::checks::positive_u32")]
+    pub samples_per_pixel: u32,
+    /// Exposure (shutter) time, seconds: length of rain streaks and of motion blur.
+    #[serde(default = "shutter_s", deserialize_with = "positive")]
+    pub shutter_s: f32,
+    /// Blur from the ego's motion during the shutter time.
+    #[serde(default)]
+    pub motion_blur: bool,
+    /// Strength of cos⁴ vignetting: 0 = none, 1 = the full natural cos⁴θ fall-off.
+    #[serde(
+        default = "vignetting",
+        deserialize_with = "super::checks::unit_interval"
+    )]
+    pub vignetting: f32,
+    #[serde(default)]
+    pub sensor: SensorNoise,
 }
 
 fn one_f32() -> f32 {
     1.0
+}
+fn one_u32() -> u32 {
+    1
+}
+fn shutter_s() -> f32 {
+    0.01
+}
+fn vignetting() -> f32 {
+    0.35
+}
+
+/// How the camera picks its exposure. EV100 follows the saturation-based convention: the
+/// luminance that reaches 1.0 before the tone curve is `1.2·2^EV100` cd/m².
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub enum ExposureMode {
+    /// Meter the frame and scale its mean linear luminance to `target`, within the camera's
+    /// EV100 range (at night the exposure stops at `min_ev100`, so night frames are darker).
+    Auto {
+        target: f32,
+        min_ev100: f32,
+        max_ev100: f32,
+    },
+    /// A fixed exposure value at ISO 100.
+    Manual { ev100: f32 },
+}
+
+impl Default for ExposureMode {
+    fn default() -> Self {
+        ExposureMode::Auto {
+            target: 0.14,
+            min_ev100: 4.0,
+            max_ev100: 17.0,
+        }
+    }
+}
+
+/// Sensor noise: photon shot noise (Poisson, as a Gaussian of variance = signal electrons)
+/// plus Gaussian read noise. `electrons_at_unit` = 0 turns noise off.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SensorNoise {
+    /// Photo-electrons collected at linear exposure 1.0 (before the tone curve).
+    #[serde(deserialize_with = "non_negative")]
+    pub electrons_at_unit: f32,
+    /// Read noise, electrons RMS.
+    #[serde(deserialize_with = "non_negative")]
+    pub read_noise_e: f32,
+}
+
+impl Default for SensorNoise {
+    fn default() -> Self {
+        SensorNoise {
+            electrons_at_unit: 8000.0,
+            read_noise_e: 3.0,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -1,6 +1,7 @@
 //! Sensor rigs: mounting transforms, camera intrinsics, lidar beam patterns and the sky model
 //! that turns the scenario's weather into shading parameters.
 
+pub mod camera_model;
 pub mod lidar;
 pub mod lidar_presets;
 pub mod sky;

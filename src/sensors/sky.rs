@@ -6,6 +6,17 @@ use glam::Vec3;
 
 use crate::scenario::Weather;
 
+/// Depth of the fog layer the sun shines through, metres.
+pub const FOG_LAYER_M: f32 = 150.0;
+/// Sky radiance scale at night (relative units; 3e-7 ≈ 0.03 cd/m², an urban night sky).
+pub const NIGHT_SKY: f32 = 3.0e-7;
+
+/// Angular radius (rad) of the cone shadow rays sample towards the sun: the sun's disc
+/// (0.27°) widened by cloud cover, which softens shadows.
+pub fn sun_cone_rad(cloud_cover: f32) -> f32 {
+    0.0047 + 0.04 * cloud_cover
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SkyLight {
     pub sun_dir: Vec3,
@@ -34,21 +45,32 @@ pub fn sky_light(w: &Weather) -> SkyLight {
     let cloud = w.cloud_cover;
     // Optical depths per channel (Rayleigh + aerosol, red < green < blue).
     let tau = Vec3::new(0.09, 0.13, 0.24);
-    let sun_irradiance = if w.sun_elevation_deg > 0.0 {
+    let lum = |c: Vec3| 0.2126 * c.x + 0.7152 * c.y + 0.0722 * c.z;
+    let clear_sun = if w.sun_elevation_deg > 0.0 {
         let m = air_mass(w.sun_elevation_deg);
         Vec3::new((-tau.x * m).exp(), (-tau.y * m).exp(), (-tau.z * m).exp()) * (1.0 - 0.9 * cloud)
     } else {
         Vec3::ZERO
     };
-    // Sky brightness follows the sun (with twilight below the horizon) and grows with cloud.
+    // A fog layer FOG_LAYER_M deep dims the direct beam along its slant path (Beer–Lambert with
+    // Koschmieder's σ = 3.912/V); most of the lost light comes back as diffuse sky.
+    let fog_sigma = w.fog_visibility_m.map_or(0.0, |v| 3.912 / v);
+    let slant = FOG_LAYER_M / el.sin().max(0.05);
+    let sun_irradiance = clear_sun * (-fog_sigma * slant).exp();
+    let lost_horizontal = lum(clear_sun - sun_irradiance) * el.sin().max(0.0);
+    let fogginess = 1.0 - (-fog_sigma * 200.0).exp();
+    // Sky brightness follows the sun (with twilight below the horizon) and grows with cloud;
+    // the floor is an urban night sky of ~0.03 cd/m².
     let day = smoothstep(-12.0, 10.0, w.sun_elevation_deg);
-    let strength = (0.03 + 0.05 * el.sin().max(0.0)) * (1.0 + 1.5 * cloud) * day + 0.00005;
+    let strength = (0.03 + 0.05 * el.sin().max(0.0)) * (1.0 + 1.5 * cloud) * day + NIGHT_SKY;
     let clear_zenith = Vec3::new(0.25, 0.45, 1.0);
-    let clear_horizon = Vec3::new(0.75, 0.85, 1.0);
+    // Haze makes the horizon about twice as bright as the zenith.
+    let clear_horizon = Vec3::new(0.75, 0.85, 1.0) * 1.8;
     let overcast = Vec3::new(0.8, 0.82, 0.85);
-    let sky_zenith = clear_zenith.lerp(overcast, cloud) * strength;
-    let sky_horizon = clear_horizon.lerp(overcast, cloud) * strength;
-    let lum = |c: Vec3| 0.2126 * c.x + 0.7152 * c.y + 0.0722 * c.z;
+    let grey = cloud.max(fogginess);
+    let diffuse_back = overcast * (0.7 * lost_horizontal / std::f32::consts::PI / lum(overcast));
+    let sky_zenith = clear_zenith.lerp(overcast, grey) * strength + diffuse_back;
+    let sky_horizon = clear_horizon.lerp(overcast, grey) * strength + diffuse_back;
     // A horizontal surface sees the direct beam times sin(el) and about π times the mean sky
     // radiance.
     let horizontal_irradiance = lum(sun_irradiance) * el.sin().max(0.0)
@@ -60,13 +82,6 @@ pub fn sky_light(w: &Weather) -> SkyLight {
         sky_horizon,
         horizontal_irradiance,
     }
-}
-
-/// Exposure scale that maps an 18% grey horizontal surface to 18% (before tone mapping) in
-/// daylight; at night it stays at the dusk level, so night frames come out dark.
-pub fn auto_exposure(sky: &SkyLight, user_scale: f32) -> f32 {
-    let reference = sky.horizontal_irradiance.max(0.05);
-    user_scale * std::f32::consts::PI / reference
 }
 
 #[cfg(test)]
