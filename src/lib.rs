@@ -17,6 +17,7 @@ pub mod rng;
 pub mod scenario;
 pub mod sensors;
 pub mod sim;
+pub mod sweep;
 pub mod world;
 
 pub use backend::{Backend, BackendKind, SensorFrames, create_backend};
