@@ -38,7 +38,7 @@ pub fn episode_start(scenario: &Scenario, frame: u32) -> u32 {
         .map_or(0, |v| frame / v.episode_frames * v.episode_frames)
 }
 
-fn pick_weighted<'a>(items: &'a [(String, f32)], r: f32) -> &'a str {
+fn pick_weighted(items: &[(String, f32)], r: f32) -> &str {
     let total: f32 = items.iter().map(|(_, w)| w).sum();
     let mut acc = 0.0;
     for (value, w) in items {

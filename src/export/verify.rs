@@ -124,7 +124,7 @@ fn parse_file(
         return Ok(None);
     }
     if path.ends_with(".bin") {
-        if bytes.len() % 16 != 0 {
+        if !bytes.len().is_multiple_of(16) {
             return Err(format!(
                 "{} bytes is not a whole number of 16-byte points",
                 bytes.len()
@@ -139,7 +139,7 @@ fn parse_file(
         return Ok(Some(bytes.len() / 16));
     }
     if path.ends_with(".label") {
-        if bytes.len() % 4 != 0 {
+        if !bytes.len().is_multiple_of(4) {
             return Err(format!(
                 "{} bytes is not a whole number of uint32 labels",
                 bytes.len()
