@@ -369,6 +369,7 @@ fn variations_draw_per_episode_and_are_recorded() {
             (set: "weather.sun_elevation_deg", values: Grid(["-10.0", "60.0"])),
             (set: "actors.0.material", values: Choice([("Some(\"paint_blue\")", 1.0), ("Some(\"paint_black\")", 1.0)])),
             (set: "weather.rain_mm_per_h", values: Uniform(lo: 0.0, hi: 5.0)),
+            (set: "actors.1.kind", values: Choice([("Van", 1.0)])),
         ],
         rare: [(name: "dense fog", weight: 0.5, sets: ["weather.fog_visibility_m=Some(25.0)"])],
     )),

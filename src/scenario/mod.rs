@@ -177,6 +177,14 @@ fn descend<'a>(
 
 /// Converts a RON value written on the command line to the JSON tree used for overrides.
 fn ron_text_to_json(text: &str) -> Result<serde_json::Value, String> {
+    // A bare capitalised word such as `Van` is a unit enum variant (RON itself reads it as a
+    // unit struct, which would become null).
+    if text.starts_with(|c: char| c.is_ascii_uppercase())
+        && text.chars().all(|c| c.is_alphanumeric() || c == '_')
+        && text != "None"
+    {
+        return Ok(serde_json::Value::String(text.to_owned()));
+    }
     let value: ron::Value = match ron::from_str(text) {
         Ok(v) => v,
         // A bare word such as `Van` or `KittiP2` is a unit enum variant.
