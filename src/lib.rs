@@ -18,6 +18,7 @@ pub mod scenario;
 pub mod sensors;
 pub mod sim;
 pub mod simulate;
+pub mod sweep;
 pub mod world;
 
 pub use backend::{Backend, BackendKind, SensorFrames, create_backend};

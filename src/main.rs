@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use verisim::backend::BackendKind;
+use verisim::export::dataset::{Format, Shard};
 use verisim::reality::{self, CheckOptions, PhysicalTruth, ProfileOptions, RealSource};
 use verisim::render::{RenderOptions, render};
 use verisim::scenario::{self, Scenario, Source};
@@ -34,7 +35,7 @@ struct ScenarioArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Render a scenario to a KITTI-layout dataset under OUT/training/
+    /// Render a scenario to a dataset in OUT (KITTI, SemanticKITTI, COCO, manifest.json)
     Render {
         #[command(flatten)]
         scenario: ScenarioArgs,
@@ -46,9 +47,25 @@ enum Command {
         frames: Option<u32>,
         #[arg(long, value_enum, default_value = "auto")]
         backend: BackendKind,
-        /// Continue an interrupted run in OUT, skipping finished frames
+        /// Continue an interrupted run in OUT, skipping finished frames (starts afresh when
+        /// OUT is empty or missing)
         #[arg(long)]
         resume: bool,
+        /// Formats to write, comma separated
+        #[arg(
+            long = "format",
+            value_enum,
+            value_delimiter = ',',
+            default_value = "kitti,semantic-kitti,coco"
+        )]
+        formats: Vec<Format>,
+        /// Render only the frames with frame % COUNT == INDEX, e.g. --shard 0/4; combine the
+        /// shards with `verisim merge`
+        #[arg(long, value_name = "INDEX/COUNT")]
+        shard: Option<Shard>,
+        /// Render and discard the frames (no labels, encoding or files): a throughput baseline
+        #[arg(long)]
+        render_only: bool,
         /// No progress bar
         #[arg(long, short)]
         quiet: bool,
@@ -62,6 +79,16 @@ enum Command {
         /// Number of sensor frames to cover (overrides run.frames)
         #[arg(long)]
         frames: Option<u32>,
+    },
+    /// Check a dataset against its manifest: structure, counts, checksums, parse-ability;
+    /// exit 0 when sound, 1 when a problem is found, 2 when the manifest cannot be used
+    Verify { dir: PathBuf },
+    /// Merge the shard directories of a run (`render --shard i/N`) into one dataset
+    Merge {
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Check a scenario file and print what it resolves to
     Validate {
@@ -153,6 +180,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             frames,
             backend,
             resume,
+            formats,
+            shard,
+            render_only,
             quiet,
         } => {
             let (sc, source) = load(&scenario, frames)?;
@@ -162,6 +192,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 ProgressBar::new(total)
             };
+            let mut overrides = scenario.sets.clone();
+            if let Some(n) = frames {
+                overrides.push(format!("run.frames={n}"));
+            }
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {pos}/{len} frames [{elapsed_precise}] {per_sec} ETA {eta} {wide_bar}")
                     .expect("valid template"),
@@ -171,15 +205,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 backend,
                 resume,
                 progress: !quiet,
+                formats,
+                shard,
+                overrides,
+                render_only,
             };
-            let summary = render(&sc, &source, &opts, |f, _| bar.set_position(f as u64 + 1))
-                .with_context(|| {
-                    format!(
-                        "rendering {} to {}",
-                        scenario.scene.display(),
-                        out.display()
-                    )
-                })?;
+            let summary = render(&sc, &source, &opts, |done, todo| {
+                bar.set_length(todo as u64);
+                bar.set_position(done as u64);
+            })
+            .with_context(|| {
+                format!(
+                    "rendering {} to {}",
+                    scenario.scene.display(),
+                    out.display()
+                )
+            })?;
             bar.finish_and_clear();
             eprintln!(
                 "verisim: {} frames rendered ({} skipped) on {} in {:.2} s ({:.1} frames/s), {:.1} k lidar points/frame, {:.1} MB written to {}",
@@ -204,6 +245,36 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!(
                 "verisim: {ticks} ticks ({:.1} s) simulated, {rows} rows written to {}",
                 ticks as f64 * sc.run.physics_dt_s as f64,
+                out.display()
+            );
+        }
+        Command::Verify { dir } => {
+            let report = verisim::export::verify::verify(&dir)?;
+            for w in &report.warnings {
+                eprintln!("warning: {}: {w}", dir.display());
+            }
+            for p in &report.problems {
+                println!("{}: {}", p.path, p.message);
+            }
+            eprintln!(
+                "verisim verify: {} frames, {} files ({:.1} MB) checked, {} problem(s), {} warning(s)",
+                report.frames,
+                report.files_checked,
+                report.bytes as f64 / 1e6,
+                report.problems.len(),
+                report.warnings.len()
+            );
+            return Ok(ExitCode::from(u8::from(!report.ok())));
+        }
+        Command::Merge { shards, out } => {
+            let s = verisim::export::merge::merge(&shards, &out)
+                .with_context(|| format!("merging into {}", out.display()))?;
+            eprintln!(
+                "verisim merge: {} shards, {} frames, {} files ({:.1} MB) into {}",
+                s.shards,
+                s.frames,
+                s.files,
+                s.bytes as f64 / 1e6,
                 out.display()
             );
         }

@@ -1,19 +1,36 @@
-//! A render run: simulate, render each frame on the chosen backend, label it and write it,
-//! with rendering and encoding overlapped (a bounded queue between the two).
+//! A render run: simulate, render each frame on the chosen backend, label it and write it.
+//!
+//! Rendering and writing overlap through a bounded queue: the render thread (GPU or CPU
+//! backend) works on frame n+1 while the rayon pool labels, encodes, checksums and writes
+//! frame n (several frames at once when cores are free). Each frame's files are written to
+//! temporary names and renamed, then its record (`.verisim/frames/NNNNNN.json`) is written the
+//! same way: a frame is finished exactly when its record exists, so a run killed at any moment
+//! resumes with `--resume` and ends with the same bytes as an uninterrupted run.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use sha2::{Digest, Sha256};
+use rayon::prelude::*;
 
-use crate::backend::{BackendError, BackendKind, SensorFrames, create_backend};
+use crate::backend::{Backend, BackendError, BackendKind, SensorFrames, create_backend};
 use crate::export::ExportError;
 use crate::export::atomic::{create_dir, write_atomic};
-use crate::export::kitti::{KittiLayout, encode_frame, write_files};
+use crate::export::coco::{self, CocoImage};
+use crate::export::dataset::{
+    DatasetDir, FileRecord, Format, FrameRecord, RunConfig, Session, Shard, host_name, now_rfc3339,
+    resolved_text, sha256_hex,
+};
+use crate::export::kitti::{EncodedFile, KittiLayout, calib_text, encode_frame};
+use crate::export::manifest::{SCENARIO_COPY, SCENARIO_RESOLVED, finalize, write_incomplete};
+use crate::export::semantic_kitti;
+use crate::geometry::GeometryPool;
 use crate::labels::boxes::label_camera;
-use crate::scenario::{Scenario, Source};
+use crate::rng::{hash3, seed32};
+use crate::scenario::{Scenario, ScenarioError, Source};
 use crate::sim::{FrameInputs, Simulation};
+use crate::sweep::{self, EpisodeDraw};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -21,19 +38,46 @@ pub enum RenderError {
     Backend(#[from] BackendError),
     #[error(transparent)]
     Export(#[from] ExportError),
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
     #[error(
         "{path}: output directory is not empty; use --resume to continue a run there, or choose another --out"
     )]
     NotEmpty { path: PathBuf },
+    #[error("{path}: cannot resume here: {reason}")]
+    Mismatch { path: PathBuf, reason: String },
 }
 
 #[derive(Clone, Debug)]
 pub struct RenderOptions {
     pub out: PathBuf,
     pub backend: BackendKind,
-    /// Skip frames whose files all exist (continue an interrupted run).
+    /// Skip finished frames (continue an interrupted run); starts afresh in an empty or
+    /// missing directory.
     pub resume: bool,
     pub progress: bool,
+    /// Formats to write (all when empty).
+    pub formats: Vec<Format>,
+    pub shard: Option<Shard>,
+    /// The `--set` assignments (recorded in the manifest).
+    pub overrides: Vec<String>,
+    /// Render and drop the frames: no labels, no encoding, no files (a throughput baseline).
+    pub render_only: bool,
+}
+
+impl RenderOptions {
+    pub fn new(out: &Path, backend: BackendKind) -> Self {
+        RenderOptions {
+            out: out.to_owned(),
+            backend,
+            resume: false,
+            progress: false,
+            formats: Format::all(),
+            shard: None,
+            overrides: Vec::new(),
+            render_only: false,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -44,6 +88,7 @@ pub struct RenderSummary {
     pub lidar_points: u64,
     pub bytes_written: u64,
     pub seconds: f64,
+    pub temporaries_removed: usize,
 }
 
 impl RenderSummary {
@@ -52,112 +97,434 @@ impl RenderSummary {
     }
 }
 
-fn frame_done(layout: &KittiLayout, frame: u32) -> bool {
-    layout.frame_files(frame).iter().all(|p| p.is_file())
-}
-
 fn dir_is_empty(path: &Path) -> bool {
     std::fs::read_dir(path).map_or(true, |mut d| d.next().is_none())
 }
 
-/// Renders every frame of `scenario` into `opts.out` (KITTI layout under `training/`).
-pub fn render(
+/// One rendered frame on its way to the writer.
+struct Rendered {
+    inputs: FrameInputs,
+    frames: SensorFrames,
+    pool: Arc<GeometryPool>,
+    variation: Option<EpisodeDraw>,
+}
+
+/// Gives the inputs of an episode-local frame the identity of the global frame: frame seeds
+/// derive from the scenario seed and the global frame index, never from the episode or shard.
+fn at_global_frame(inputs: &mut FrameInputs, seed: u64, frame: u32) {
+    let s = hash3(seed32(seed), frame, 0x5EED);
+    inputs.frame = frame;
+    inputs.seed = s;
+    for c in &mut inputs.cameras {
+        c.params.seed = s;
+        c.params.frame = frame;
+    }
+    if let Some(l) = &mut inputs.lidar {
+        l.params.seed = s;
+        l.params.frame = frame;
+    }
+}
+
+fn same_geometry(a: &GeometryPool, b: &GeometryPool) -> bool {
+    a.roots == b.roots
+        && a.tri_ranges == b.tri_ranges
+        && bytemuck::cast_slice::<_, u8>(&a.triangles)
+            == bytemuck::cast_slice::<_, u8>(&b.triangles)
+        && bytemuck::cast_slice::<_, u8>(&a.nodes) == bytemuck::cast_slice::<_, u8>(&b.nodes)
+}
+
+/// Encodes one frame in the chosen formats: the files, and the record without checksums.
+fn encode_dataset_frame(
+    dir: &DatasetDir,
+    layout: &KittiLayout,
+    cfg: &RunConfig,
+    r: &Rendered,
+) -> Result<(Vec<EncodedFile>, FrameRecord), ExportError> {
+    let inputs = &r.inputs;
+    let f = inputs.frame;
+    let (labels, coco_images) = rayon::join(
+        || match (inputs.cameras.first(), r.frames.cameras.first()) {
+            (Some(ci), Some(cf)) if cfg.has(Format::Kitti) => {
+                label_camera(&r.pool, ci, cf, &inputs.objects)
+            }
+            _ => Vec::new(),
+        },
+        || -> Vec<CocoImage> {
+            if !cfg.has(Format::Coco) {
+                return Vec::new();
+            }
+            r.frames
+                .cameras
+                .par_iter()
+                .enumerate()
+                .map(|(i, cam)| CocoImage {
+                    camera: i as u32,
+                    file_name: format!("training/image_{}/{f:06}.png", i + 2),
+                    width: cam.width,
+                    height: cam.height,
+                    objects: coco::objects(cam),
+                })
+                .collect()
+        },
+    );
+    let all = encode_frame(layout, inputs, &r.frames, &labels)?;
+    let mut files = Vec::with_capacity(all.len() + 2);
+    for (path, bytes) in all {
+        let rel = dir.relative(&path);
+        let folder = rel.split('/').nth(1).unwrap_or("");
+        if cfg.has(Format::SemanticKitti) {
+            match folder {
+                "velodyne" => files.push((
+                    dir.root.join(semantic_kitti::velodyne_path(f)),
+                    bytes.clone(),
+                )),
+                "velodyne_labels" => {
+                    files.push((dir.root.join(semantic_kitti::labels_path(f)), bytes.clone()))
+                }
+                _ => {}
+            }
+        }
+        let keep =
+            cfg.has(Format::Kitti) || (cfg.has(Format::Coco) && folder.starts_with("image_"));
+        if keep {
+            files.push((path, bytes));
+        }
+    }
+    let pose = inputs
+        .cameras
+        .first()
+        .map(|c| c.world_from_camera)
+        .or_else(|| inputs.lidar.as_ref().map(|l| l.world_from_lidar))
+        .unwrap_or(inputs.world_from_ego);
+    let rows = crate::gpu::types::affine_rows(&pose);
+    let record = FrameRecord {
+        frame: f,
+        seed: inputs.seed,
+        time_s: inputs.time_s,
+        variation: r.variation.clone(),
+        pose: std::array::from_fn(|i| rows[i / 4][i % 4]),
+        sk_calib: if cfg.has(Format::SemanticKitti) {
+            semantic_kitti::calib_from_kitti(&calib_text(inputs))
+        } else {
+            String::new()
+        },
+        coco: coco_images,
+        files: Vec::new(),
+    };
+    Ok((files, record))
+}
+
+/// Writes a frame's files, then its record; returns the bytes written.
+fn write_dataset_frame(
+    dir: &DatasetDir,
+    files: Vec<EncodedFile>,
+    mut record: FrameRecord,
+) -> Result<u64, ExportError> {
+    let written: Vec<FileRecord> = files
+        .par_iter()
+        .map(|(p, b)| {
+            write_atomic(p, b)?;
+            Ok(FileRecord {
+                path: dir.relative(p),
+                sha256: sha256_hex(b),
+                bytes: b.len() as u64,
+            })
+        })
+        .collect::<Result<_, ExportError>>()?;
+    let bytes = written.iter().map(|f| f.bytes).sum();
+    record.files = written;
+    record.files.sort();
+    DatasetDir::write_json(&dir.record(record.frame), &record)?;
+    Ok(bytes)
+}
+
+/// Prepares `opts.out`: checks it may be used, writes the run configuration, the scenario
+/// copies and a placeholder manifest. Returns the configuration and the earlier sessions.
+fn prepare(
     scenario: &Scenario,
     source: &Source,
     opts: &RenderOptions,
-    mut on_frame: impl FnMut(u32, u32),
-) -> Result<RenderSummary, RenderError> {
-    if !opts.resume && !dir_is_empty(&opts.out) {
+    dir: &DatasetDir,
+    cfg: &RunConfig,
+) -> Result<(Vec<Session>, usize), RenderError> {
+    let empty = dir_is_empty(&opts.out);
+    if !opts.resume && !empty {
         return Err(RenderError::NotEmpty {
             path: opts.out.clone(),
         });
     }
+    let mut removed = 0;
+    let mut sessions = Vec::new();
+    if !empty {
+        let previous: RunConfig =
+            DatasetDir::read_json(&dir.run_config()).map_err(|_| RenderError::Mismatch {
+                path: opts.out.clone(),
+                reason: format!(
+                    "{} is missing or unreadable, so this is not a verisim dataset directory",
+                    dir.run_config().display()
+                ),
+            })?;
+        if let Some(reason) = previous.incompatibility(cfg).or_else(|| {
+            (previous.shard != cfg.shard).then(|| {
+                format!(
+                    "it was started as shard {:?}, not {:?}",
+                    previous.shard, cfg.shard
+                )
+            })
+        }) {
+            return Err(RenderError::Mismatch {
+                path: opts.out.clone(),
+                reason,
+            });
+        }
+        removed = dir.remove_temporaries();
+        sessions = DatasetDir::read_json(&dir.sessions()).unwrap_or_default();
+    }
+    create_dir(&opts.out)?;
+    dir.create()?;
+    DatasetDir::write_json(&dir.run_config(), cfg)?;
+    write_incomplete(dir, cfg)?;
+    write_atomic(
+        &opts.out.join(SCENARIO_RESOLVED),
+        resolved_text(scenario).as_bytes(),
+    )?;
+    create_dir(&opts.out.join("provenance"))?;
+    write_atomic(&opts.out.join(SCENARIO_COPY), source.text.as_bytes())?;
+    Ok((sessions, removed))
+}
+
+/// Bytes, lidar points and frames written, and the first error.
+#[derive(Default)]
+struct Tally {
+    totals: (u64, u64, u32),
+    error: Option<ExportError>,
+}
+
+impl Tally {
+    fn add(&mut self, r: Result<(u64, u64, u32), ExportError>) {
+        match r {
+            Ok(t) => {
+                let a = self.totals;
+                self.totals = (a.0 + t.0, a.1 + t.1, a.2 + t.2);
+            }
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+/// The world of the current episode, and the backend that renders it.
+struct EpisodeState {
+    episode: u32,
+    sim: Simulation,
+    pool: Arc<GeometryPool>,
+    draw: Option<EpisodeDraw>,
+}
+
+/// Renders the frames of `scenario` (or of one shard) into `opts.out`. `on_progress(done,
+/// total)` is called after each frame is handed to the writer.
+pub fn render(
+    scenario: &Scenario,
+    source: &Source,
+    opts: &RenderOptions,
+    mut on_progress: impl FnMut(u32, u32),
+) -> Result<RenderSummary, RenderError> {
     let start = Instant::now();
-    let mut sim = Simulation::new(scenario.clone());
-    let mut backend = create_backend(opts.backend, &sim.assets.pool)?;
+    let started = now_rfc3339();
+    sweep::precheck(scenario)?;
+    let formats = if opts.formats.is_empty() {
+        Format::all()
+    } else {
+        opts.formats.clone()
+    };
+    let cfg = RunConfig::new(scenario, source, &opts.overrides, &formats, opts.shard);
+    let dir = DatasetDir::new(&opts.out);
+    let (mut sessions, removed) = if opts.render_only {
+        (Vec::new(), 0)
+    } else {
+        prepare(scenario, source, opts, &dir, &cfg)?
+    };
     let layout = KittiLayout::new(
         &opts.out,
         scenario.rig.cameras.len(),
         !scenario.rig.lidars.is_empty(),
     );
-    create_dir(&opts.out)?;
-    layout.create()?;
-    let resolved =
-        ron::ser::to_string_pretty(scenario, ron::ser::PrettyConfig::default()).unwrap_or_default();
-    write_atomic(&opts.out.join("scenario.ron"), resolved.as_bytes())?;
+    if !opts.render_only {
+        layout.create()?;
+        if cfg.has(Format::SemanticKitti) && cfg.lidar {
+            for sub in ["velodyne", "labels"] {
+                create_dir(&opts.out.join(semantic_kitti::SEQUENCE).join(sub))?;
+            }
+        }
+    }
 
-    let total = scenario.run.frames;
+    let mine = cfg.frames_of_run();
+    let todo: Vec<u32> = mine
+        .iter()
+        .copied()
+        .filter(|&f| !(opts.resume && dir.finished_record(f).is_some()))
+        .collect();
     let mut summary = RenderSummary {
-        backend: backend.describe(),
+        frames_skipped: (mine.len() - todo.len()) as u32,
+        temporaries_removed: removed,
         ..Default::default()
     };
-    let pool = &sim.assets.pool.clone();
-    let (tx, rx) = mpsc::sync_channel::<(FrameInputs, SensorFrames)>(2);
-    let writer_result = std::thread::scope(|scope| -> Result<(), RenderError> {
-        let layout_w = layout.clone();
+
+    let mut state: Option<EpisodeState> = None;
+    let mut backend: Option<Box<dyn Backend>> = None;
+    let backend_name = Mutex::new(String::new());
+    let total = todo.len() as u32;
+    let (tx, rx) = mpsc::sync_channel::<Rendered>(2);
+    let result = std::thread::scope(|scope| -> Result<(), RenderError> {
+        let (dir_w, layout_w, cfg_w) = (&dir, &layout, &cfg);
         let writer = scope.spawn(move || -> Result<(u64, u64, u32), ExportError> {
-            let (mut bytes, mut points, mut n) = (0u64, 0u64, 0u32);
-            for (inputs, frames) in rx {
-                let labels = match (inputs.cameras.first(), frames.cameras.first()) {
-                    (Some(ci), Some(cf)) => label_camera(pool, ci, cf, &inputs.objects),
-                    _ => Vec::new(),
-                };
-                points += frames
-                    .lidar
-                    .as_ref()
-                    .map_or(0, |l| l.points().count() as u64);
-                let files = encode_frame(&layout_w, &inputs, &frames, &labels)?;
-                bytes += write_files(&files)?;
-                n += 1;
+            // This thread receives (blocking, outside the rayon pool, which the CPU backend
+            // needs) and hands each frame to the pool, with at most one frame per worker in
+            // flight: frames encode in parallel with each other and with rendering.
+            let max_in_flight = rayon::current_num_threads().max(2);
+            let (done_tx, done_rx) = mpsc::channel::<Result<(u64, u64, u32), ExportError>>();
+            let mut tally = Tally::default();
+            rayon::in_place_scope(|s| {
+                let mut in_flight = 0;
+                for r in rx {
+                    while in_flight >= max_in_flight {
+                        tally.add(done_rx.recv().expect("a task is in flight"));
+                        in_flight -= 1;
+                    }
+                    let done_tx = done_tx.clone();
+                    s.spawn(move |_| {
+                        let work = || -> Result<(u64, u64, u32), ExportError> {
+                            let points = r
+                                .frames
+                                .lidar
+                                .as_ref()
+                                .map_or(0, |l| l.points().count() as u64);
+                            let (files, record) = encode_dataset_frame(dir_w, layout_w, cfg_w, &r)?;
+                            drop(r);
+                            let bytes = write_dataset_frame(dir_w, files, record)?;
+                            Ok((bytes, points, 1))
+                        };
+                        let _ = done_tx.send(work());
+                    });
+                    in_flight += 1;
+                    // Stop taking frames after an error (the render loop sees the closed queue).
+                    while let Ok(res) = done_rx.try_recv() {
+                        tally.add(res);
+                        in_flight -= 1;
+                    }
+                    if tally.error.is_some() {
+                        break;
+                    }
+                }
+            });
+            drop(done_tx);
+            for res in done_rx {
+                tally.add(res);
             }
-            Ok((bytes, points, n))
+            match tally.error {
+                Some(e) => Err(e),
+                None => Ok(tally.totals),
+            }
         });
-        let mut send_error = None;
-        for f in 0..total {
-            sim.advance_to_frame(f);
-            if opts.resume && frame_done(&layout, f) {
-                summary.frames_skipped += 1;
-                on_frame(f, total);
-                continue;
+        let mut render_error = None;
+        let mut rendered_only = 0u32;
+        for (done, &f) in todo.iter().enumerate() {
+            let episode = sweep::episode_of(scenario, f);
+            if state.as_ref().is_none_or(|s| s.episode != episode) {
+                let (sc, draw) = match sweep::episode_scenario(scenario, episode) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        render_error = Some(e.into());
+                        break;
+                    }
+                };
+                let sim = Simulation::new(sc);
+                let reuse = state
+                    .as_ref()
+                    .is_some_and(|s| same_geometry(&s.pool, &sim.assets.pool));
+                if !reuse || backend.is_none() {
+                    match create_backend(opts.backend, &sim.assets.pool) {
+                        Ok(b) => backend = Some(b),
+                        Err(e) => {
+                            render_error = Some(e.into());
+                            break;
+                        }
+                    }
+                }
+                state = Some(EpisodeState {
+                    episode,
+                    pool: Arc::new(sim.assets.pool.clone()),
+                    sim,
+                    draw,
+                });
             }
-            let inputs = sim.frame_inputs();
-            let frames = match backend.render(&inputs) {
+            let st = state.as_mut().expect("set above");
+            let b = backend.as_mut().expect("set above");
+            st.sim
+                .advance_to_frame(f - sweep::episode_start(scenario, f));
+            let mut inputs = st.sim.frame_inputs();
+            at_global_frame(&mut inputs, scenario.run.seed, f);
+            let frames = match b.render(&inputs) {
                 Ok(fr) => fr,
                 Err(e) => {
-                    send_error = Some(RenderError::from(e));
+                    render_error = Some(e.into());
                     break;
                 }
             };
-            if tx.send((inputs, frames)).is_err() {
-                break; // the writer stopped on an error; it is reported below
+            *backend_name.lock().expect("not poisoned") = b.describe();
+            if opts.render_only {
+                rendered_only += 1;
+            } else {
+                let item = Rendered {
+                    inputs,
+                    frames,
+                    pool: st.pool.clone(),
+                    variation: st.draw.clone(),
+                };
+                if tx.send(item).is_err() {
+                    break; // the writer stopped on an error; it is reported below
+                }
             }
-            on_frame(f, total);
+            on_progress(done as u32 + 1, total);
         }
         drop(tx);
         let (bytes, points, n) = writer.join().expect("writer thread does not panic")?;
         summary.bytes_written = bytes;
         summary.lidar_points = points;
-        summary.frames_rendered = n;
-        match send_error {
+        summary.frames_rendered = n.max(rendered_only);
+        match render_error {
             Some(e) => Err(e),
             None => Ok(()),
         }
     });
-    writer_result?;
+    result?;
+    summary.backend = backend_name.into_inner().expect("not poisoned");
+    if summary.backend.is_empty() {
+        summary.backend = backend.as_ref().map_or_else(
+            || format!("{:?} (no frame rendered)", opts.backend).to_lowercase(),
+            |b| b.describe(),
+        );
+    }
     summary.seconds = start.elapsed().as_secs_f64();
-    let manifest = serde_json::json!({
-        "generator": "verisim",
-        "version": env!("CARGO_PKG_VERSION"),
-        "scenario": source.path.display().to_string(),
-        "scenario_sha256": format!("{:x}", Sha256::digest(source.text.as_bytes())),
-        "frames": total,
-        "backend": summary.backend,
+    if opts.render_only {
+        return Ok(summary);
+    }
+    sessions.push(Session {
+        host: host_name(),
+        backend: summary.backend.clone(),
+        shard: cfg.shard,
+        started,
+        finished: Some(now_rfc3339()),
+        frames_rendered: summary.frames_rendered,
     });
-    write_atomic(
-        &opts.out.join("manifest.json"),
-        serde_json::to_string_pretty(&manifest)
-            .unwrap_or_default()
-            .as_bytes(),
+    DatasetDir::write_json(&dir.sessions(), &sessions)?;
+    finalize(
+        &dir,
+        &cfg,
+        &scenario.dataset,
+        &scenario.description,
+        &sessions,
     )?;
     Ok(summary)
 }

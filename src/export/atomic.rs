@@ -13,12 +13,35 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
 }
 
+/// Whether a file name is one of [`write_atomic`]'s temporary names (`.NAME.tmpPID`).
+pub fn is_temporary(name: &str) -> bool {
+    name.starts_with('.')
+        && name
+            .rsplit_once(".tmp")
+            .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// ENOSPC (Linux, macOS 28) and ERROR_DISK_FULL / ERROR_HANDLE_DISK_FULL (Windows 112, 39).
+fn is_disk_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull
+        || matches!(e.raw_os_error(), Some(28))
+        || (cfg!(windows) && matches!(e.raw_os_error(), Some(112 | 39)))
+}
+
 /// Writes `bytes` to `path` atomically: readers see the old file or the whole new one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     let tmp = temp_path(path);
-    let io = |source| ExportError::Io {
-        path: path.to_owned(),
-        source,
+    let io = |source: std::io::Error| {
+        if is_disk_full(&source) {
+            ExportError::DiskFull {
+                path: path.to_owned(),
+            }
+        } else {
+            ExportError::Io {
+                path: path.to_owned(),
+                source,
+            }
+        }
     };
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -40,4 +63,32 @@ pub fn create_dir(path: &Path) -> Result<(), ExportError> {
         path: path.to_owned(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_names_are_recognised() {
+        let t = temp_path(Path::new("/x/000001.png"));
+        assert!(is_temporary(&t.file_name().unwrap().to_string_lossy()));
+        assert!(!is_temporary("000001.png"));
+        assert!(!is_temporary(".hidden"));
+        assert!(!is_temporary(".a.tmpx"));
+    }
+
+    #[test]
+    fn a_full_disk_is_reported_as_such_and_leaves_nothing() {
+        let e = std::io::Error::from_raw_os_error(28);
+        assert!(is_disk_full(&e));
+        let err = ExportError::DiskFull {
+            path: "/data/x.png".into(),
+        };
+        let msg = err.to_string();
+        assert!(
+            msg.contains("out of disk space") && msg.contains("--resume"),
+            "{msg}"
+        );
+    }
 }

@@ -134,40 +134,23 @@ fn camera_files(
         semantic.push((p.label & 0xFFFF) as u8);
         instance.push((p.label >> 16) as u16);
     }
-    let image_path = layout.file(&format!("image_{k}"), frame, "png");
-    let depth_path = layout.file(&format!("depth_{k}"), frame, "png");
-    let semantic_path = layout.file(&format!("semantic_{k}"), frame, "png");
-    let instance_path = layout.file(&format!("instance_{k}"), frame, "png");
-    Ok(vec![
-        (
-            image_path.clone(),
-            png(&image_path, w, h, &rgb, ExtendedColorType::Rgb8)?,
-        ),
-        (
-            depth_path.clone(),
-            png(
-                &depth_path,
-                w,
-                h,
-                bytemuck::cast_slice(&depth),
-                ExtendedColorType::L16,
-            )?,
-        ),
-        (
-            semantic_path.clone(),
-            png(&semantic_path, w, h, &semantic, ExtendedColorType::L8)?,
-        ),
-        (
-            instance_path.clone(),
-            png(
-                &instance_path,
-                w,
-                h,
-                bytemuck::cast_slice(&instance),
-                ExtendedColorType::L16,
-            )?,
-        ),
-    ])
+    let depth: &[u8] = bytemuck::cast_slice(&depth);
+    let instance: &[u8] = bytemuck::cast_slice(&instance);
+    let jobs: [(&str, &[u8], ExtendedColorType); 4] = [
+        ("image", &rgb, ExtendedColorType::Rgb8),
+        ("depth", depth, ExtendedColorType::L16),
+        ("semantic", &semantic, ExtendedColorType::L8),
+        ("instance", instance, ExtendedColorType::L16),
+    ];
+    // The four images of a camera encode in parallel (PNG encoding dominates writing).
+    use rayon::prelude::*;
+    jobs.par_iter()
+        .map(|(stem, bytes, color)| {
+            let path = layout.file(&format!("{stem}_{k}"), frame, "png");
+            let data = png(&path, w, h, bytes, *color)?;
+            Ok((path, data))
+        })
+        .collect()
 }
 
 fn row3x4(m: &Affine3A) -> [f32; 12] {
@@ -179,7 +162,7 @@ fn row3x4(m: &Affine3A) -> [f32; 12] {
 }
 
 /// KITTI's number style: `7.215377e+02`.
-fn kitti_number(x: f32) -> String {
+pub fn kitti_number(x: f32) -> String {
     let s = format!("{:.6e}", x + 0.0); // + 0.0 turns -0 into 0
     match s.split_once('e') {
         Some((m, e)) => {

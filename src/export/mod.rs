@@ -1,8 +1,15 @@
-//! Writing frames to disk: the KITTI object layout, PLY meshes, crash-safe writes.
+//! Writing frames to disk: the KITTI object layout, the SemanticKITTI sequence view, COCO,
+//! the provenance manifest, `verify` and `merge`, PLY meshes, crash-safe writes.
 
 pub mod atomic;
+pub mod coco;
+pub mod dataset;
 pub mod kitti;
+pub mod manifest;
+pub mod merge;
 pub mod ply;
+pub mod semantic_kitti;
+pub mod verify;
 
 use std::path::PathBuf;
 
@@ -16,4 +23,12 @@ pub enum ExportError {
     },
     #[error("{path}: cannot encode image: {message}")]
     Encode { path: PathBuf, message: String },
+    #[error(
+        "{path}: out of disk space; the partial file was removed and finished frames are intact: free space and run the same command with --resume"
+    )]
+    DiskFull { path: PathBuf },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Dataset { path: PathBuf, message: String },
 }

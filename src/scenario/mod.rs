@@ -177,6 +177,14 @@ fn descend<'a>(
 
 /// Converts a RON value written on the command line to the JSON tree used for overrides.
 fn ron_text_to_json(text: &str) -> Result<serde_json::Value, String> {
+    // A bare capitalised word such as `Van` is a unit enum variant (RON itself reads it as a
+    // unit struct, which would become null).
+    if text.starts_with(|c: char| c.is_ascii_uppercase())
+        && text.chars().all(|c| c.is_alphanumeric() || c == '_')
+        && text != "None"
+    {
+        return Ok(serde_json::Value::String(text.to_owned()));
+    }
     let value: ron::Value = match ron::from_str(text) {
         Ok(v) => v,
         // A bare word such as `Van` or `KittiP2` is a unit enum variant.
@@ -727,6 +735,10 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
             format!("expected at most {MAX_FRAMES}, found {}", s.run.frames),
         ));
     }
+    check_dataset(&s.dataset)?;
+    if let Some(v) = &s.variations {
+        check_variations(v)?;
+    }
     let frame_period_s = 1.0 / s.run.sensor_rate_hz;
     if s.run.physics_dt_s > frame_period_s || s.run.physics_dt_s < 1.0e-4 {
         return Err((
@@ -736,6 +748,115 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
                 s.run.physics_dt_s
             ),
         ));
+    }
+    Ok(())
+}
+
+/// Parses `YYYY-MM-DD` into (year, month, day).
+pub fn parse_date(text: &str) -> Option<(i32, u32, u32)> {
+    let mut it = text.split('-');
+    let (y, m, d) = (it.next()?, it.next()?, it.next()?);
+    if it.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    ((1..=12).contains(&m) && d >= 1 && d <= days[m as usize - 1]).then_some((y, m, d))
+}
+
+fn check_dataset(d: &DatasetSpec) -> Result<(), FieldError> {
+    for (name, v) in [
+        ("license", &d.license),
+        ("creator", &d.creator),
+        ("version", &d.version),
+        ("tier", &d.tier),
+    ] {
+        if v.trim().is_empty() {
+            return Err((format!("dataset.{name}"), "must not be empty".into()));
+        }
+    }
+    if let Some(e) = &d.expires
+        && parse_date(e).is_none()
+    {
+        return Err((
+            "dataset.expires".into(),
+            format!("expected a date YYYY-MM-DD, found `{e}`"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_variations(v: &Variations) -> Result<(), FieldError> {
+    for (i, p) in v.params.iter().enumerate() {
+        let f = format!("variations.params[{i}]");
+        if p.set.trim().is_empty() || p.set.contains('=') {
+            return Err((
+                format!("{f}.set"),
+                format!(
+                    "expected a dotted field path such as weather.rain_mm_per_h, found `{}`",
+                    p.set
+                ),
+            ));
+        }
+        match &p.values {
+            Distribution::Uniform { lo, hi } => {
+                if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                    return Err((
+                        format!("{f}.values"),
+                        format!("expected finite lo ≤ hi, found {lo}..{hi}"),
+                    ));
+                }
+            }
+            Distribution::Choice(c) => {
+                if c.is_empty()
+                    || c.iter().any(|(_, w)| !(w.is_finite() && *w >= 0.0))
+                    || c.iter().map(|(_, w)| w).sum::<f32>() <= 0.0
+                {
+                    return Err((
+                        format!("{f}.values"),
+                        "expected at least one value and finite weights ≥ 0 with a positive sum"
+                            .into(),
+                    ));
+                }
+            }
+            Distribution::Grid(g) => {
+                if g.is_empty() {
+                    return Err((
+                        format!("{f}.values"),
+                        "a grid needs at least one value".into(),
+                    ));
+                }
+            }
+        }
+    }
+    let total: f32 = v.rare.iter().map(|r| r.weight).sum();
+    if total > 1.0 + 1e-6 {
+        return Err((
+            "variations.rare".into(),
+            format!("the rare-case weights are probabilities per episode and sum to {total} > 1"),
+        ));
+    }
+    for (i, r) in v.rare.iter().enumerate() {
+        if let Some(bad) = r.sets.iter().find(|s| !s.contains('=')) {
+            return Err((
+                format!("variations.rare[{i}].sets"),
+                format!("expected KEY=VALUE, found `{bad}`"),
+            ));
+        }
     }
     Ok(())
 }

@@ -43,6 +43,12 @@ pub struct Scenario {
     /// Weather that changes during the run (e.g. rain that stops).
     #[serde(default)]
     pub weather_changes: Vec<WeatherChange>,
+    /// Dataset metadata and policy written to `manifest.json`.
+    #[serde(default)]
+    pub dataset: DatasetSpec,
+    /// Randomized sweeps: values drawn per episode (see `docs/datasets.md`).
+    #[serde(default)]
+    pub variations: Option<Variations>,
 }
 
 // ---------------------------------------------------------------- map
@@ -724,4 +730,93 @@ pub struct RunSpec {
 
 fn physics_dt() -> f32 {
     0.01
+}
+
+// ---------------------------------------------------------------- dataset
+
+/// What the data is for (recorded in the manifest; `verify` prints it).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum IntendedUse {
+    Pretraining,
+    FineTuning,
+    Testing,
+}
+
+/// Dataset metadata and policy: Croissant fields and the data's shelf life.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatasetSpec {
+    /// SPDX licence id of the generated data.
+    pub license: String,
+    pub creator: String,
+    /// Dataset version (semantic versioning is advised).
+    pub version: String,
+    /// Where the dataset is published; default `urn:verisim:<name>:<version>`.
+    pub url: Option<String>,
+    pub intended_use: Vec<IntendedUse>,
+    /// Use tier (e.g. `smoke`, `perception-training`), as in the reality-check policy.
+    pub tier: String,
+    /// Date (YYYY-MM-DD) after which `verisim verify` warns that the data has expired.
+    pub expires: Option<String>,
+}
+
+impl Default for DatasetSpec {
+    fn default() -> Self {
+        DatasetSpec {
+            license: "CC-BY-4.0".into(),
+            creator: "verisim".into(),
+            version: "1.0.0".into(),
+            url: None,
+            intended_use: Vec::new(),
+            tier: "unrated".into(),
+            expires: None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- variations
+
+/// Randomized sweeps. The frames are cut into episodes of `episode_frames`; each episode gets
+/// its own draw (keyed by the scenario seed and the episode index only, so shards agree),
+/// applied like `--set` overrides and validated like the file.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Variations {
+    /// Frames per episode; 1 draws new values for every frame.
+    #[serde(default = "one", deserialize_with = "positive_u32")]
+    pub episode_frames: u32,
+    #[serde(default)]
+    pub params: Vec<VariedParam>,
+    /// Rare combinations over-sampled on purpose: each is applied to an episode with
+    /// probability `weight` (the weights sum to at most 1), after `params`.
+    #[serde(default)]
+    pub rare: Vec<RareCase>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct VariedParam {
+    /// Dotted field path, as for `--set` (e.g. `weather.rain_mm_per_h`).
+    pub set: String,
+    pub values: Distribution,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum Distribution {
+    /// A number drawn uniformly in [lo, hi).
+    Uniform { lo: f32, hi: f32 },
+    /// One of several RON values (`"Some(50.0)"`, `"Van"`, `"\"paint_red\""`) with weights.
+    Choice(Vec<(String, f32)>),
+    /// Every value in turn; several grids combine full-factorially, episode after episode.
+    Grid(Vec<String>),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RareCase {
+    pub name: String,
+    #[serde(deserialize_with = "unit_interval")]
+    pub weight: f32,
+    /// `KEY=VALUE` assignments, as for `--set`.
+    pub sets: Vec<String>,
 }

@@ -1,0 +1,411 @@
+//! A dataset directory and its bookkeeping: output formats, the run configuration
+//! (`.verisim/run.json`), one record per finished frame (`.verisim/frames/NNNNNN.json`, written
+//! atomically after the frame's files, so a frame is done exactly when its record exists) and
+//! the sessions that rendered it (`.verisim/sessions.json`).
+//!
+//! The records carry every checksum and every per-frame fact the aggregate files need (poses,
+//! times, COCO annotations), so the manifest is assembled from them alone: a resumed run, a
+//! merge of shards and an uninterrupted run produce the same data files and checksums.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::ExportError;
+use super::atomic::{create_dir, write_atomic};
+use super::coco::CocoImage;
+use crate::scenario::{Scenario, Source};
+use crate::sweep::EpisodeDraw;
+
+/// Hidden folder for bookkeeping; not part of the distribution.
+pub const META_DIR: &str = ".verisim";
+
+/// Output formats (`--format`).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// KITTI object layout under training/ (image_2, velodyne, label_2, calib, depth_2,
+    /// semantic_2, instance_2, velodyne_labels)
+    Kitti,
+    /// SemanticKITTI sequence view: sequences/00/{velodyne,labels,poses.txt,calib.txt,times.txt}
+    SemanticKitti,
+    /// COCO instances: coco/instances.json over training/image_2 (RLE masks)
+    Coco,
+}
+
+impl Format {
+    pub fn all() -> Vec<Format> {
+        vec![Format::Kitti, Format::SemanticKitti, Format::Coco]
+    }
+}
+
+/// A deterministic subset of the frames: those with `frame % count == index`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    pub fn contains(&self, frame: u32) -> bool {
+        frame % self.count == self.index
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("expected INDEX/COUNT such as 0/4, found `{s}`"))?;
+        let index: u32 = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{i}` is not a shard index"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{n}` is not a shard count"))?;
+        if count == 0 || index >= count {
+            return Err(format!("expected 0 ≤ INDEX < COUNT, found {index}/{count}"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// One camera's image size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CameraSize {
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What a dataset directory is being rendered from (`.verisim/run.json`). Two runs may share a
+/// directory (resume) or be merged only when these agree (the frame count and shard aside).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub name: String,
+    /// sha256 of the resolved scenario (overrides applied) with `run.frames` set to 0.
+    pub scenario_key: String,
+    pub source_path: String,
+    pub source_sha256: String,
+    pub overrides: Vec<String>,
+    pub formats: Vec<Format>,
+    pub frames: u32,
+    pub seed: u64,
+    pub cameras: Vec<CameraSize>,
+    pub lidar: bool,
+    pub shard: Option<Shard>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// The resolved scenario as written to `DIR/scenario.ron`.
+pub fn resolved_text(scenario: &Scenario) -> String {
+    ron::ser::to_string_pretty(scenario, ron::ser::PrettyConfig::default()).unwrap_or_default()
+}
+
+impl RunConfig {
+    pub fn new(
+        scenario: &Scenario,
+        source: &Source,
+        overrides: &[String],
+        formats: &[Format],
+        shard: Option<Shard>,
+    ) -> Self {
+        let mut keyed = scenario.clone();
+        keyed.run.frames = 0;
+        let mut formats = formats.to_vec();
+        formats.sort();
+        formats.dedup();
+        RunConfig {
+            name: scenario.name.clone(),
+            scenario_key: sha256_hex(resolved_text(&keyed).as_bytes()),
+            source_path: source.path.display().to_string(),
+            source_sha256: sha256_hex(source.text.as_bytes()),
+            overrides: overrides.to_vec(),
+            formats,
+            frames: scenario.run.frames,
+            seed: scenario.run.seed,
+            cameras: scenario
+                .rig
+                .cameras
+                .iter()
+                .map(|c| CameraSize {
+                    width: c.width,
+                    height: c.height,
+                })
+                .collect(),
+            lidar: !scenario.rig.lidars.is_empty(),
+            shard,
+        }
+    }
+
+    pub fn has(&self, f: Format) -> bool {
+        self.formats.contains(&f)
+    }
+
+    /// The frames this run (or shard) is responsible for.
+    pub fn frames_of_run(&self) -> Vec<u32> {
+        (0..self.frames)
+            .filter(|&f| self.shard.is_none_or(|s| s.contains(f)))
+            .collect()
+    }
+
+    /// The first difference that forbids sharing a directory or merging, if any.
+    pub fn incompatibility(&self, other: &RunConfig) -> Option<String> {
+        if self.scenario_key != other.scenario_key {
+            return Some(format!(
+                "the resolved scenario differs (scenario `{}` with overrides {:?} vs `{}` with {:?})",
+                self.source_path, self.overrides, other.source_path, other.overrides
+            ));
+        }
+        if self.formats != other.formats {
+            return Some(format!(
+                "the formats differ ({:?} vs {:?})",
+                self.formats, other.formats
+            ));
+        }
+        None
+    }
+}
+
+/// One written file: path relative to the dataset root (with `/`), checksum and size.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// Everything known about one finished frame.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameRecord {
+    pub frame: u32,
+    pub seed: u32,
+    /// Time since the start of the frame's episode (the whole run without variations).
+    pub time_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variation: Option<EpisodeDraw>,
+    /// world_from_camera of camera 0 (else world_from_lidar), 3x4 row-major.
+    pub pose: [f32; 12],
+    /// SemanticKITTI calib.txt text for this frame.
+    pub sk_calib: String,
+    pub coco: Vec<CocoImage>,
+    pub files: Vec<FileRecord>,
+}
+
+/// A rendering session in a dataset directory (one per `render` or `render --resume`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub host: String,
+    pub backend: String,
+    pub shard: Option<Shard>,
+    pub started: String,
+    pub finished: Option<String>,
+    pub frames_rendered: u32,
+}
+
+/// Paths inside a dataset directory.
+#[derive(Clone, Debug)]
+pub struct DatasetDir {
+    pub root: PathBuf,
+}
+
+impl DatasetDir {
+    pub fn new(root: &Path) -> Self {
+        DatasetDir {
+            root: root.to_owned(),
+        }
+    }
+    pub fn meta(&self) -> PathBuf {
+        self.root.join(META_DIR)
+    }
+    pub fn run_config(&self) -> PathBuf {
+        self.meta().join("run.json")
+    }
+    pub fn sessions(&self) -> PathBuf {
+        self.meta().join("sessions.json")
+    }
+    pub fn record(&self, frame: u32) -> PathBuf {
+        self.meta().join("frames").join(format!("{frame:06}.json"))
+    }
+    pub fn manifest(&self) -> PathBuf {
+        self.root.join("manifest.json")
+    }
+    /// Path relative to the root, `/`-separated.
+    pub fn relative(&self, path: &Path) -> String {
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    pub fn create(&self) -> Result<(), ExportError> {
+        create_dir(&self.meta().join("frames"))
+    }
+
+    pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ExportError> {
+        let bytes = std::fs::read(path).map_err(|source| ExportError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| ExportError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ExportError> {
+        let text = serde_json::to_string_pretty(value).expect("plain data serializes");
+        write_atomic(path, text.as_bytes())
+    }
+
+    /// A frame's record when the frame is complete: the record parses and every file it lists
+    /// exists with its recorded size (files are renamed into place whole, so a size match
+    /// means the file is the one written; `verify` checks the bytes).
+    pub fn finished_record(&self, frame: u32) -> Option<FrameRecord> {
+        let rec: FrameRecord = Self::read_json(&self.record(frame)).ok()?;
+        let ok = rec.frame == frame
+            && rec.files.iter().all(|f| {
+                std::fs::metadata(self.root.join(&f.path)).is_ok_and(|m| m.len() == f.bytes)
+            });
+        ok.then_some(rec)
+    }
+
+    /// Removes temporary files a killed run left behind (`.NAME.tmpPID`).
+    pub fn remove_temporaries(&self) -> usize {
+        let mut removed = 0;
+        let mut stack = vec![self.root.clone()];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                let name = e.file_name().to_string_lossy().into_owned();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if super::atomic::is_temporary(&name) && std::fs::remove_file(&p).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        removed
+    }
+}
+
+/// Every file under `root` (relative, `/`-separated, sorted), bookkeeping included.
+pub fn list_files(root: &Path) -> Vec<String> {
+    let dir = DatasetDir::new(root);
+    let mut out = BTreeSet::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(dir.relative(&p));
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Host name for provenance.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+pub fn civil_from_days(z: i64) -> (i32, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    ((if m <= 2 { y + 1 } else { y }) as i32, m, d)
+}
+
+fn unix_now() -> (i64, u32) {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (d.as_secs() as i64, d.subsec_millis())
+}
+
+/// The current UTC time as RFC 3339 (`2025-01-31T12:00:00.000Z`).
+pub fn now_rfc3339() -> String {
+    let (secs, ms) = unix_now();
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+/// Today's UTC date.
+pub fn today() -> (i32, u32, u32) {
+    civil_from_days(unix_now().0.div_euclid(86_400))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn shards_parse_and_partition() {
+        let s: Shard = "1/3".parse().unwrap();
+        assert_eq!((s.index, s.count), (1, 3));
+        assert!("3/3".parse::<Shard>().is_err());
+        assert!("1-3".parse::<Shard>().is_err());
+        assert!("0/0".parse::<Shard>().is_err());
+        let shards: Vec<Shard> = (0..3).map(|i| Shard { index: i, count: 3 }).collect();
+        for f in 0..30 {
+            assert_eq!(shards.iter().filter(|s| s.contains(f)).count(), 1);
+        }
+    }
+}

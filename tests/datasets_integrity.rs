@@ -1,0 +1,390 @@
+//! Datasets a team can trust: `verify` finds damage by path, SIGKILL at random moments and
+//! `--resume` end with the bytes of an uninterrupted run, shards merge into the unsharded run,
+//! a full disk leaves a resumable directory, expired datasets warn and manifests from a newer
+//! verisim are refused.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_verisim");
+
+fn verisim(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run verisim")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn render_args<'a>(dir: &'a str, frames: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "render",
+        "scenes/smoke.ron",
+        "--out",
+        dir,
+        "--backend",
+        "cpu",
+        "--frames",
+        frames,
+        "-q",
+    ];
+    a.extend_from_slice(extra);
+    a
+}
+
+fn render(dir: &Path, frames: u32, extra: &[&str]) {
+    let f = frames.to_string();
+    let o = verisim(&render_args(dir.to_str().unwrap(), &f, extra));
+    assert!(o.status.success(), "render failed: {}", text(&o));
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn manifest(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// Data files byte for byte, and the manifest's checksums and frame list. Provenance (times,
+/// hosts, sessions) may differ.
+fn assert_same_dataset(a: &Path, b: &Path) {
+    let skip = |p: &PathBuf| p.ends_with("manifest.json") || p.ends_with(".verisim/sessions.json");
+    let fa: Vec<PathBuf> = files_under(a).into_iter().filter(|p| !skip(p)).collect();
+    let fb: Vec<PathBuf> = files_under(b).into_iter().filter(|p| !skip(p)).collect();
+    assert_eq!(fa, fb, "the same files");
+    for p in &fa {
+        assert!(
+            std::fs::read(a.join(p)).unwrap() == std::fs::read(b.join(p)).unwrap(),
+            "{} differs",
+            p.display()
+        );
+    }
+    let (ma, mb) = (manifest(a), manifest(b));
+    for k in [
+        "distribution",
+        "vs:frames",
+        "vs:layout",
+        "vs:policy",
+        "name",
+        "version",
+    ] {
+        assert_eq!(ma[k], mb[k], "manifest field {k}");
+    }
+    assert_eq!(ma["vs:complete"], true);
+}
+
+fn verify_ok(dir: &Path) {
+    let o = verisim(&["verify", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "verify: {}", text(&o));
+}
+
+#[test]
+fn verify_finds_each_kind_of_damage_by_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    render(d, 2, &[]);
+    verify_ok(d);
+
+    let flipped = "training/image_2/000000.png";
+    let truncated = "training/velodyne/000001.bin";
+    let missing = "training/calib/000000.txt";
+    let extra = "training/label_2/000009.txt";
+    let mut bytes = std::fs::read(d.join(flipped)).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x10;
+    std::fs::write(d.join(flipped), bytes).unwrap();
+    let bin = std::fs::read(d.join(truncated)).unwrap();
+    std::fs::write(d.join(truncated), &bin[..bin.len() - 16]).unwrap();
+    std::fs::remove_file(d.join(missing)).unwrap();
+    std::fs::write(d.join(extra), "Car 0 0 0 1 1 2 2 1 1 1 0 0 5 0\n").unwrap();
+
+    let o = verisim(&["verify", d.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let line = |path: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("{path}: ")))
+            .unwrap_or_else(|| panic!("{path} not reported in:\n{out}"))
+            .to_string()
+    };
+    assert!(line(flipped).contains("sha256"), "{out}");
+    assert!(line(truncated).contains("size"), "{out}");
+    assert!(line(missing).contains("missing"), "{out}");
+    assert!(line(extra).contains("extra"), "{out}");
+    assert_eq!(out.lines().count(), 4, "exactly the four problems:\n{out}");
+}
+
+#[test]
+fn expired_datasets_warn_and_future_manifests_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    render(d, 1, &["--set", "dataset.expires=Some(\"2001-02-03\")"]);
+    let o = verisim(&["verify", d.to_str().unwrap()]);
+    assert!(o.status.success(), "expiry is a warning: {}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning") && err.contains("expired on 2001-02-03"),
+        "{err}"
+    );
+
+    let mut m = manifest(d);
+    m["vs:manifestSchema"] = 2.into();
+    std::fs::write(d.join("manifest.json"), serde_json::to_vec(&m).unwrap()).unwrap();
+    let o = verisim(&["verify", d.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("schema 2") && err.contains("newer") && err.contains("upgrade"),
+        "{err}"
+    );
+
+    // A dataset that does not expire yet gives no warning; a bad date is refused up front.
+    let o = verisim(&render_args(
+        tmp.path().join("bad").to_str().unwrap(),
+        "1",
+        &["--set", "dataset.expires=Some(\"2030-02-30\")"],
+    ));
+    assert!(!o.status.success());
+    assert!(text(&o).contains("dataset.expires"), "{}", text(&o));
+}
+
+/// A deterministic sequence of delays (an LCG from a fixed seed).
+fn delays_ms(n: usize, seed: u64, max_ms: u64) -> Vec<u64> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % max_ms
+        })
+        .collect()
+}
+
+#[test]
+fn sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    render(&whole, 12, &[]);
+    let start = std::time::Instant::now();
+    render(&tmp.path().join("timing"), 12, &[]);
+    let run_ms = start.elapsed().as_millis() as u64;
+
+    let killed = tmp.path().join("killed");
+    let dir = killed.to_str().unwrap().to_string();
+    let (mut kills, mut finished_early) = (0, 0);
+    // Short delays (up to a quarter of a whole run) until a run finishes on its own: each kill
+    // lands somewhere in startup, rendering, writing or the manifest.
+    for delay in delays_ms(80, 0x5eed, (run_ms / 4).max(10)) {
+        let mut child = Command::new(BIN)
+            .args(render_args(&dir, "12", &["--resume"]))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        match child.try_wait().unwrap() {
+            Some(status) => {
+                assert!(status.success());
+                finished_early += 1;
+                break;
+            }
+            None => {
+                child.kill().unwrap(); // SIGKILL on Unix
+                child.wait().unwrap();
+                kills += 1;
+            }
+        }
+    }
+    eprintln!(
+        "{kills} kills, {finished_early} runs finished before their kill (run ≈ {run_ms} ms)"
+    );
+    assert!(
+        kills >= 5,
+        "too few kills landed ({kills}); the run is too fast to test"
+    );
+    let o = verisim(&render_args(&dir, "12", &["--resume"]));
+    assert!(o.status.success(), "{}", text(&o));
+    verify_ok(&killed);
+    assert_same_dataset(&whole, &killed);
+    let sessions: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(killed.join(".verisim/sessions.json")).unwrap())
+            .unwrap();
+    assert!(
+        sessions.len() > finished_early,
+        "the sessions that finished are recorded"
+    );
+}
+
+#[test]
+fn merging_three_shards_equals_the_unsharded_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    render(&whole, 7, &[]);
+    let shards: Vec<PathBuf> = (0..3)
+        .map(|i| tmp.path().join(format!("shard{i}")))
+        .collect();
+    for (i, s) in shards.iter().enumerate() {
+        render(s, 7, &["--shard", &format!("{i}/3")]);
+        verify_ok(s);
+        let frames = manifest(s)["vs:frames"].as_array().unwrap().len();
+        assert_eq!(frames, (0..7).filter(|f| f % 3 == i).count());
+    }
+    let merged = tmp.path().join("merged");
+    let mut args = vec!["merge"];
+    let names: Vec<String> = shards
+        .iter()
+        .rev()
+        .map(|s| s.display().to_string())
+        .collect();
+    args.extend(names.iter().map(String::as_str));
+    let out = merged.display().to_string();
+    args.extend(["--out", &out]);
+    let o = verisim(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    verify_ok(&merged);
+    assert_same_dataset(&whole, &merged);
+    assert_eq!(
+        manifest(&merged)["vs:provenance"]["sessions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // A missing shard and a duplicated one are refused by name.
+    let o = verisim(&[
+        "merge",
+        &names[0],
+        &names[1],
+        "--out",
+        tmp.path().join("m2").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("shard 0/3 is missing"), "{}", text(&o));
+    let o = verisim(&[
+        "merge",
+        &names[0],
+        &names[1],
+        &names[0],
+        "--out",
+        tmp.path().join("m3").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("again"), "{}", text(&o));
+}
+
+#[test]
+fn resume_refuses_a_directory_of_another_scenario() {
+    let tmp = tempfile::tempdir().unwrap();
+    render(tmp.path(), 1, &[]);
+    let o = verisim(&render_args(
+        tmp.path().to_str().unwrap(),
+        "2",
+        &["--resume", "--set", "run.seed=5"],
+    ));
+    assert!(!o.status.success());
+    assert!(text(&o).contains("cannot resume here"), "{}", text(&o));
+    // More frames on the same scenario is fine: the finished ones are kept.
+    let o = verisim(&render_args(
+        tmp.path().to_str().unwrap(),
+        "2",
+        &["--resume"],
+    ));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("1 frames rendered (1 skipped)"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// Unmounts a tmpfs when dropped.
+struct Mount(PathBuf);
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_clearly_leaves_nothing_corrupt_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let small = tmp.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=600k", "tmpfs"])
+        .arg(&small)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!(
+            "SKIPPED: cannot mount a small tmpfs here (needs root); the full-disk path is untested"
+        );
+        return;
+    }
+    let _guard = Mount(small.clone());
+    let out = small.join("ds");
+    let o = verisim(&render_args(out.to_str().unwrap(), "12", &[]));
+    assert!(!o.status.success(), "12 frames do not fit in 600 kB");
+    let msg = text(&o);
+    assert!(
+        msg.contains("out of disk space") && msg.contains("--resume"),
+        "{msg}"
+    );
+    // No temporary files, and every finished frame is whole.
+    assert!(
+        files_under(&out).iter().all(|p| !p
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .contains(".tmp")),
+        "temporary files left: {:?}",
+        files_under(&out)
+    );
+    let o = verisim(&["verify", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("incomplete"), "{}", text(&o));
+    // Move it where there is room and resume: the same dataset as an uninterrupted run.
+    let moved = tmp.path().join("moved");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(&out)
+        .arg(&moved)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = verisim(&render_args(moved.to_str().unwrap(), "12", &["--resume"]));
+    assert!(o.status.success(), "{}", text(&o));
+    let whole = tmp.path().join("whole");
+    render(&whole, 12, &[]);
+    verify_ok(&moved);
+    assert_same_dataset(&whole, &moved);
+}
