@@ -300,9 +300,10 @@ fn every_format_parses_with_independent_readers() {
         );
         assert_eq!(e["@type"], "cr:FileObject");
     }
-    // 3 frames x (calib, 4 PNGs, label, velodyne, labels, + 2 SemanticKITTI) + 3 SemanticKITTI
+    // 3 frames x (calib, 4 PNGs, label, velodyne, labels, times, weather summary,
+    // + 2 SemanticKITTI) + 3 SemanticKITTI
     // aggregates + COCO + 2 scenario copies.
-    assert_eq!(dist.len(), 3 * 10 + 3 + 1 + 2);
+    assert_eq!(dist.len(), 3 * 12 + 3 + 1 + 2);
     let prov = &m["vs:provenance"];
     assert_eq!(prov["generator"]["name"], "verisim");
     assert!(prov["generator"]["gitCommit"].as_str().unwrap().len() >= 7);
@@ -366,7 +367,7 @@ fn variations_draw_per_episode_and_are_recorded() {
         r#"    variations: Some((
         episode_frames: 2,
         params: [
-            (set: "weather.sun_elevation_deg", values: Grid(["-10.0", "60.0"])),
+            (set: "weather.sun_elevation_deg", values: Grid(["-30.0", "60.0"])),
             (set: "actors.0.material", values: Choice([("Some(\"paint_blue\")", 1.0), ("Some(\"paint_black\")", 1.0)])),
             (set: "weather.rain_mm_per_h", values: Uniform(lo: 0.0, hi: 5.0)),
             (set: "actors.1.kind", values: Choice([("Van", 1.0)])),
@@ -406,7 +407,7 @@ fn variations_draw_per_episode_and_are_recorded() {
         assert_eq!(
             sun,
             if e % 2 == 0 {
-                "weather.sun_elevation_deg=-10.0"
+                "weather.sun_elevation_deg=-30.0"
             } else {
                 "weather.sun_elevation_deg=60.0"
             }

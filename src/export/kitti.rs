@@ -77,7 +77,8 @@ impl KittiLayout {
             .map(|f| {
                 let ext = match f.as_str() {
                     "calib" | "label_2" => "txt",
-                    "velodyne" | "velodyne_times" => "bin",
+                    "velodyne" => "bin",
+                    "velodyne_times" => "times",
                     "velodyne_labels" => "label",
                     "velodyne_weather" => "json",
                     _ => "png",
@@ -276,7 +277,7 @@ pub fn encode_frame(
             .iter()
             .flat_map(|t| t.to_le_bytes())
             .collect();
-        files.push((layout.file("velodyne_times", f, "bin"), times));
+        files.push((layout.file("velodyne_times", f, "times"), times));
         let summary = crate::sensors::lidar::weather_summary(lidar);
         let json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
         files.push((layout.file("velodyne_weather", f, "json"), json));

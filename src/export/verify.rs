@@ -138,6 +138,18 @@ fn parse_file(
         }
         return Ok(Some(bytes.len() / 16));
     }
+    if path.ends_with(".times") {
+        if !bytes.len().is_multiple_of(4) {
+            return Err(format!("{} bytes is not a whole number of float32 times", bytes.len()));
+        }
+        if let Some(i) = bytes
+            .chunks_exact(4)
+            .position(|b| !f32::from_le_bytes(b.try_into().expect("4 bytes")).is_finite())
+        {
+            return Err(format!("time {i} is not finite"));
+        }
+        return Ok(Some(bytes.len() / 4));
+    }
     if path.ends_with(".label") {
         if !bytes.len().is_multiple_of(4) {
             return Err(format!(
@@ -305,6 +317,8 @@ fn expected_files(frame: u32, formats: &[Format], cameras: usize, lidar: bool) -
         if lidar {
             out.push(format!("training/velodyne/{n}.bin"));
             out.push(format!("training/velodyne_labels/{n}.label"));
+            out.push(format!("training/velodyne_times/{n}.times"));
+            out.push(format!("training/velodyne_weather/{n}.json"));
         }
     } else if formats.contains(&Format::Coco) {
         for c in 0..cameras {
@@ -498,20 +512,21 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
             Err(message) => report.problems.push(Problem { path: p, message }),
         }
     }
-    // One label per point.
-    for (points, labels) in [
-        ("training/velodyne/", "training/velodyne_labels/"),
-        ("sequences/00/velodyne/", "sequences/00/labels/"),
+    // One label and one firing time per point.
+    for (points, labels, ext) in [
+        ("training/velodyne/", "training/velodyne_labels/", "label"),
+        ("training/velodyne/", "training/velodyne_times/", "times"),
+        ("sequences/00/velodyne/", "sequences/00/labels/", "label"),
     ] {
         for (p, n) in counts.iter().filter(|(p, _)| p.starts_with(points)) {
             let stem = p.rsplit('/').next().unwrap_or("").trim_end_matches(".bin");
-            let lp = format!("{labels}{stem}.label");
+            let lp = format!("{labels}{stem}.{ext}");
             if let Some(&m) = counts.get(&lp)
                 && m != *n
             {
                 report.problems.push(Problem {
                     path: lp,
-                    message: format!("{m} labels for {n} points in {p}"),
+                    message: format!("{m} entries for {n} points in {p}"),
                 });
             }
         }
