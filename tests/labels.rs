@@ -16,7 +16,10 @@ fn lidar_points_labeled_as_actors_lie_in_their_boxes() {
     // Geometry only: no range noise and no rolling shutter, so points sit where the rays hit.
     let scenario = verisim::scenario::apply_overrides(
         &common::load_scene("scenes/quickstart.ron"),
-        &["rig.lidars.0.noise_stddev_m=0".into(), "rig.lidars.0.motion_distortion=false".into()],
+        &[
+            "rig.lidars.0.noise_stddev_m=0".into(),
+            "rig.lidars.0.motion_distortion=false".into(),
+        ],
     )
     .unwrap();
     let mut sim = Simulation::new(scenario);

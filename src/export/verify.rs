@@ -140,7 +140,10 @@ fn parse_file(
     }
     if path.ends_with(".times") {
         if !bytes.len().is_multiple_of(4) {
-            return Err(format!("{} bytes is not a whole number of float32 times", bytes.len()));
+            return Err(format!(
+                "{} bytes is not a whole number of float32 times",
+                bytes.len()
+            ));
         }
         if let Some(i) = bytes
             .chunks_exact(4)
