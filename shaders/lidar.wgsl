@@ -75,7 +75,8 @@ fn gauss(stream: u32, index: u32, draw: u32) -> f32 {
     return sqrt(-2.0 * log(u1)) * cos(2.0 * PI * u2);
 }
 
-// A reported return: range with noise, intensity = P·R²·R_f²/(R_f² + R²) clamped to [0, 1],
+// A reported return: range with noise, intensity = g·P·R²·R_f²/(R_f² + R²) clamped to [0, 1]
+// (g = intensity_scale),
 // CARLA's random drop-off.
 fn emit(dir_l: vec3<f32>, r: f32, p: f32, label: u32, slot: u32, draw: u32) -> LidarHit {
     var out: LidarHit;
@@ -89,7 +90,7 @@ fn emit(dir_l: vec3<f32>, r: f32, p: f32, label: u32, slot: u32, draw: u32) -> L
         rm = max(r + lp.noise_stddev_m * gauss(STREAM_NOISE, slot, draw), 0.0);
     }
     let f2 = lp.falloff_range_m * lp.falloff_range_m;
-    let intensity = clamp(p * r * r * f2 / (f2 + r * r), 0.0, 1.0);
+    let intensity = clamp(lp.intensity_scale * p * r * r * f2 / (f2 + r * r), 0.0, 1.0);
     if lp.dropoff_general_rate > 0.0 || lp.dropoff_zero_intensity > 0.0 {
         let u = rand(lp.seed, STREAM_DROPOFF, slot, draw);
         if u < lp.dropoff_general_rate {

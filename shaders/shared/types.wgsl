@@ -67,7 +67,7 @@ struct LidarParams {
     dropoff_intensity_limit: f32,
     dropoff_zero_intensity: f32,
     snow_cover: f32,
-    pad0: u32,
+    intensity_scale: f32,
     pad1: u32,
     pad2: u32,
     pad3: u32,

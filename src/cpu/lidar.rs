@@ -83,7 +83,7 @@ fn emit(
         rm = (r + lp.noise_stddev_m * gauss(lp, STREAM_NOISE, slot, draw)).max(0.0);
     }
     let f2 = lp.falloff_range_m * lp.falloff_range_m;
-    let intensity = (p * r * r * f2 / (f2 + r * r)).clamp(0.0, 1.0);
+    let intensity = (lp.intensity_scale * p * r * r * f2 / (f2 + r * r)).clamp(0.0, 1.0);
     if lp.dropoff_general_rate > 0.0 || lp.dropoff_zero_intensity > 0.0 {
         let u = rand(lp.seed, STREAM_DROPOFF, slot, draw);
         if u < lp.dropoff_general_rate {

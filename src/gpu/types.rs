@@ -109,7 +109,9 @@ pub struct LidarParams {
     pub dropoff_zero_intensity: f32,
     /// Ground snow cover 0–1 (upward-facing surfaces take the reflectivity of snow).
     pub snow_cover: f32,
-    pub _pad: [u32; 6],
+    /// Gain to the sensor's reported intensity scale.
+    pub intensity_scale: f32,
+    pub _pad: [u32; 5],
 }
 
 /// `LidarParams::return_mode`: the strongest return per ray.

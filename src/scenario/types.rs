@@ -604,6 +604,9 @@ pub struct LidarSpec {
     /// Transmitter/receiver overlap: none below `overlap_start_m`, full beyond `overlap_full_m`.
     pub overlap_start_m: f32,
     pub overlap_full_m: f32,
+    /// Gain from the physical return (reflectivity-like units) to the sensor's reported
+    /// intensity scale; calibrated per preset against real frames (1 = physical units).
+    pub intensity_scale: f32,
     pub pose: MountPose,
 }
 
@@ -686,6 +689,8 @@ pub struct LidarSpecRaw {
     pub overlap_start_m: Option<f32>,
     #[serde(default, deserialize_with = "some_non_negative")]
     pub overlap_full_m: Option<f32>,
+    #[serde(default, deserialize_with = "some_positive")]
+    pub intensity_scale: Option<f32>,
     pub pose: MountPose,
 }
 

@@ -112,7 +112,8 @@ pub fn lidar_params(
         dropoff_intensity_limit: spec.dropoff_intensity_limit,
         dropoff_zero_intensity: spec.dropoff_zero_intensity,
         snow_cover: if snowing { weather.wetness } else { 0.0 },
-        _pad: [0; 6],
+        intensity_scale: spec.intensity_scale,
+        _pad: [0; 5],
     }
 }
 

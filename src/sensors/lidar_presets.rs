@@ -23,6 +23,8 @@ pub struct PresetValues {
     pub pulse_duration_ns: f32,
     pub overlap_start_m: f32,
     pub overlap_full_m: f32,
+    /// Gain to the sensor's reported intensity scale (see `LidarSpec::intensity_scale`).
+    pub intensity_scale: f32,
 }
 
 /// HDL-64E S2 elevations (KITTI's sensor): the upper block's 32 lasers from +2.0° down in
@@ -56,6 +58,9 @@ pub fn os1_128_elevations_deg() -> Vec<f32> {
 }
 
 /// The values of a preset.
+/// Gain from the physical return to the HDL-64E's reported intensity (KITTI reflectance).
+pub const HDL64E_INTENSITY_SCALE: f32 = 2.15;
+
 pub fn preset_values(p: LidarPreset) -> PresetValues {
     match p {
         // HDL-64E S2: each laser fires at ~20.8 kHz, so 64 × 20 833 ≈ 1.333 M firings/s;
@@ -75,6 +80,9 @@ pub fn preset_values(p: LidarPreset) -> PresetValues {
             pulse_duration_ns: 5.0,
             overlap_start_m: 0.9,
             overlap_full_m: 6.0,
+            // Reported intensity on KITTI's reflectance scale: calibrated so that the quickstart
+            // scene's mean intensity matches the shared KITTI frames (0.27; `verisim check`).
+            intensity_scale: HDL64E_INTENSITY_SCALE,
         },
         // HDL-32E: a firing cycle of 46.08 µs per laser (21.7 kHz): 694 k points/s,
         // 0.166° at 10 Hz, 0.33° at 20 Hz (nuScenes). 80–100 m range, < 2 cm accuracy.
@@ -91,6 +99,8 @@ pub fn preset_values(p: LidarPreset) -> PresetValues {
             pulse_duration_ns: 5.0,
             overlap_start_m: 1.0,
             overlap_full_m: 6.0,
+            // Not calibrated against real frames yet: physical units.
+            intensity_scale: 1.0,
         },
         // VLP-16: firing cycle 55.296 µs per laser: 289 k points/s, 0.2° at 10 Hz.
         // 100 m range, ±3 cm accuracy, divergence 3.0 × 1.5 mrad (datasheet).
@@ -107,6 +117,8 @@ pub fn preset_values(p: LidarPreset) -> PresetValues {
             pulse_duration_ns: 6.0,
             overlap_start_m: 1.0,
             overlap_full_m: 5.0,
+            // Not calibrated against real frames yet: physical units.
+            intensity_scale: 1.0,
         },
         // OS1-128: 1024 columns at 10 Hz (also 512/2048), 128 channels: 1.31 M points/s;
         // 0.3–120 m (check the revision), precision ±3 cm, divergence 0.18° ≈ 3.1 mrad. It
@@ -124,6 +136,8 @@ pub fn preset_values(p: LidarPreset) -> PresetValues {
             pulse_duration_ns: 5.0,
             overlap_start_m: 0.3,
             overlap_full_m: 4.0,
+            // Not calibrated against real frames yet: physical units.
+            intensity_scale: 1.0,
         },
     }
 }
@@ -208,6 +222,7 @@ pub fn resolve(raw: LidarSpecRaw) -> Result<LidarSpec, String> {
         pulse_duration_ns: pick(raw.pulse_duration_ns, |b| b.pulse_duration_ns, 5.0),
         overlap_start_m: pick(raw.overlap_start_m, |b| b.overlap_start_m, 0.9),
         overlap_full_m: pick(raw.overlap_full_m, |b| b.overlap_full_m, 6.0),
+        intensity_scale: pick(raw.intensity_scale, |b| b.intensity_scale, 1.0),
         pose: raw.pose,
     })
 }
