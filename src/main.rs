@@ -204,7 +204,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 out: out.clone(),
                 backend,
                 resume,
-                progress: !quiet,
                 formats,
                 shard,
                 overrides,
@@ -301,11 +300,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut sim = verisim::Simulation::new(sc);
             sim.advance_to_frame(frame);
             let inputs = sim.frame_inputs();
-            let bytes = verisim::export::ply::encode_frame_ply(&sim.assets.pool, &inputs);
+            let (bytes, faces) = verisim::export::ply::encode_frame_ply(&sim.assets.pool, &inputs);
             verisim::export::atomic::write_atomic(&out, &bytes)?;
             eprintln!(
-                "verisim: wrote {} triangles to {}",
-                sim.assets.pool.triangle_count(),
+                "verisim: wrote {faces} triangles (frame {frame}) to {}",
                 out.display()
             );
         }

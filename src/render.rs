@@ -55,7 +55,6 @@ pub struct RenderOptions {
     /// Skip finished frames (continue an interrupted run); starts afresh in an empty or
     /// missing directory.
     pub resume: bool,
-    pub progress: bool,
     /// Formats to write (all when empty).
     pub formats: Vec<Format>,
     pub shard: Option<Shard>,
@@ -71,7 +70,6 @@ impl RenderOptions {
             out: out.to_owned(),
             backend,
             resume: false,
-            progress: false,
             formats: Format::all(),
             shard: None,
             overrides: Vec::new(),

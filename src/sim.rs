@@ -559,14 +559,6 @@ impl Simulation {
 
     /// Every moving thing's state now (the ego has entity id 0), sorted by id.
     pub fn states(&mut self) -> Vec<ActorState> {
-        let surfaces = self.world.resource::<RoadSurfaces>().clone();
-        let graph_roads: Vec<usize> = self
-            .world
-            .resource::<LaneGraph>()
-            .lanes
-            .iter()
-            .map(|l| l.road)
-            .collect();
         let mut out = Vec::new();
         let mut q = self.world.query::<(
             Option<&Actor>,
@@ -576,6 +568,9 @@ impl Simulation {
             Option<&Accel>,
             Option<&LaneRider>,
         )>();
+        // Borrowed, not cloned: `simulate` calls this every tick.
+        let surfaces = self.world.resource::<RoadSurfaces>();
+        let graph = self.world.resource::<LaneGraph>();
         for (actor, ego, pose, speed, accel, rider) in q.iter(&self.world) {
             let (id, kind) = match (actor, ego) {
                 (Some(a), _) => (a.instance_id, format!("{:?}", a.kind).to_lowercase()),
@@ -584,7 +579,7 @@ impl Simulation {
             };
             let (lane, surface, mu) = match rider {
                 Some(r) => {
-                    let road = graph_roads[r.lane as usize];
+                    let road = graph.lanes[r.lane as usize].road;
                     (
                         r.lane as i64,
                         format!("{:?}", surfaces.kind(road)).to_lowercase(),

@@ -3,8 +3,6 @@
 mod common;
 
 use glam::Vec3;
-use verisim::backend::BackendError;
-use verisim::gpu::GpuContext;
 use verisim::gpu::particles::ParticleStage;
 use verisim::physics::precip::{
     PrecipConfig, PrecipParams, advance_particles_cpu, resize_population,
@@ -12,16 +10,8 @@ use verisim::physics::precip::{
 
 #[test]
 fn gpu_particles_match_the_cpu_twin() {
-    let ctx = match GpuContext::new() {
-        Ok(c) => c,
-        Err(e @ BackendError::NoAdapter { .. }) => {
-            if std::env::var("VERISIM_REQUIRE_GPU").is_ok_and(|v| v == "1") {
-                panic!("VERISIM_REQUIRE_GPU=1 but {e}");
-            }
-            eprintln!("SKIPPED GPU TEST: {e}");
-            return;
-        }
-        Err(e) => panic!("{e}"),
+    let Some(ctx) = common::gpu_context() else {
+        return;
     };
     for (rain, snow) in [(20.0, 0.0), (0.0, 2.0)] {
         let mut config = PrecipConfig {

@@ -7,8 +7,9 @@ use crate::cpu::bvh::xform_point;
 use crate::geometry::GeometryPool;
 use crate::sim::FrameInputs;
 
-/// Encodes all instances of a frame as one binary little-endian PLY.
-pub fn encode_frame_ply(pool: &GeometryPool, inputs: &FrameInputs) -> Vec<u8> {
+/// Encodes all instances of a frame as one binary little-endian PLY; returns the bytes and the
+/// number of faces.
+pub fn encode_frame_ply(pool: &GeometryPool, inputs: &FrameInputs) -> (Vec<u8>, usize) {
     let mut faces: Vec<([Vec3; 3], u16, u32)> = Vec::new();
     for inst in &inputs.tlas.instances {
         let mesh = pool
@@ -50,5 +51,5 @@ pub fn encode_frame_ply(pool: &GeometryPool, inputs: &FrameInputs) -> Vec<u8> {
         out.extend_from_slice(&class.to_le_bytes());
         out.extend_from_slice(&inst.to_le_bytes());
     }
-    out
+    (out, faces.len())
 }

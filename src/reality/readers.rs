@@ -218,6 +218,27 @@ fn push_point(pc: &mut PointCloud, vals: &[f64; 5], has_ring: bool) {
     }
 }
 
+/// The text header line starting at `*pos` (trimmed); moves `*pos` past its newline.
+fn header_line<'a>(
+    bytes: &'a [u8],
+    pos: &mut usize,
+    path: &Path,
+    line_no: usize,
+    format: &str,
+) -> Result<&'a str> {
+    let start = *pos;
+    let end = bytes[start..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |e| start + e);
+    *pos = (end + 1).min(bytes.len());
+    std::str::from_utf8(&bytes[start..end])
+        .map(str::trim)
+        .map_err(|_| {
+            RealityError::parse(path, line_no, &format!("{format} header line is not text"))
+        })
+}
+
 /// PCD v0.7 (Point Cloud Library): ascii, binary and binary_compressed (LZF, field-major).
 pub fn parse_pcd(path: &Path, bytes: &[u8]) -> Result<PointCloud> {
     let mut pos = 0usize;
@@ -237,16 +258,9 @@ pub fn parse_pcd(path: &Path, bytes: &[u8]) -> Result<PointCloud> {
                 "PCD header ends before a DATA line",
             ));
         }
-        let end = bytes[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(bytes.len(), |e| pos + e);
         line_no += 1;
-        let line = std::str::from_utf8(&bytes[pos..end])
-            .map_err(|_| RealityError::parse(path, line_no, "PCD header line is not text"))?
-            .trim();
         let line_start = pos;
-        pos = (end + 1).min(bytes.len());
+        let line = header_line(bytes, &mut pos, path, line_no, "PCD")?;
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -570,16 +584,8 @@ pub fn parse_ply(path: &Path, bytes: &[u8]) -> Result<PointCloud> {
                 "PLY header has no end_header",
             ));
         }
-        let end = bytes[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(bytes.len(), |e| pos + e);
         line_no += 1;
-        let line = std::str::from_utf8(&bytes[pos..end])
-            .map_err(|_| RealityError::parse(path, line_no, "PLY header line is not text"))?
-            .trim()
-            .to_string();
-        pos = (end + 1).min(bytes.len());
+        let line = header_line(bytes, &mut pos, path, line_no, "PLY")?.to_string();
         if line_no == 1 {
             if line != "ply" {
                 return Err(RealityError::corrupt(

@@ -19,14 +19,11 @@ pub fn load_scene(path: &str) -> Scenario {
     scenario::load(&p).unwrap_or_else(|e| panic!("{e}")).0
 }
 
-/// The GPU backend, or None (loudly) when no adapter exists; with VERISIM_REQUIRE_GPU=1 a
-/// missing adapter fails the test.
-pub fn gpu_backend(pool: &GeometryPool) -> Option<Box<dyn Backend>> {
-    match verisim::gpu::GpuBackend::new(pool) {
-        Ok(b) => {
-            eprintln!("GPU test on {}", b.describe());
-            Some(Box::new(b))
-        }
+/// `made` when a GPU was found; None (loudly) when no adapter exists, except that with
+/// VERISIM_REQUIRE_GPU=1 a missing adapter fails the test.
+fn gpu_or_skip<T>(made: Result<T, BackendError>) -> Option<T> {
+    match made {
+        Ok(t) => Some(t),
         Err(e @ BackendError::NoAdapter { .. }) => {
             if std::env::var("VERISIM_REQUIRE_GPU").is_ok_and(|v| v == "1") {
                 panic!("VERISIM_REQUIRE_GPU=1 but {e}");
@@ -34,6 +31,18 @@ pub fn gpu_backend(pool: &GeometryPool) -> Option<Box<dyn Backend>> {
             eprintln!("SKIPPED GPU TEST: {e}");
             None
         }
-        Err(e) => panic!("GPU backend failed: {e}"),
+        Err(e) => panic!("GPU failed: {e}"),
     }
+}
+
+/// The GPU backend, or None when there is no adapter (see `gpu_or_skip`).
+pub fn gpu_backend(pool: &GeometryPool) -> Option<Box<dyn Backend>> {
+    let b = gpu_or_skip(verisim::gpu::GpuBackend::new(pool))?;
+    eprintln!("GPU test on {}", b.describe());
+    Some(Box::new(b))
+}
+
+/// A GPU context, or None when there is no adapter (see `gpu_or_skip`).
+pub fn gpu_context() -> Option<verisim::gpu::GpuContext> {
+    gpu_or_skip(verisim::gpu::GpuContext::new())
 }
