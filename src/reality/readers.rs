@@ -235,7 +235,7 @@ fn header_line<'a>(
     std::str::from_utf8(&bytes[start..end])
         .map(str::trim)
         .map_err(|_| {
-            RealityError::parse(path, line_no, &format!("{format} header line is not text"))
+            RealityError::parse(path, line_no, format!("{format} header line is not text"))
         })
 }
 
