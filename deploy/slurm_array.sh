@@ -22,17 +22,17 @@ OUT=${2:?output directory on shared storage}
 SHARDS=${SLURM_ARRAY_TASK_COUNT:?submit with --array=0-(N-1)}
 SHARD=${SLURM_ARRAY_TASK_ID}
 FRAMES=${FRAMES:-}   # optional: export FRAMES=100000 to override run.frames
+BACKEND=${VERISIM_BACKEND:-gpu}   # gpu fails clearly on a node without a driver
 
 mkdir -p "$OUT/shards"
 verisim render "$SCENE" \
     --out "$OUT/shards/$SHARD" \
     --shard "$SHARD/$SHARDS" \
-    --backend gpu \
+    --backend "$BACKEND" \
     --resume --quiet \
     ${FRAMES:+--frames "$FRAMES"}
 verisim verify "$OUT/shards/$SHARD"
 
 # The last task to finish submits nothing; merge with a dependent job instead:
 #   jid=$(sbatch --parsable --array=0-15 deploy/slurm_array.sh SCENE OUT)
-#   sbatch --dependency=afterok:$jid --wrap \
-#     "verisim merge OUT/shards/* --out OUT/merged && verisim verify OUT/merged"
+#   sbatch --dependency=afterok:$jid deploy/slurm_merge.sh OUT

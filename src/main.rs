@@ -66,6 +66,10 @@ enum Command {
         /// Render and discard the frames (no labels, encoding or files): a throughput baseline
         #[arg(long)]
         render_only: bool,
+        /// Do not fsync frames before recording them finished: faster on slow disks; a killed
+        /// process is still safe (atomic renames), a power loss may tear the last frames
+        #[arg(long)]
+        no_fsync: bool,
         /// No progress bar
         #[arg(long, short)]
         quiet: bool,
@@ -183,6 +187,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             formats,
             shard,
             render_only,
+            no_fsync,
             quiet,
         } => {
             let (sc, source) = load(&scenario, frames)?;
@@ -208,6 +213,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 shard,
                 overrides,
                 render_only,
+                fsync: !no_fsync,
             };
             let summary = render(&sc, &source, &opts, |done, todo| {
                 bar.set_length(todo as u64);

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::backend::{Backend, BackendError, BackendKind, SensorFrames, create_backend};
 use crate::export::ExportError;
-use crate::export::atomic::{create_dir, write_atomic};
+use crate::export::atomic::{create_dir, sync_dir, write_atomic, write_atomic_with};
 use crate::export::coco::{self, CocoImage};
 use crate::export::dataset::{
     DatasetDir, FileRecord, Format, FrameRecord, RunConfig, Session, Shard, host_name, now_rfc3339,
@@ -62,6 +62,10 @@ pub struct RenderOptions {
     pub overrides: Vec<String>,
     /// Render and drop the frames: no labels, no encoding, no files (a throughput baseline).
     pub render_only: bool,
+    /// fsync each frame's files and directories before its record is written, so a finished
+    /// frame survives a power loss (on by default; `--no-fsync` for scratch output, where a
+    /// killed process is still safe but a power loss may tear recent frames).
+    pub fsync: bool,
 }
 
 impl RenderOptions {
@@ -74,6 +78,7 @@ impl RenderOptions {
             shard: None,
             overrides: Vec::new(),
             render_only: false,
+            fsync: true,
         }
     }
 }
@@ -173,12 +178,15 @@ fn encode_dataset_frame(
         if cfg.has(Format::SemanticKitti) {
             match folder {
                 "velodyne" => files.push((
-                    dir.root.join(semantic_kitti::velodyne_path(f)),
+                    dir.root
+                        .join(semantic_kitti::velodyne_path(f, cfg.episode_frames)),
                     bytes.clone(),
                 )),
-                "velodyne_labels" => {
-                    files.push((dir.root.join(semantic_kitti::labels_path(f)), bytes.clone()))
-                }
+                "velodyne_labels" => files.push((
+                    dir.root
+                        .join(semantic_kitti::labels_path(f, cfg.episode_frames)),
+                    bytes.clone(),
+                )),
                 _ => {}
             }
         }
@@ -212,16 +220,19 @@ fn encode_dataset_frame(
     Ok((files, record))
 }
 
-/// Writes a frame's files, then its record; returns the bytes written.
+/// Writes a frame's files, then its record; returns the bytes written. With `fsync` the
+/// files' data and their directories' entries reach the disk before the record does, so a
+/// record never outlives its files.
 fn write_dataset_frame(
     dir: &DatasetDir,
     files: Vec<EncodedFile>,
     mut record: FrameRecord,
+    fsync: bool,
 ) -> Result<u64, ExportError> {
     let written: Vec<FileRecord> = files
         .par_iter()
         .map(|(p, b)| {
-            write_atomic(p, b)?;
+            write_atomic_with(p, b, fsync)?;
             Ok(FileRecord {
                 path: dir.relative(p),
                 sha256: sha256_hex(b),
@@ -230,9 +241,20 @@ fn write_dataset_frame(
         })
         .collect::<Result<_, ExportError>>()?;
     let bytes = written.iter().map(|f| f.bytes).sum();
+    if fsync {
+        let parents: std::collections::BTreeSet<&Path> =
+            files.iter().filter_map(|(p, _)| p.parent()).collect();
+        for d in parents {
+            sync_dir(d)?;
+        }
+    }
     record.files = written;
     record.files.sort();
-    DatasetDir::write_json(&dir.record(record.frame), &record)?;
+    let record_path = dir.record(record.frame);
+    DatasetDir::write_json(&record_path, &record)?;
+    if fsync && let Some(d) = record_path.parent() {
+        sync_dir(d)?;
+    }
     Ok(bytes)
 }
 
@@ -351,8 +373,10 @@ pub fn render(
     if !opts.render_only {
         layout.create()?;
         if cfg.has(Format::SemanticKitti) && cfg.lidar {
-            for sub in ["velodyne", "labels"] {
-                create_dir(&opts.out.join(semantic_kitti::SEQUENCE).join(sub))?;
+            for seq in cfg.sequences_of_run() {
+                for sub in ["velodyne", "labels"] {
+                    create_dir(&opts.out.join(semantic_kitti::sequence_dir(seq)).join(sub))?;
+                }
             }
         }
     }
@@ -376,6 +400,7 @@ pub fn render(
     let (tx, rx) = mpsc::sync_channel::<Rendered>(2);
     let result = std::thread::scope(|scope| -> Result<(), RenderError> {
         let (dir_w, layout_w, cfg_w) = (&dir, &layout, &cfg);
+        let fsync = opts.fsync;
         let writer = scope.spawn(move || -> Result<(u64, u64, u32), ExportError> {
             // This thread receives (blocking, outside the rayon pool, which the CPU backend
             // needs) and hands each frame to the pool, with at most one frame per worker in
@@ -400,7 +425,7 @@ pub fn render(
                                 .map_or(0, |l| l.points().count() as u64);
                             let (files, record) = encode_dataset_frame(dir_w, layout_w, cfg_w, &r)?;
                             drop(r);
-                            let bytes = write_dataset_frame(dir_w, files, record)?;
+                            let bytes = write_dataset_frame(dir_w, files, record, fsync)?;
                             Ok((bytes, points, 1))
                         };
                         let _ = done_tx.send(work());

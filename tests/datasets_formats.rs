@@ -392,12 +392,38 @@ fn variations_draw_per_episode_and_are_recorded() {
         "6",
         "-q",
         "--format",
-        "kitti",
+        "kitti,semantic-kitti",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let m: Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     let frames = m["vs:frames"].as_array().unwrap();
+    // Each episode is its own SemanticKITTI sequence, numbered from 000000, whose poses start
+    // at the identity and whose points are the KITTI view's points of the same frame.
+    for e in 0..3u32 {
+        let seq = out.join(format!("sequences/{e:02}"));
+        for local in 0..2u32 {
+            let global = 2 * e + local;
+            assert_eq!(
+                std::fs::read(seq.join(format!("velodyne/{local:06}.bin"))).unwrap(),
+                std::fs::read(out.join(format!("training/velodyne/{global:06}.bin"))).unwrap(),
+                "sequence {e} frame {local} is run frame {global}"
+            );
+            assert!(seq.join(format!("labels/{local:06}.label")).is_file());
+        }
+        assert!(!seq.join("velodyne/000002.bin").exists());
+        let poses = std::fs::read_to_string(seq.join("poses.txt")).unwrap();
+        let rows: Vec<Vec<f64>> = poses.lines().map(numbers).collect();
+        assert_eq!(rows.len(), 2, "{poses}");
+        assert_eq!(
+            rows[0],
+            vec![1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+        );
+        let times = std::fs::read_to_string(seq.join("times.txt")).unwrap();
+        assert_eq!(numbers(&times)[0], 0.0, "each sequence's time starts at 0");
+        assert!(seq.join("calib.txt").is_file());
+    }
+    assert!(!out.join("sequences/03").exists());
     let draws: Vec<&Value> = frames.iter().map(|f| &f["variation"]).collect();
     // Frames 0,1 share episode 0, 2,3 episode 1, 4,5 episode 2; the grid alternates.
     for e in 0..3 {

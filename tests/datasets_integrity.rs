@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+mod common;
+use common::{assert_same_dataset, files_under, manifest};
+
 const BIN: &str = env!("CARGO_BIN_EXE_verisim");
 
 fn verisim(args: &[&str]) -> Output {
@@ -47,55 +50,6 @@ fn render(dir: &Path, frames: u32, extra: &[&str]) {
     let f = frames.to_string();
     let o = verisim(&render_args(dir.to_str().unwrap(), &f, extra));
     assert!(o.status.success(), "render failed: {}", text(&o));
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).unwrap().to_owned());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-fn manifest(dir: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
-}
-
-/// Data files byte for byte, and the manifest's checksums and frame list. Provenance (times,
-/// hosts, sessions) may differ.
-fn assert_same_dataset(a: &Path, b: &Path) {
-    let skip = |p: &PathBuf| p.ends_with("manifest.json") || p.ends_with(".verisim/sessions.json");
-    let fa: Vec<PathBuf> = files_under(a).into_iter().filter(|p| !skip(p)).collect();
-    let fb: Vec<PathBuf> = files_under(b).into_iter().filter(|p| !skip(p)).collect();
-    assert_eq!(fa, fb, "the same files");
-    for p in &fa {
-        assert!(
-            std::fs::read(a.join(p)).unwrap() == std::fs::read(b.join(p)).unwrap(),
-            "{} differs",
-            p.display()
-        );
-    }
-    let (ma, mb) = (manifest(a), manifest(b));
-    for k in [
-        "distribution",
-        "vs:frames",
-        "vs:layout",
-        "vs:policy",
-        "name",
-        "version",
-    ] {
-        assert_eq!(ma[k], mb[k], "manifest field {k}");
-    }
-    assert_eq!(ma["vs:complete"], true);
 }
 
 fn verify_ok(dir: &Path) {

@@ -28,8 +28,17 @@ fn is_disk_full(e: &std::io::Error) -> bool {
         || (cfg!(windows) && matches!(e.raw_os_error(), Some(112 | 39)))
 }
 
-/// Writes `bytes` to `path` atomically: readers see the old file or the whole new one.
+/// Writes `bytes` to `path` atomically and durably: readers see the old file or the whole new
+/// one, and after a power loss the new file is either absent or whole (its data is on disk
+/// before the rename makes it visible).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    write_atomic_with(path, bytes, true)
+}
+
+/// [`write_atomic`], with the data flushed to the disk (`fsync`) before the rename only when
+/// `durable`. Without it a killed process still leaves no torn file (rename is atomic), but a
+/// power loss may: the kernel can persist the rename before the data.
+pub fn write_atomic_with(path: &Path, bytes: &[u8], durable: bool) -> Result<(), ExportError> {
     let tmp = temp_path(path);
     let io = |source: std::io::Error| {
         if is_disk_full(&source) {
@@ -47,6 +56,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.flush()?;
+        if durable {
+            f.sync_data()?;
+        }
         drop(f);
         std::fs::rename(&tmp, path)
     })();
@@ -54,6 +66,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
         let _ = std::fs::remove_file(&tmp);
         return Err(io(e));
     }
+    Ok(())
+}
+
+/// Flushes a directory's entries (the renames into it) to the disk. A no-op where directories
+/// cannot be opened for syncing (Windows).
+pub fn sync_dir(path: &Path) -> Result<(), ExportError> {
+    #[cfg(unix)]
+    {
+        let io = |source| ExportError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        std::fs::File::open(path)
+            .map_err(io)?
+            .sync_all()
+            .map_err(io)?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }
 
@@ -76,6 +107,26 @@ mod tests {
         assert!(!is_temporary("000001.png"));
         assert!(!is_temporary(".hidden"));
         assert!(!is_temporary(".a.tmpx"));
+    }
+
+    #[test]
+    fn durable_and_fast_writes_leave_the_same_bytes_and_no_temporary() {
+        let dir = std::env::temp_dir().join(format!("verisim-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (i, durable) in [true, false].into_iter().enumerate() {
+            let p = dir.join(format!("{i}.bin"));
+            write_atomic_with(&p, b"old", durable).unwrap();
+            write_atomic_with(&p, &[7u8; 4096], durable).unwrap();
+            assert_eq!(std::fs::read(&p).unwrap(), vec![7u8; 4096]);
+        }
+        sync_dir(&dir).unwrap();
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !is_temporary(n)), "{names:?}");
+        assert!(sync_dir(&dir.join("missing")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -110,6 +110,10 @@ pub struct RunConfig {
     pub cameras: Vec<CameraSize>,
     pub lidar: bool,
     pub shard: Option<Shard>,
+    /// The scenario's `variations.episode_frames`: each episode is its own SemanticKITTI
+    /// sequence (None: the run is one sequence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub episode_frames: Option<u32>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -154,6 +158,7 @@ impl RunConfig {
                 .collect(),
             lidar: !scenario.rig.lidars.is_empty(),
             shard,
+            episode_frames: scenario.variations.as_ref().map(|v| v.episode_frames),
         }
     }
 
@@ -166,6 +171,17 @@ impl RunConfig {
         (0..self.frames)
             .filter(|&f| self.shard.is_none_or(|s| s.contains(f)))
             .collect()
+    }
+
+    /// The SemanticKITTI sequences this run (or shard) writes into.
+    pub fn sequences_of_run(&self) -> Vec<u32> {
+        let mut s: Vec<u32> = self
+            .frames_of_run()
+            .into_iter()
+            .map(|f| super::semantic_kitti::sequence_of(f, self.episode_frames).0)
+            .collect();
+        s.dedup();
+        s
     }
 
     /// The first difference that forbids sharing a directory or merging, if any.

@@ -16,7 +16,7 @@ use super::coco::{CocoImage, instances_json};
 use super::dataset::{
     DatasetDir, FileRecord, Format, FrameRecord, RunConfig, Session, now_rfc3339, sha256_hex,
 };
-use super::semantic_kitti::{SEQUENCE, poses_text, times_text};
+use super::semantic_kitti::{poses_text, sequence_dir, sequence_of, times_text};
 use crate::scenario::DatasetSpec;
 
 /// Version of the manifest layout this verisim writes and reads.
@@ -161,23 +161,32 @@ pub fn finalize(
     let mut files: Vec<FileRecord> = records.iter().flat_map(|r| r.files.clone()).collect();
     if cfg.shard.is_none() {
         if cfg.has(Format::SemanticKitti) && cfg.lidar {
-            let poses: Vec<[f32; 12]> = records.iter().map(|r| r.pose).collect();
-            let times: Vec<f64> = records.iter().map(|r| r.time_s).collect();
-            files.push(write_recorded(
-                dir,
-                &format!("{SEQUENCE}/poses.txt"),
-                poses_text(&poses).as_bytes(),
-            )?);
-            files.push(write_recorded(
-                dir,
-                &format!("{SEQUENCE}/times.txt"),
-                times_text(&times).as_bytes(),
-            )?);
-            if let Some(r) = records.first() {
+            // One sequence per episode (records are in frame order, so each sequence's
+            // records are contiguous).
+            let mut by_sequence: std::collections::BTreeMap<u32, Vec<&FrameRecord>> =
+                Default::default();
+            for r in &records {
+                let (seq, _) = sequence_of(r.frame, cfg.episode_frames);
+                by_sequence.entry(seq).or_default().push(r);
+            }
+            for (seq, recs) in by_sequence {
+                let sd = sequence_dir(seq);
+                let poses: Vec<[f32; 12]> = recs.iter().map(|r| r.pose).collect();
+                let times: Vec<f64> = recs.iter().map(|r| r.time_s).collect();
                 files.push(write_recorded(
                     dir,
-                    &format!("{SEQUENCE}/calib.txt"),
-                    r.sk_calib.as_bytes(),
+                    &format!("{sd}/poses.txt"),
+                    poses_text(&poses).as_bytes(),
+                )?);
+                files.push(write_recorded(
+                    dir,
+                    &format!("{sd}/times.txt"),
+                    times_text(&times).as_bytes(),
+                )?);
+                files.push(write_recorded(
+                    dir,
+                    &format!("{sd}/calib.txt"),
+                    recs[0].sk_calib.as_bytes(),
                 )?);
             }
         }
@@ -234,6 +243,7 @@ pub fn finalize(
             "lidar": cfg.lidar,
             "frames": cfg.frames,
             "shard": cfg.shard,
+            "episodeFrames": cfg.episode_frames,
         },
         "vs:policy": {
             "intendedUse": spec.intended_use.iter().map(intended_use_name).collect::<Vec<_>>(),

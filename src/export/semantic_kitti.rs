@@ -1,19 +1,38 @@
-//! The SemanticKITTI sequence view under `DIR/sequences/00/`: `velodyne/NNNNNN.bin` (x, y, z,
+//! The SemanticKITTI sequence view under `DIR/sequences/SS/`: `velodyne/NNNNNN.bin` (x, y, z,
 //! remission as float32), `labels/NNNNNN.label` (uint32 per point: SemanticKITTI class in the
 //! low 16 bits, instance id in the high 16), `calib.txt` (P0..P3 and Tr = camera_from_velodyne),
-//! `poses.txt` (camera 0 pose of each frame in the first frame's camera frame, 3x4 row-major)
-//! and `times.txt` (seconds).
+//! `poses.txt` (camera 0 pose of each frame in the sequence's first camera frame, 3x4
+//! row-major) and `times.txt` (seconds).
+//!
+//! A sequence is one continuous drive. Without `variations` the whole run is sequence 00; with
+//! them every episode is its own drive (the world is re-spawned with new draws), so episode `e`
+//! is sequence `e` and its frames are numbered from 000000 as SemanticKITTI numbers them:
+//! poses chained across two episodes would describe a teleport.
 
 use glam::{Affine3A, Mat3A, Vec3A};
 
-pub const SEQUENCE: &str = "sequences/00";
-
-pub fn velodyne_path(frame: u32) -> String {
-    format!("{SEQUENCE}/velodyne/{frame:06}.bin")
+/// Where a run frame lands in the sequence view: (sequence, frame within the sequence).
+/// `episode_frames` is the scenario's `variations.episode_frames` (None: one sequence).
+pub fn sequence_of(frame: u32, episode_frames: Option<u32>) -> (u32, u32) {
+    match episode_frames {
+        Some(n) if n > 0 => (frame / n, frame % n),
+        _ => (0, frame),
+    }
 }
 
-pub fn labels_path(frame: u32) -> String {
-    format!("{SEQUENCE}/labels/{frame:06}.label")
+/// `sequences/SS` (two digits, more when needed).
+pub fn sequence_dir(sequence: u32) -> String {
+    format!("sequences/{sequence:02}")
+}
+
+pub fn velodyne_path(frame: u32, episode_frames: Option<u32>) -> String {
+    let (s, n) = sequence_of(frame, episode_frames);
+    format!("{}/velodyne/{n:06}.bin", sequence_dir(s))
+}
+
+pub fn labels_path(frame: u32, episode_frames: Option<u32>) -> String {
+    let (s, n) = sequence_of(frame, episode_frames);
+    format!("{}/labels/{n:06}.label", sequence_dir(s))
 }
 
 /// SemanticKITTI `calib.txt` from a KITTI object calib text: P0..P3 as they are, and `Tr`
@@ -74,6 +93,14 @@ pub fn times_text(times_s: &[f64]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn episodes_are_sequences_numbered_from_zero() {
+        assert_eq!(velodyne_path(7, None), "sequences/00/velodyne/000007.bin");
+        assert_eq!(labels_path(7, Some(3)), "sequences/02/labels/000001.label");
+        assert_eq!(sequence_of(2, Some(3)), (0, 2));
+        assert_eq!(sequence_dir(123), "sequences/123");
+    }
 
     #[test]
     fn the_first_pose_is_the_identity_and_calib_keeps_five_keys() {

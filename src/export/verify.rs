@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::dataset::{CameraSize, Format, META_DIR, list_files, sha256_hex, today};
 use super::manifest::MANIFEST_SCHEMA;
-use super::semantic_kitti::SEQUENCE;
+use super::semantic_kitti::{labels_path, sequence_dir, sequence_of, velodyne_path};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -303,7 +303,13 @@ fn check_coco(v: &Value, cameras: &[CameraSize], frames: usize) -> Result<(), St
 }
 
 /// The files the layout expects for one frame.
-fn expected_files(frame: u32, formats: &[Format], cameras: usize, lidar: bool) -> Vec<String> {
+fn expected_files(
+    frame: u32,
+    formats: &[Format],
+    cameras: usize,
+    lidar: bool,
+    episode_frames: Option<u32>,
+) -> Vec<String> {
     let n = format!("{frame:06}");
     let mut out = Vec::new();
     if formats.contains(&Format::Kitti) {
@@ -329,8 +335,8 @@ fn expected_files(frame: u32, formats: &[Format], cameras: usize, lidar: bool) -
         }
     }
     if formats.contains(&Format::SemanticKitti) && lidar {
-        out.push(format!("{SEQUENCE}/velodyne/{n}.bin"));
-        out.push(format!("{SEQUENCE}/labels/{n}.label"));
+        out.push(velodyne_path(frame, episode_frames));
+        out.push(labels_path(frame, episode_frames));
     }
     out
 }
@@ -368,6 +374,7 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
     let cameras: Vec<CameraSize> = serde_json::from_value(layout["cameras"].clone())
         .map_err(|e| merr(format!("vs:layout.cameras: {e}")))?;
     let lidar = layout["lidar"].as_bool().unwrap_or(false);
+    let episode_frames = layout["episodeFrames"].as_u64().map(|n| n as u32);
     let total = layout["frames"].as_u64().unwrap_or(0) as u32;
     let shard: Option<super::dataset::Shard> =
         serde_json::from_value(layout["shard"].clone()).unwrap_or(None);
@@ -432,14 +439,20 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
     // Structure: expected files listed, aggregates present.
     let mut expected: BTreeSet<String> = want_frames
         .iter()
-        .flat_map(|&f| expected_files(f, &formats, cameras.len(), lidar))
+        .flat_map(|&f| expected_files(f, &formats, cameras.len(), lidar, episode_frames))
         .collect();
     expected.insert(super::manifest::SCENARIO_RESOLVED.into());
     expected.insert(super::manifest::SCENARIO_COPY.into());
     if shard.is_none() {
         if formats.contains(&Format::SemanticKitti) && lidar {
-            for f in ["poses.txt", "times.txt", "calib.txt"] {
-                expected.insert(format!("{SEQUENCE}/{f}"));
+            let sequences: BTreeSet<u32> = want_frames
+                .iter()
+                .map(|&f| sequence_of(f, episode_frames).0)
+                .collect();
+            for seq in sequences {
+                for f in ["poses.txt", "times.txt", "calib.txt"] {
+                    expected.insert(format!("{}/{f}", sequence_dir(seq)));
+                }
             }
         }
         if formats.contains(&Format::Coco) && !cameras.is_empty() {
@@ -472,6 +485,13 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
 
     // Every listed file: present, size, checksum, parses.
     let n_frames = want_frames.len();
+    // Frames per SemanticKITTI sequence (`sequences/SS/poses.txt` has one line per frame).
+    let mut sequence_frames: BTreeMap<String, usize> = BTreeMap::new();
+    for &f in &want_frames {
+        *sequence_frames
+            .entry(sequence_dir(sequence_of(f, episode_frames).0))
+            .or_default() += 1;
+    }
     let results: Vec<(String, u64, Result<Option<usize>, String>)> = listed
         .par_iter()
         .map(|(p, l)| {
@@ -500,7 +520,13 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
                     Err("sha256 differs from the manifest (corrupted or modified)".to_string()),
                 );
             }
-            (p.clone(), n, parse_file(p, &bytes, &cameras, n_frames))
+            let frames = p
+                .match_indices('/')
+                .nth(1)
+                .and_then(|(i, _)| sequence_frames.get(&p[..i]))
+                .copied()
+                .unwrap_or(n_frames);
+            (p.clone(), n, parse_file(p, &bytes, &cameras, frames))
         })
         .collect();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -516,12 +542,26 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
         }
     }
     // One label and one firing time per point.
-    for (points, labels, ext) in [
-        ("training/velodyne/", "training/velodyne_labels/", "label"),
-        ("training/velodyne/", "training/velodyne_times/", "times"),
-        ("sequences/00/velodyne/", "sequences/00/labels/", "label"),
-    ] {
-        for (p, n) in counts.iter().filter(|(p, _)| p.starts_with(points)) {
+    let mut pairs = vec![
+        (
+            "training/velodyne/".to_string(),
+            "training/velodyne_labels/".to_string(),
+            "label",
+        ),
+        (
+            "training/velodyne/".to_string(),
+            "training/velodyne_times/".to_string(),
+            "times",
+        ),
+    ];
+    for sd in sequence_frames.keys() {
+        pairs.push((format!("{sd}/velodyne/"), format!("{sd}/labels/"), "label"));
+    }
+    for (points, labels, ext) in &pairs {
+        for (p, n) in counts
+            .iter()
+            .filter(|(p, _)| p.starts_with(points.as_str()))
+        {
             let stem = p.rsplit('/').next().unwrap_or("").trim_end_matches(".bin");
             let lp = format!("{labels}{stem}.{ext}");
             if let Some(&m) = counts.get(&lp)
