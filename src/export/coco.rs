@@ -38,18 +38,61 @@ pub struct CocoImage {
     pub objects: Vec<CocoObject>,
 }
 
+/// Column-major run-length encoder (pycocotools' uncompressed RLE: runs alternate starting
+/// with background).
+struct RunLength {
+    counts: Vec<u32>,
+    inside: bool,
+    run: u32,
+}
+
+impl RunLength {
+    fn new() -> Self {
+        RunLength {
+            counts: Vec::new(),
+            inside: false,
+            run: 0,
+        }
+    }
+
+    /// Appends `n` pixels that are (`here`) or are not in the mask.
+    fn push(&mut self, here: bool, n: u32) {
+        if n == 0 {
+            return;
+        }
+        if here != self.inside {
+            self.counts.push(self.run);
+            self.run = 0;
+            self.inside = here;
+        }
+        self.run += n;
+    }
+
+    fn finish(mut self) -> Vec<u32> {
+        self.counts.push(self.run);
+        self.counts
+    }
+}
+
 /// Objects of a camera frame from its instance mask (instance ids > 0 of object classes).
 pub fn objects(cam: &CameraFrame) -> Vec<CocoObject> {
     let (w, h) = (cam.width as usize, cam.height as usize);
-    // instance -> (class, pixels, min x, min y, max x, max y)
+    // instance -> (class, pixels, min x, min y, max x, max y) over object-class pixels, and
+    // the extent of every pixel carrying the instance id (where its RLE can be non-background).
     let mut found: BTreeMap<u32, (u16, u64, usize, usize, usize, usize)> = BTreeMap::new();
+    let mut extent: BTreeMap<u32, [usize; 4]> = BTreeMap::new();
     for (i, p) in cam.pixels.iter().enumerate() {
         let inst = p.label >> 16;
-        let class = (p.label & 0xFFFF) as u16;
-        if inst == 0 || !Class::from_id(class).is_some_and(Class::is_object) {
+        if inst == 0 {
             continue;
         }
         let (x, y) = (i % w, i / w);
+        let e = extent.entry(inst).or_insert([x, y, x, y]);
+        *e = [e[0].min(x), e[1].min(y), e[2].max(x), e[3].max(y)];
+        let class = (p.label & 0xFFFF) as u16;
+        if !Class::from_id(class).is_some_and(Class::is_object) {
+            continue;
+        }
         let e = found.entry(inst).or_insert((class, 0, x, y, x, y));
         e.1 += 1;
         e.2 = e.2.min(x);
@@ -60,21 +103,18 @@ pub fn objects(cam: &CameraFrame) -> Vec<CocoObject> {
     found
         .into_iter()
         .map(|(inst, (class, area, x0, y0, x1, y1))| {
-            let mut counts = Vec::new();
-            let mut inside = false;
-            let mut run = 0u32;
-            for x in 0..w {
-                for y in 0..h {
-                    let here = cam.pixels[y * w + x].label >> 16 == inst;
-                    if here != inside {
-                        counts.push(run);
-                        run = 0;
-                        inside = here;
-                    }
-                    run += 1;
+            // Only the instance's extent is scanned; the rest of the image is background.
+            let [ex0, ey0, ex1, ey1] = extent[&inst];
+            let mut rle = RunLength::new();
+            rle.push(false, (ex0 * h) as u32);
+            for x in ex0..=ex1 {
+                rle.push(false, ey0 as u32);
+                for y in ey0..=ey1 {
+                    rle.push(cam.pixels[y * w + x].label >> 16 == inst, 1);
                 }
+                rle.push(false, (h - 1 - ey1) as u32);
             }
-            counts.push(run);
+            rle.push(false, ((w - 1 - ex1) * h) as u32);
             CocoObject {
                 instance_id: inst,
                 category_id: class,
@@ -87,7 +127,7 @@ pub fn objects(cam: &CameraFrame) -> Vec<CocoObject> {
                 area,
                 segmentation: Rle {
                     size: [h as u32, w as u32],
-                    counts,
+                    counts: rle.finish(),
                 },
             }
         })
@@ -176,5 +216,57 @@ mod tests {
         assert_eq!(o[0].area, 3);
         // Column-major: col0 = [0,0], col1 = [1,1], col2 = [0,1] → 0 0 1 1 0 1 → runs 2,2,1,1.
         assert_eq!(o[0].segmentation.counts, vec![2, 2, 1, 1]);
+    }
+
+    /// The whole-image column-major scan, the encoder's definition.
+    fn naive_rle(cam: &CameraFrame, inst: u32) -> Vec<u32> {
+        let (w, h) = (cam.width as usize, cam.height as usize);
+        let mut r = RunLength::new();
+        for x in 0..w {
+            for y in 0..h {
+                r.push(cam.pixels[y * w + x].label >> 16 == inst, 1);
+            }
+        }
+        r.finish()
+    }
+
+    #[test]
+    fn extent_limited_rle_equals_the_whole_image_scan() {
+        let car = Class::Car.id() as u32;
+        let (w, h) = (37usize, 23usize);
+        let mut state = 12345u32;
+        let mut pixels = Vec::new();
+        for i in 0..w * h {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let (x, y) = (i % w, i / w);
+            // Blobs of three instances, one touching the image's first pixel and one the last.
+            let inst = if x < 6 && y < 5 {
+                1
+            } else if x > 30 && y > 15 {
+                2
+            } else if (10..20).contains(&x) && (state >> 28) < 9 {
+                3
+            } else {
+                0
+            };
+            pixels.push(PixelOut {
+                rgba: 0,
+                depth_m: 1.0,
+                label: pack_label(if inst == 0 { 0 } else { car }, inst),
+            });
+        }
+        let cam = CameraFrame {
+            width: w as u32,
+            height: h as u32,
+            pixels,
+        };
+        let o = objects(&cam);
+        assert_eq!(o.len(), 3);
+        for obj in &o {
+            assert_eq!(obj.segmentation.counts, naive_rle(&cam, obj.instance_id));
+            let total: u32 = obj.segmentation.counts.iter().sum();
+            assert_eq!(total as usize, w * h);
+        }
+        assert_eq!(o[0].segmentation.counts[0], 0, "the mask starts at pixel 0");
     }
 }

@@ -1,0 +1,51 @@
+//! Where a labeled frame's CPU time goes after rendering, on one core: 2D/3D box extraction
+//! (label_camera), COCO RLE masks, and encoding every KITTI file (PNG image/depth/semantic/
+//! instance, velodyne .bin, labels, times, calib). With the renderer on a GPU these run on the
+//! rayon pool while the next frame renders, so (cores / this time) is the end-to-end ceiling.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use verisim::Simulation;
+use verisim::backend::Backend;
+use verisim::cpu::CpuBackend;
+use verisim::export::coco;
+use verisim::export::kitti::{KittiLayout, encode_frame};
+use verisim::labels::boxes::label_camera;
+use verisim::scenario;
+
+fn bench_export(c: &mut Criterion) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/quickstart.ron");
+    let (s, _) = scenario::load(&path).expect("quickstart loads");
+    let mut sim = Simulation::new(s);
+    sim.advance_to_frame(3);
+    let inputs = sim.frame_inputs();
+    let pool = sim.assets.pool.clone();
+    let frames = CpuBackend::new(&pool).render(&inputs).expect("renders");
+    let cam_in = &inputs.cameras[0];
+    let cam = &frames.cameras[0];
+    let labels = label_camera(&pool, cam_in, cam, &inputs.objects);
+    let layout = KittiLayout::new(std::path::Path::new("/nonexistent"), 1, true);
+    // One core: the figure is per core; the writer runs frames on all cores at once.
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a pool");
+    let mut g = c.benchmark_group("export/quickstart/1core");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("label_camera", |b| {
+        b.iter(|| one.install(|| label_camera(&pool, cam_in, cam, &inputs.objects)))
+    });
+    g.bench_function("coco_rle", |b| {
+        b.iter(|| one.install(|| coco::objects(cam)))
+    });
+    g.bench_function("encode_kitti_files", |b| {
+        b.iter(|| one.install(|| encode_frame(&layout, &inputs, &frames, &labels).unwrap()))
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10);
+    targets = bench_export
+}
+criterion_main!(benches);
