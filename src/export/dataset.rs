@@ -110,6 +110,9 @@ pub struct RunConfig {
     pub cameras: Vec<CameraSize>,
     pub lidar: bool,
     pub shard: Option<Shard>,
+    /// The lidar also writes motion-compensated points (`velodyne_compensated/`).
+    #[serde(default)]
+    pub lidar_compensated: bool,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -154,6 +157,11 @@ impl RunConfig {
                 .collect(),
             lidar: !scenario.rig.lidars.is_empty(),
             shard,
+            lidar_compensated: scenario
+                .rig
+                .lidars
+                .first()
+                .is_some_and(|l| l.compensated_points),
         }
     }
 

@@ -303,7 +303,13 @@ fn check_coco(v: &Value, cameras: &[CameraSize], frames: usize) -> Result<(), St
 }
 
 /// The files the layout expects for one frame.
-fn expected_files(frame: u32, formats: &[Format], cameras: usize, lidar: bool) -> Vec<String> {
+fn expected_files(
+    frame: u32,
+    formats: &[Format],
+    cameras: usize,
+    lidar: bool,
+    compensated: bool,
+) -> Vec<String> {
     let n = format!("{frame:06}");
     let mut out = Vec::new();
     if formats.contains(&Format::Kitti) {
@@ -322,6 +328,9 @@ fn expected_files(frame: u32, formats: &[Format], cameras: usize, lidar: bool) -
             out.push(format!("training/velodyne_labels/{n}.label"));
             out.push(format!("training/velodyne_times/{n}.times"));
             out.push(format!("training/velodyne_weather/{n}.json"));
+            if compensated {
+                out.push(format!("training/velodyne_compensated/{n}.bin"));
+            }
         }
     } else if formats.contains(&Format::Coco) {
         for c in 0..cameras {
@@ -368,6 +377,7 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
     let cameras: Vec<CameraSize> = serde_json::from_value(layout["cameras"].clone())
         .map_err(|e| merr(format!("vs:layout.cameras: {e}")))?;
     let lidar = layout["lidar"].as_bool().unwrap_or(false);
+    let compensated = layout["lidar_compensated"].as_bool().unwrap_or(false);
     let total = layout["frames"].as_u64().unwrap_or(0) as u32;
     let shard: Option<super::dataset::Shard> =
         serde_json::from_value(layout["shard"].clone()).unwrap_or(None);
@@ -432,7 +442,7 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
     // Structure: expected files listed, aggregates present.
     let mut expected: BTreeSet<String> = want_frames
         .iter()
-        .flat_map(|&f| expected_files(f, &formats, cameras.len(), lidar))
+        .flat_map(|&f| expected_files(f, &formats, cameras.len(), lidar, compensated))
         .collect();
     expected.insert(super::manifest::SCENARIO_RESOLVED.into());
     expected.insert(super::manifest::SCENARIO_COPY.into());
@@ -515,10 +525,15 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
             Err(message) => report.problems.push(Problem { path: p, message }),
         }
     }
-    // One label and one firing time per point.
+    // One label, one firing time and one compensated point per point.
     for (points, labels, ext) in [
         ("training/velodyne/", "training/velodyne_labels/", "label"),
         ("training/velodyne/", "training/velodyne_times/", "times"),
+        (
+            "training/velodyne/",
+            "training/velodyne_compensated/",
+            "bin",
+        ),
         ("sequences/00/velodyne/", "sequences/00/labels/", "label"),
     ] {
         for (p, n) in counts.iter().filter(|(p, _)| p.starts_with(points)) {
