@@ -8,7 +8,9 @@ use glam::Vec3;
 use verisim::Simulation;
 use verisim::backend::{Backend, LidarFrame};
 use verisim::cpu::CpuBackend;
-use verisim::geometry::materials;
+use verisim::geometry::bvh::Aabb;
+use verisim::geometry::pool::swept_bounds;
+use verisim::geometry::{MeshId, Placement, materials};
 use verisim::gpu::types::NO_RETURN;
 use verisim::scenario::Source;
 use verisim::sensors::lidar::point_times_s;
@@ -340,4 +342,71 @@ fn camera_blur_of_a_crossing_car_spans_v_t_f_over_z_pixels() {
         );
         assert!((centre - 160.0).abs() <= 1.0, "label centre {centre}");
     }
+}
+
+/// World box of `b` under `m`.
+fn world_box(b: &Aabb, m: &glam::Affine3A) -> Aabb {
+    let mut out = Aabb::EMPTY;
+    for k in 0..8 {
+        let c = Vec3::new(
+            if k & 1 == 0 { b.min.x } else { b.max.x },
+            if k & 2 == 0 { b.min.y } else { b.max.y },
+            if k & 4 == 0 { b.min.z } else { b.max.z },
+        );
+        out.grow_point(m.transform_point3(c));
+    }
+    out
+}
+
+/// The box moved to any time of the window lies inside the swept bounds, which stay tight
+/// (within 5 cm of the farthest the box reaches); a still placement keeps its frame-time box.
+#[test]
+fn swept_bounds_hold_an_instance_over_its_motion() {
+    let b = Aabb {
+        min: Vec3::new(-2.25, -0.9, 0.0),
+        max: Vec3::new(2.25, 0.9, 1.5),
+    };
+    let window = [-0.05, 0.05];
+    for (v, w) in [
+        (Vec3::new(20.0, 0.0, 0.0), 0.0),
+        (Vec3::new(-3.0, 14.0, 0.0), 0.0),
+        (Vec3::new(8.0, 3.0, 0.0), 1.5),
+        (Vec3::ZERO, -4.0),
+    ] {
+        let p = Placement {
+            mesh: MeshId(0),
+            world_from_object: glam::Affine3A::from_rotation_translation(
+                glam::Quat::from_rotation_z(0.7),
+                Vec3::new(30.0, -12.0, 0.0),
+            ),
+            instance_id: 1,
+            velocity_m_per_s: v,
+            yaw_rate_rad_per_s: w,
+        };
+        let bound = swept_bounds(&b, &p, window);
+        let mut reached = Aabb::EMPTY;
+        for k in 0..=200 {
+            let t = window[0] + (window[1] - window[0]) * k as f32 / 200.0;
+            let e = world_box(&b, &p.world_from_object_at(t));
+            for c in [e.min, e.max] {
+                assert!(
+                    c.cmpge(bound.min - 1e-4).all() && c.cmple(bound.max + 1e-4).all(),
+                    "v {v} w {w} t {t}: {c} outside {bound:?}"
+                );
+            }
+            reached.grow(&e);
+        }
+        let slack = (bound.max - reached.max).max(reached.min - bound.min);
+        assert!(slack.max_element() < 0.05, "v {v} w {w}: slack {slack}");
+    }
+    let still = Placement::fixed(
+        MeshId(0),
+        glam::Affine3A::from_translation(Vec3::X * 5.0),
+        0,
+    );
+    let s = swept_bounds(&b, &still, window);
+    assert_eq!(
+        (s.min, s.max),
+        (Vec3::new(2.75, -0.9, 0.0), Vec3::new(7.25, 0.9, 1.5))
+    );
 }
