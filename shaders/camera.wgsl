@@ -336,7 +336,7 @@ fn shade(o: vec3<f32>, d: vec3<f32>, h: Hit, px: u32, s: u32) -> vec3<f32> {
         let sd = cone_dir(cp.sun_dir, cp.sun_cone_rad, rand(cp.seed, S_SUN, px, dr), rand(cp.seed, S_SUN, px, dr + 1u));
         let ndl = dot(n, sd);
         if ndl > 0.0 {
-            let sh = trace(base, sd, 1.0e4, true, cp.tlas_root);
+            let sh = trace_at(base, sd, 1.0e4, true, cp.tlas_root, h.time_s);
             if sh.tri == NO_RETURN {
                 irr += cp.sun_irradiance * ndl;
                 spec += cp.sun_irradiance * (ndl * blinn(n, sd, d, shin));
@@ -347,7 +347,7 @@ fn shade(o: vec3<f32>, d: vec3<f32>, h: Hit, px: u32, s: u32) -> vec3<f32> {
     // Sky and one bounce: a cosine-weighted ray; open sky within ao_radius gives the analytic
     // sky irradiance, a surface gives π times its radiance (E = πL for a cosine-weighted pick).
     let hd = cosine_dir(n, rand(cp.seed, S_AO, px, dr), rand(cp.seed, S_AO, px, dr + 1u));
-    let ah = trace(base, hd, cp.ao_radius_m, false, cp.tlas_root);
+    let ah = trace_at(base, hd, cp.ao_radius_m, false, cp.tlas_root, h.time_s);
     if ah.tri == NO_RETURN {
         irr += sky_irradiance(n);
     } else {
@@ -358,7 +358,7 @@ fn shade(o: vec3<f32>, d: vec3<f32>, h: Hit, px: u32, s: u32) -> vec3<f32> {
         var e2 = sky_irradiance(n2) * 0.5 + lamp_irradiance(p2, n2, false);
         let ndl2 = dot(n2, cp.sun_dir);
         if cp.sun_irradiance.y > 0.0 && ndl2 > 0.0 {
-            let sh2 = trace(p2, cp.sun_dir, 1.0e4, true, cp.tlas_root);
+            let sh2 = trace_at(p2, cp.sun_dir, 1.0e4, true, cp.tlas_root, h.time_s);
             if sh2.tri == NO_RETURN {
                 e2 += cp.sun_irradiance * ndl2;
             }
@@ -386,7 +386,7 @@ fn shade(o: vec3<f32>, d: vec3<f32>, h: Hit, px: u32, s: u32) -> vec3<f32> {
         if luminance(e) * cp.exposure < 2.0e-3 {
             continue;
         }
-        let sh = trace(base, l, dist - lt.radius_m, true, cp.tlas_root);
+        let sh = trace_at(base, l, dist - lt.radius_m, true, cp.tlas_root, h.time_s);
         if sh.tri != NO_RETURN {
             continue;
         }
@@ -408,7 +408,7 @@ fn shade(o: vec3<f32>, d: vec3<f32>, h: Hit, px: u32, s: u32) -> vec3<f32> {
         if dot(r, n) < 0.0 {
             r = reflect(r, n);
         }
-        let rh = trace(base, r, 300.0, false, cp.tlas_root);
+        let rh = trace_at(base, r, 300.0, false, cp.tlas_root, h.time_s);
         var lr: vec3<f32>;
         var t_r = 300.0;
         if rh.tri == NO_RETURN {
@@ -575,9 +575,11 @@ fn camera_main(@builtin(global_invocation_id) gid: vec3<u32>) {
             let jy = (f32(s / n) + rand(cp.seed, S_JITTER, px, 2u * s + 1u)) / f32(rows);
             let dc = camera_dir(f32(gid.x) + jx, f32(gid.y) + jy);
             let d = normalize(xform_dir(cp.world_from_camera, dc));
+            // Motion blur: the sample sees the ego and the actors at its time in the exposure.
             let tau = (f32(s) + rand(cp.seed, S_TIME, px, s)) / f32(cp.spp) - 0.5;
-            let o = o0 + cp.velocity_m_per_s * (tau * cp.shutter_s);
-            let h = trace(o, d, cp.max_depth_m, false, cp.tlas_root);
+            let time_s = tau * cp.blur_shutter_s;
+            let o = o0 + cp.velocity_m_per_s * time_s;
+            let h = trace_at(o, d, cp.max_depth_m, false, cp.tlas_root, time_s);
             acc += radiance_along(o, d, dc, h, px, s);
         }
         acc = acc / f32(cp.spp);

@@ -134,7 +134,9 @@ fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let d0 = xform_dir(lp.world_from_lidar, dir_l);
     let d1 = xform_dir(lp.world_from_lidar_end, dir_l);
     let d = normalize(d0 + (d1 - d0) * s);
-    let h = trace(o, d, lp.max_range_m, false, lp.tlas_root);
+    // ... and meets moving actors where they are at its firing time.
+    let time_s = (s - 0.5) * lp.sweep_s;
+    let h = trace_at(o, d, lp.max_range_m, false, lp.tlas_root, time_s);
     let ideal = lp.min_power_per_m2 <= 0.0;
 
     // Hard target: P = ρ·cosθ·ξ(R)·exp(−2αR)/R².

@@ -369,7 +369,8 @@ pub fn render(
         &opts.out,
         scenario.rig.cameras.len(),
         !scenario.rig.lidars.is_empty(),
-    );
+    )
+    .with_compensated(cfg.lidar_compensated);
     if !opts.render_only {
         layout.create()?;
         if cfg.has(Format::SemanticKitti) && cfg.lidar {

@@ -8,7 +8,7 @@ use glam::{Affine3A, Vec2, Vec3};
 
 use crate::geometry::actors::{actor_mesh, class_of, default_material};
 use crate::geometry::map::build_static_world;
-use crate::geometry::{GeometryPool, MeshId, Placement, Tlas, build_tlas, materials};
+use crate::geometry::{GeometryPool, MeshId, Placement, Tlas, build_tlas_swept, materials};
 use crate::gpu::types::{CameraParams, GpuLight, LidarParams, affine_rows};
 use crate::labels::Class;
 use crate::physics::friction::RoadSurface;
@@ -31,8 +31,24 @@ pub struct ObjectState {
     pub class: Class,
     /// Length, width, height of the label box (origin at the bottom centre).
     pub size_m: Vec3,
+    /// Pose at the frame time (KITTI boxes are at the frame timestamp).
     pub world_from_object: Affine3A,
     pub mesh: MeshId,
+    /// Motion over the frame interval, from the simulation's last tick (world m/s, rad/s).
+    pub velocity_m_per_s: Vec3,
+    pub yaw_rate_rad_per_s: f32,
+}
+
+impl ObjectState {
+    /// Pose `time_s` seconds from the frame time (as the renderers place it).
+    pub fn world_from_object_at(&self, time_s: f32) -> Affine3A {
+        crate::geometry::pool::moved(
+            &self.world_from_object,
+            self.velocity_m_per_s,
+            self.yaw_rate_rad_per_s,
+            time_s,
+        )
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -69,6 +85,10 @@ pub struct FrameInputs {
     pub world_from_ego: Affine3A,
     pub cameras: Vec<CameraInputs>,
     pub lidar: Option<LidarInputs>,
+    /// Times (s from the frame time) at which rays are cast this frame: the lidar sweep with
+    /// motion distortion, the camera exposure with motion blur. The TLAS bounds each moving
+    /// instance over this window.
+    pub motion_window_s: [f32; 2],
 }
 
 /// One actor's state at a tick (for `verisim simulate`).
@@ -335,6 +355,12 @@ pub fn camera_params(
         puddle_count: weather.puddles.len().min(8) as u32,
         _pad: 0,
         puddles,
+        blur_shutter_s: if spec.motion_blur {
+            spec.shutter_s
+        } else {
+            0.0
+        },
+        _pad_end: [0; 3],
     }
 }
 
@@ -507,6 +533,22 @@ impl Simulation {
             }
         }
         world.insert_resource(graph);
+        // Every mover starts with its twist from its speed and heading (no tick measured yet).
+        let movers: Vec<(Entity, Pose, f32)> = world
+            .query::<(Entity, &Pose, &Speed)>()
+            .iter(&world)
+            .map(|(e, p, v)| (e, *p, v.m_per_s))
+            .collect();
+        for (e, pose, speed) in movers {
+            let heading = Vec3::new(pose.yaw_rad.cos(), pose.yaw_rad.sin(), 0.0);
+            world.entity_mut(e).insert((
+                PrevPose(pose),
+                Twist {
+                    velocity_m_per_s: heading * speed,
+                    yaw_rate_rad_per_s: 0.0,
+                },
+            ));
+        }
         for (index, cam) in scenario.rig.cameras.iter().enumerate() {
             world.spawn(CameraMount {
                 index,
@@ -608,19 +650,22 @@ impl Simulation {
     pub fn frame_inputs(&mut self) -> FrameInputs {
         let clock = *self.world.resource::<SimClock>();
         let seed = hash3(seed32(self.scenario.run.seed), self.frame, 0x5EED);
-        let mut placements = vec![Placement {
-            mesh: self.assets.static_mesh,
-            world_from_object: Affine3A::IDENTITY,
-            instance_id: 0,
-        }];
+        let mut placements = vec![Placement::fixed(
+            self.assets.static_mesh,
+            Affine3A::IDENTITY,
+            0,
+        )];
         let mut objects = Vec::new();
-        let mut q = self.world.query::<(&Actor, &Pose)>();
-        for (actor, pose) in q.iter(&self.world) {
+        let mut q = self.world.query::<(&Actor, &Pose, Option<&Twist>)>();
+        for (actor, pose, twist) in q.iter(&self.world) {
             let world_from_object = pose.world_from_body();
+            let twist = twist.copied().unwrap_or_default();
             placements.push(Placement {
                 mesh: actor.mesh,
                 world_from_object,
                 instance_id: actor.instance_id,
+                velocity_m_per_s: twist.velocity_m_per_s,
+                yaw_rate_rad_per_s: twist.yaw_rate_rad_per_s,
             });
             objects.push(ObjectState {
                 instance_id: actor.instance_id,
@@ -629,10 +674,30 @@ impl Simulation {
                 size_m: actor.size_m,
                 world_from_object,
                 mesh: actor.mesh,
+                velocity_m_per_s: twist.velocity_m_per_s,
+                yaw_rate_rad_per_s: twist.yaw_rate_rad_per_s,
             });
         }
         objects.sort_by_key(|o| o.instance_id);
-        let tlas = build_tlas(&self.assets.pool, &placements);
+        // Rays are cast over the lidar sweep (motion distortion) and the camera exposure
+        // (motion blur with more than one sample): bound the movers over the longest.
+        let lidar_half_s = self
+            .scenario
+            .rig
+            .lidars
+            .first()
+            .filter(|l| l.motion_distortion)
+            .map_or(0.0, |l| 0.5 * sensors::lidar::sweep_time_s(l));
+        let half_s = self
+            .scenario
+            .rig
+            .cameras
+            .iter()
+            .filter(|c| c.motion_blur && c.samples_per_pixel > 1)
+            .map(|c| 0.5 * c.shutter_s)
+            .fold(lidar_half_s, f32::max);
+        let motion_window_s = [-half_s, half_s];
+        let tlas = build_tlas_swept(&self.assets.pool, &placements, motion_window_s);
         let world_from_ego = self
             .world
             .query_filtered::<&Pose, With<Ego>>()
@@ -718,6 +783,7 @@ impl Simulation {
             world_from_ego,
             cameras,
             lidar,
+            motion_window_s,
         }
     }
 }

@@ -170,6 +170,10 @@ fn bad_lidar_input_names_the_place() {
         ),
         ("channels: 4, azimuth_resolution_deg: 1.0", "rig.lidars[0]"),
         (
+            "channels: 1, elevations: Table([0.0]), azimuth_resolution_deg: 1.0, compensated_points: true",
+            "rig.lidars[0].compensated_points",
+        ),
+        (
             "channels: 2, elevations: Table([1.0, 2.0, 3.0]), azimuth_resolution_deg: 1.0",
             "rig.lidars[0].elevations",
         ),

@@ -17,6 +17,7 @@ struct Hit {
     v: f32,
     tri: u32,
     inst: u32,
+    time_s: f32, // time of the ray, s from the frame time (pose of moving instances)
 }
 
 // Reciprocal of a direction with zero components nudged away from zero.
@@ -66,14 +67,48 @@ fn intersect_triangle(o: vec3<f32>, d: vec3<f32>, tri: Triangle) -> vec3<f32> {
     return vec3<f32>(t, u, v);
 }
 
-// Closest hit along o + t d for t < t_max (or the first hit found when any_hit is true).
+// The ray in an instance's object frame, the instance posed at time_s (s from the frame
+// time): its origin moved by velocity·time_s, turned by yaw_rate·time_s about its vertical
+// axis, world_from_object(t) = [Rz(a)·R | p + v·t]. Returns (origin, direction).
+struct ObjectRay {
+    o: vec3<f32>,
+    d: vec3<f32>,
+}
+
+fn instance_ray(inst: Instance, o: vec3<f32>, d: vec3<f32>, time_s: f32) -> ObjectRay {
+    var ow = o - inst.velocity_m_per_s * time_s;
+    var dw = d;
+    let a = inst.yaw_rate_rad_per_s * time_s;
+    if a != 0.0 {
+        let pivot = vec3<f32>(inst.world_from_object[0].w, inst.world_from_object[1].w, inst.world_from_object[2].w);
+        let sa = sin(a);
+        let ca = cos(a);
+        let r = ow - pivot;
+        ow = pivot + vec3<f32>(ca * r.x + sa * r.y, ca * r.y - sa * r.x, r.z);
+        dw = vec3<f32>(ca * d.x + sa * d.y, ca * d.y - sa * d.x, d.z);
+    }
+    var out: ObjectRay;
+    out.o = xform_point(inst.object_from_world, ow);
+    out.d = xform_dir(inst.object_from_world, dw);
+    return out;
+}
+
+// Closest hit along o + t d for t < t_max (or the first hit found when any_hit is true), with
+// every instance at its frame-time pose.
 fn trace(o: vec3<f32>, d: vec3<f32>, t_max: f32, any_hit: bool, tlas_root: u32) -> Hit {
+    return trace_at(o, d, t_max, any_hit, tlas_root, 0.0);
+}
+
+// As trace, for a ray cast at time_s seconds from the frame time: moving instances are met
+// where they are then (the TLAS bounds them over their swept motion).
+fn trace_at(o: vec3<f32>, d: vec3<f32>, t_max: f32, any_hit: bool, tlas_root: u32, time_s: f32) -> Hit {
     var best: Hit;
     best.t = t_max;
     best.u = 0.0;
     best.v = 0.0;
     best.tri = NO_RETURN;
     best.inst = NO_RETURN;
+    best.time_s = time_s;
     let inv_w = safe_inv(d);
     var tstack: array<u32, TLAS_STACK>;
     var tsp = 1u;
@@ -104,8 +139,9 @@ fn trace(o: vec3<f32>, d: vec3<f32>, t_max: f32, any_hit: bool, tlas_root: u32) 
         for (var k = 0u; k < node.count; k += 1u) {
             let ii = node.left_first + k;
             let inst = instances[ii];
-            let oo = xform_point(inst.object_from_world, o);
-            let od = xform_dir(inst.object_from_world, d);
+            let ray = instance_ray(inst, o, d, time_s);
+            let oo = ray.o;
+            let od = ray.d;
             let inv_o = safe_inv(od);
             var bstack: array<u32, BLAS_STACK>;
             var bsp = 1u;
@@ -149,10 +185,18 @@ fn trace(o: vec3<f32>, d: vec3<f32>, t_max: f32, any_hit: bool, tlas_root: u32) 
     return best;
 }
 
-// Unit normal of the hit triangle in world space, facing against the ray.
+// Unit normal of the hit triangle in world space (its instance posed at the hit's time),
+// facing against the ray.
 fn hit_normal(h: Hit, d: vec3<f32>) -> vec3<f32> {
     let tri = triangles[h.tri];
     let n_obj = cross(tri.e1, tri.e2);
-    let n = normalize(xform_dir(instances[h.inst].world_from_object, n_obj));
+    let inst = instances[h.inst];
+    var n = normalize(xform_dir(inst.world_from_object, n_obj));
+    let a = inst.yaw_rate_rad_per_s * h.time_s;
+    if a != 0.0 {
+        let sa = sin(a);
+        let ca = cos(a);
+        n = vec3<f32>(ca * n.x - sa * n.y, sa * n.x + ca * n.y, n.z);
+    }
     return select(n, -n, dot(n, d) > 0.0);
 }

@@ -25,6 +25,8 @@ struct Instance {
     instance_id: u32,
     pad0: u32,
     pad1: u32,
+    velocity_m_per_s: vec3<f32>,
+    yaw_rate_rad_per_s: f32,
 }
 
 struct Material {
@@ -68,7 +70,7 @@ struct LidarParams {
     dropoff_zero_intensity: f32,
     snow_cover: f32,
     intensity_scale: f32,
-    pad1: u32,
+    sweep_s: f32,
     pad2: u32,
     pad3: u32,
     pad4: u32,
@@ -130,6 +132,10 @@ struct CameraParams {
     puddle_count: u32,
     pad: u32,
     puddles: array<vec4<f32>, 8>,
+    blur_shutter_s: f32,
+    pad_end0: u32,
+    pad_end1: u32,
+    pad_end2: u32,
 }
 
 struct Light {

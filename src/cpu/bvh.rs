@@ -26,6 +26,8 @@ pub struct Hit {
     pub v: f32,
     pub tri: u32,
     pub inst: u32,
+    /// Time of the ray, seconds from the frame time (the pose of moving instances).
+    pub time_s: f32,
 }
 
 impl Hit {
@@ -136,14 +138,52 @@ fn push_children<const N: usize>(
     }
 }
 
-/// Closest hit along `o + t d` for `t < t_max`, or the first found when `any_hit`.
+/// The ray in an instance's object frame, the instance posed at `time_s` (seconds from the
+/// frame time): its origin moved by `velocity·time_s`, turned by `yaw_rate·time_s` about its
+/// vertical axis. Static instances (no motion, or time 0) take the plain transform.
+#[inline]
+pub fn instance_ray(inst: &Instance, o: Vec3, d: Vec3, time_s: f32) -> (Vec3, Vec3) {
+    let mut ow = o - v3(inst.velocity_m_per_s) * time_s;
+    let mut dw = d;
+    let a = inst.yaw_rate_rad_per_s * time_s;
+    if a != 0.0 {
+        // Undo the turn about the instance origin: world_from_object(t) = [Rz(a)·R | p + v·t].
+        let m = &inst.world_from_object;
+        let pivot = Vec3::new(m[0][3], m[1][3], m[2][3]);
+        let (sa, ca) = a.sin_cos();
+        let r = ow - pivot;
+        ow = pivot + Vec3::new(ca * r.x + sa * r.y, ca * r.y - sa * r.x, r.z);
+        dw = Vec3::new(ca * d.x + sa * d.y, ca * d.y - sa * d.x, d.z);
+    }
+    (
+        xform_point(&inst.object_from_world, ow),
+        xform_dir(&inst.object_from_world, dw),
+    )
+}
+
+/// Closest hit along `o + t d` for `t < t_max`, or the first found when `any_hit`, with every
+/// instance at its frame-time pose.
 pub fn trace(scene: &SceneView, o: Vec3, d: Vec3, t_max: f32, any_hit: bool) -> Hit {
+    trace_at(scene, o, d, t_max, any_hit, 0.0)
+}
+
+/// As [`trace`], for a ray cast at `time_s` seconds from the frame time: moving instances are
+/// met where they are then (the TLAS bounds them over their swept motion).
+pub fn trace_at(
+    scene: &SceneView,
+    o: Vec3,
+    d: Vec3,
+    t_max: f32,
+    any_hit: bool,
+    time_s: f32,
+) -> Hit {
     let mut best = Hit {
         t: t_max,
         u: 0.0,
         v: 0.0,
         tri: NO_RETURN,
         inst: NO_RETURN,
+        time_s,
     };
     let inv_w = safe_inv(d);
     let mut tstack = [0u32; TLAS_STACK];
@@ -174,8 +214,7 @@ pub fn trace(scene: &SceneView, o: Vec3, d: Vec3, t_max: f32, any_hit: bool) -> 
         for k in 0..node.count {
             let ii = node.left_first + k;
             let inst = &scene.instances[ii as usize];
-            let oo = xform_point(&inst.object_from_world, o);
-            let od = xform_dir(&inst.object_from_world, d);
+            let (oo, od) = instance_ray(inst, o, d, time_s);
             let inv_o = safe_inv(od);
             let mut bstack = [0u32; BLAS_STACK];
             let mut bsp = 1usize;
@@ -208,6 +247,7 @@ pub fn trace(scene: &SceneView, o: Vec3, d: Vec3, t_max: f32, any_hit: bool) -> 
                             v,
                             tri: ti,
                             inst: ii,
+                            time_s,
                         };
                         if any_hit {
                             return best;
@@ -220,10 +260,17 @@ pub fn trace(scene: &SceneView, o: Vec3, d: Vec3, t_max: f32, any_hit: bool) -> 
     best
 }
 
-/// Unit world-space normal of the hit triangle, facing against the ray.
+/// Unit world-space normal of the hit triangle (its instance posed at the hit's time), facing
+/// against the ray.
 pub fn hit_normal(scene: &SceneView, h: &Hit, d: Vec3) -> Vec3 {
     let tri = &scene.triangles[h.tri as usize];
     let n_obj = v3(tri.e1).cross(v3(tri.e2));
-    let n = xform_dir(&scene.instances[h.inst as usize].world_from_object, n_obj).normalize();
+    let inst = &scene.instances[h.inst as usize];
+    let mut n = xform_dir(&inst.world_from_object, n_obj).normalize();
+    let a = inst.yaw_rate_rad_per_s * h.time_s;
+    if a != 0.0 {
+        let (sa, ca) = a.sin_cos();
+        n = Vec3::new(ca * n.x - sa * n.y, sa * n.x + ca * n.y, n.z);
+    }
     if n.dot(d) > 0.0 { -n } else { n }
 }

@@ -4,7 +4,7 @@
 use glam::{Vec2, Vec3};
 use rayon::prelude::*;
 
-use super::bvh::{Hit, SceneView, hit_normal, trace, xform_dir, xform_point};
+use super::bvh::{Hit, SceneView, hit_normal, trace, trace_at, xform_dir, xform_point};
 use crate::gpu::types::{CameraParams, GpuLight, GpuMaterial, NO_RETURN, PixelOut};
 use crate::rng::{hash3, pcg_hash, rand, u01};
 
@@ -356,7 +356,7 @@ fn shade(c: &Ctx, o: Vec3, d: Vec3, h: &Hit, px: u32, s: u32) -> Vec3 {
         );
         let ndl = n.dot(sd);
         if ndl > 0.0 {
-            let sh = trace(scene, base, sd, 1.0e4, true);
+            let sh = trace_at(scene, base, sd, 1.0e4, true, h.time_s);
             if sh.tri == NO_RETURN {
                 irr += sun_irr * ndl;
                 spec += sun_irr * (ndl * blinn(n, sd, d, shin));
@@ -369,7 +369,7 @@ fn shade(c: &Ctx, o: Vec3, d: Vec3, h: &Hit, px: u32, s: u32) -> Vec3 {
         rand(cp.seed, S_AO, px, dr),
         rand(cp.seed, S_AO, px, dr + 1),
     );
-    let ah = trace(scene, base, hd, cp.ao_radius_m, false);
+    let ah = trace_at(scene, base, hd, cp.ao_radius_m, false, h.time_s);
     if ah.tri == NO_RETURN {
         irr += sky_irradiance(cp, n);
     } else {
@@ -380,7 +380,7 @@ fn shade(c: &Ctx, o: Vec3, d: Vec3, h: &Hit, px: u32, s: u32) -> Vec3 {
         let mut e2 = sky_irradiance(cp, n2) * 0.5 + lamp_irradiance(c, p2, n2, false);
         let ndl2 = n2.dot(sun);
         if cp.sun_irradiance[1] > 0.0 && ndl2 > 0.0 {
-            let sh2 = trace(scene, p2, sun, 1.0e4, true);
+            let sh2 = trace_at(scene, p2, sun, 1.0e4, true, h.time_s);
             if sh2.tri == NO_RETURN {
                 e2 += sun_irr * ndl2;
             }
@@ -406,7 +406,7 @@ fn shade(c: &Ctx, o: Vec3, d: Vec3, h: &Hit, px: u32, s: u32) -> Vec3 {
         if luminance(e) * cp.exposure < 2.0e-3 {
             continue;
         }
-        let sh = trace(scene, base, l, dist - lt.radius_m, true);
+        let sh = trace_at(scene, base, l, dist - lt.radius_m, true, h.time_s);
         if sh.tri != NO_RETURN {
             continue;
         }
@@ -426,7 +426,7 @@ fn shade(c: &Ctx, o: Vec3, d: Vec3, h: &Hit, px: u32, s: u32) -> Vec3 {
         if r.dot(n) < 0.0 {
             r = reflect(r, n);
         }
-        let rh = trace(scene, base, r, 300.0, false);
+        let rh = trace_at(scene, base, r, 300.0, false, h.time_s);
         let lr;
         let mut t_r = 300.0;
         if rh.tri == NO_RETURN {
@@ -625,8 +625,9 @@ pub fn pixel_radiance(c: &Ctx, x: u32, y: u32) -> (PixelOut, Vec3) {
             let dc = camera_dir(cp, x as f32 + jx, y as f32 + jy);
             let d = xform_dir(&cp.world_from_camera, dc).normalize();
             let tau = (s as f32 + rand(cp.seed, S_TIME, px, s)) / cp.spp as f32 - 0.5;
-            let o = o0 + v3(cp.velocity_m_per_s) * (tau * cp.shutter_s);
-            let h = trace(scene, o, d, cp.max_depth_m, false);
+            let time_s = tau * cp.blur_shutter_s;
+            let o = o0 + v3(cp.velocity_m_per_s) * time_s;
+            let h = trace_at(scene, o, d, cp.max_depth_m, false, time_s);
             acc += radiance_along(c, o, d, dc, &h, px, s);
         }
         acc /= cp.spp as f32;

@@ -4,7 +4,7 @@
 use glam::Vec3;
 use rayon::prelude::*;
 
-use super::bvh::{SceneView, hit_normal, trace, xform_dir, xform_point};
+use super::bvh::{SceneView, hit_normal, trace_at, xform_dir, xform_point};
 use crate::gpu::types::{LidarHit, LidarParams, NO_RETURN, RETURN_DUAL, RETURN_LAST};
 use crate::rng::rand;
 
@@ -126,7 +126,8 @@ pub fn lidar_ray(
     let d0 = xform_dir(&lp.world_from_lidar, dir_l);
     let d1 = xform_dir(&lp.world_from_lidar_end, dir_l);
     let d = (d0 + (d1 - d0) * s).normalize();
-    let h = trace(scene, o, d, lp.max_range_m, false);
+    let time_s = (s - 0.5) * lp.sweep_s;
+    let h = trace_at(scene, o, d, lp.max_range_m, false, time_s);
     let ideal = lp.min_power_per_m2 <= 0.0;
 
     let mut hard_hit = false;

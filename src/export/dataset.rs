@@ -114,6 +114,9 @@ pub struct RunConfig {
     /// sequence (None: the run is one sequence).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub episode_frames: Option<u32>,
+    /// The lidar also writes motion-compensated points (`velodyne_compensated/`).
+    #[serde(default)]
+    pub lidar_compensated: bool,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -159,6 +162,11 @@ impl RunConfig {
             lidar: !scenario.rig.lidars.is_empty(),
             shard,
             episode_frames: scenario.variations.as_ref().map(|v| v.episode_frames),
+            lidar_compensated: scenario
+                .rig
+                .lidars
+                .first()
+                .is_some_and(|l| l.compensated_points),
         }
     }
 

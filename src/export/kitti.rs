@@ -25,6 +25,8 @@ pub struct KittiLayout {
     pub split: PathBuf,
     pub cameras: usize,
     pub lidar: bool,
+    /// The lidar also writes `velodyne_compensated/` (points at the frame-time pose).
+    pub compensated: bool,
 }
 
 impl KittiLayout {
@@ -33,7 +35,14 @@ impl KittiLayout {
             split: dir.join("training"),
             cameras,
             lidar,
+            compensated: false,
         }
+    }
+
+    /// The same layout with `velodyne_compensated/` when `on`.
+    pub fn with_compensated(mut self, on: bool) -> Self {
+        self.compensated = self.lidar && on;
+        self
     }
 
     /// The folders this rig writes.
@@ -55,6 +64,10 @@ impl KittiLayout {
             // weather summary (docs/lidar.md).
             f.push("velodyne_times".into());
             f.push("velodyne_weather".into());
+            if self.compensated {
+                // The same points moved to the lidar pose at the frame time (docs/lidar.md).
+                f.push("velodyne_compensated".into());
+            }
         }
         f
     }
@@ -77,7 +90,7 @@ impl KittiLayout {
             .map(|f| {
                 let ext = match f.as_str() {
                     "calib" | "label_2" => "txt",
-                    "velodyne" => "bin",
+                    "velodyne" | "velodyne_compensated" => "bin",
                     "velodyne_times" => "times",
                     "velodyne_labels" => "label",
                     "velodyne_weather" => "json",
@@ -227,6 +240,15 @@ pub fn calib_text(inputs: &FrameInputs) -> String {
     s
 }
 
+/// A KITTI velodyne point: x, y, z, intensity as little-endian f32.
+fn point_bytes(h: &crate::gpu::types::LidarHit) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    for (k, v) in [h.x, h.y, h.z, h.intensity].iter().enumerate() {
+        b[4 * k..4 * k + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    b
+}
+
 /// Encodes every file of one frame (nothing is written yet).
 pub fn encode_frame(
     layout: &KittiLayout,
@@ -263,14 +285,23 @@ pub fn encode_frame(
         let mut bin = Vec::with_capacity(lidar.hits.len() * 16);
         let mut lab = Vec::with_capacity(lidar.hits.len() * 4);
         for h in lidar.hits.iter().filter(|h| h.label != NO_RETURN) {
-            for v in [h.x, h.y, h.z, h.intensity] {
-                bin.extend_from_slice(&v.to_le_bytes());
-            }
+            bin.extend_from_slice(&point_bytes(h));
             let class = Class::from_id((h.label & 0xFFFF) as u16).unwrap_or(Class::Unlabeled);
             let sk = class.info().semantic_kitti_id as u32 | (h.label & 0xFFFF_0000);
             lab.extend_from_slice(&sk.to_le_bytes());
         }
         files.push((layout.file("velodyne", f, "bin"), bin));
+        if layout.compensated
+            && let Some(l) = &inputs.lidar
+        {
+            let comp = crate::sensors::lidar::motion_compensate(lidar, &l.params);
+            let bin: Vec<u8> = comp
+                .iter()
+                .filter(|h| h.label != NO_RETURN)
+                .flat_map(point_bytes)
+                .collect();
+            files.push((layout.file("velodyne_compensated", f, "bin"), bin));
+        }
         files.push((layout.file("velodyne_labels", f, "label"), lab));
         let sweep_s = inputs.lidar.as_ref().map_or(0.0, |l| l.sweep_s);
         let times: Vec<u8> = crate::sensors::lidar::point_times_s(lidar, sweep_s)

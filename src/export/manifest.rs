@@ -241,6 +241,7 @@ pub fn finalize(
             "formats": cfg.formats,
             "cameras": cfg.cameras,
             "lidar": cfg.lidar,
+            "lidar_compensated": cfg.lidar_compensated,
             "frames": cfg.frames,
             "shard": cfg.shard,
             "episodeFrames": cfg.episode_frames,

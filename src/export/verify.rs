@@ -309,6 +309,7 @@ fn expected_files(
     cameras: usize,
     lidar: bool,
     episode_frames: Option<u32>,
+    compensated: bool,
 ) -> Vec<String> {
     let n = format!("{frame:06}");
     let mut out = Vec::new();
@@ -328,6 +329,9 @@ fn expected_files(
             out.push(format!("training/velodyne_labels/{n}.label"));
             out.push(format!("training/velodyne_times/{n}.times"));
             out.push(format!("training/velodyne_weather/{n}.json"));
+            if compensated {
+                out.push(format!("training/velodyne_compensated/{n}.bin"));
+            }
         }
     } else if formats.contains(&Format::Coco) {
         for c in 0..cameras {
@@ -375,6 +379,7 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
         .map_err(|e| merr(format!("vs:layout.cameras: {e}")))?;
     let lidar = layout["lidar"].as_bool().unwrap_or(false);
     let episode_frames = layout["episodeFrames"].as_u64().map(|n| n as u32);
+    let compensated = layout["lidar_compensated"].as_bool().unwrap_or(false);
     let total = layout["frames"].as_u64().unwrap_or(0) as u32;
     let shard: Option<super::dataset::Shard> =
         serde_json::from_value(layout["shard"].clone()).unwrap_or(None);
@@ -439,7 +444,9 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
     // Structure: expected files listed, aggregates present.
     let mut expected: BTreeSet<String> = want_frames
         .iter()
-        .flat_map(|&f| expected_files(f, &formats, cameras.len(), lidar, episode_frames))
+        .flat_map(|&f| {
+            expected_files(f, &formats, cameras.len(), lidar, episode_frames, compensated)
+        })
         .collect();
     expected.insert(super::manifest::SCENARIO_RESOLVED.into());
     expected.insert(super::manifest::SCENARIO_COPY.into());
@@ -541,7 +548,7 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
             Err(message) => report.problems.push(Problem { path: p, message }),
         }
     }
-    // One label and one firing time per point.
+    // One label, one firing time and one compensated point per point.
     let mut pairs = vec![
         (
             "training/velodyne/".to_string(),
@@ -552,6 +559,11 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
             "training/velodyne/".to_string(),
             "training/velodyne_times/".to_string(),
             "times",
+        ),
+        (
+            "training/velodyne/".to_string(),
+            "training/velodyne_compensated/".to_string(),
+            "bin",
         ),
     ];
     for sd in sequence_frames.keys() {

@@ -8,4 +8,4 @@ pub mod mesh;
 pub mod pool;
 
 pub use mesh::Mesh;
-pub use pool::{GeometryPool, MeshId, Placement, Tlas, build_tlas};
+pub use pool::{GeometryPool, MeshId, Placement, Tlas, build_tlas, build_tlas_swept};

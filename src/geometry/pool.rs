@@ -89,6 +89,111 @@ pub struct Placement {
     pub world_from_object: Affine3A,
     /// Label instance id (0 = static world, not an object).
     pub instance_id: u32,
+    /// Motion over the frame interval (world, m/s; rad/s about the object's vertical axis):
+    /// the pose at time `t` from the frame time is `[Rz(ω·t)·R | p + v·t]`.
+    pub velocity_m_per_s: Vec3,
+    pub yaw_rate_rad_per_s: f32,
+}
+
+impl Placement {
+    /// A placement that does not move.
+    pub fn fixed(mesh: MeshId, world_from_object: Affine3A, instance_id: u32) -> Self {
+        Placement {
+            mesh,
+            world_from_object,
+            instance_id,
+            velocity_m_per_s: Vec3::ZERO,
+            yaw_rate_rad_per_s: 0.0,
+        }
+    }
+
+    /// World pose `time_s` seconds from the frame time.
+    pub fn world_from_object_at(&self, time_s: f32) -> Affine3A {
+        moved(
+            &self.world_from_object,
+            self.velocity_m_per_s,
+            self.yaw_rate_rad_per_s,
+            time_s,
+        )
+    }
+}
+
+/// `world_from_object` moved along a constant twist for `time_s` seconds: the origin moves at
+/// `velocity` and the body turns about its own vertical axis at `yaw_rate`.
+pub fn moved(world_from_object: &Affine3A, velocity: Vec3, yaw_rate: f32, time_s: f32) -> Affine3A {
+    let rot = glam::Mat3A::from_rotation_z(yaw_rate * time_s);
+    Affine3A {
+        matrix3: rot * world_from_object.matrix3,
+        translation: world_from_object.translation + glam::Vec3A::from(velocity * time_s),
+    }
+}
+
+/// World box of a mesh's object-space box under `world_from_object`.
+fn world_box(b: &Aabb, world_from_object: &Affine3A) -> Aabb {
+    let mut out = Aabb::EMPTY;
+    for k in 0..8 {
+        let c = Vec3::new(
+            if k & 1 == 0 { b.min.x } else { b.max.x },
+            if k & 2 == 0 { b.min.y } else { b.max.y },
+            if k & 4 == 0 { b.min.z } else { b.max.z },
+        );
+        out.grow_point(world_from_object.transform_point3(c));
+    }
+    out
+}
+
+/// Pieces the swept bound of a turning instance is built from.
+const SWEEP_STEPS: u32 = 8;
+
+/// A box holding the placed mesh at every time of `window_s` (seconds from the frame time).
+/// Translation only: the union of the boxes at both ends (each point moves on a segment).
+/// Turning: per step, the boxes at both ends of the turn (about the origin, padded by the
+/// sagitta r·(1 − cos(δ/2)) of the arcs' chords), plus the step's translation segment.
+pub fn swept_bounds(b: &Aabb, p: &Placement, window_s: [f32; 2]) -> Aabb {
+    let [t0, t1] = window_s;
+    if (p.velocity_m_per_s == Vec3::ZERO && p.yaw_rate_rad_per_s == 0.0) || t1 <= t0 {
+        return world_box(b, &p.world_from_object);
+    }
+    if p.yaw_rate_rad_per_s == 0.0 {
+        let mut out = world_box(b, &p.world_from_object_at(t0));
+        let e = world_box(b, &p.world_from_object_at(t1));
+        out.grow_point(e.min);
+        out.grow_point(e.max);
+        return out;
+    }
+    let origin = Vec3::from(p.world_from_object.translation);
+    let turn_only = |t: f32| {
+        let mut m = moved(&p.world_from_object, Vec3::ZERO, p.yaw_rate_rad_per_s, t);
+        m.translation = glam::Vec3A::ZERO;
+        m
+    };
+    // Farthest corner from the vertical axis through the origin.
+    let r = (0..8)
+        .map(|k| {
+            let c = Vec3::new(
+                if k & 1 == 0 { b.min.x } else { b.max.x },
+                if k & 2 == 0 { b.min.y } else { b.max.y },
+                if k & 4 == 0 { b.min.z } else { b.max.z },
+            );
+            p.world_from_object.matrix3.mul_vec3(c).truncate().length()
+        })
+        .fold(0.0f32, f32::max);
+    let dt = (t1 - t0) / SWEEP_STEPS as f32;
+    let half_turn = 0.5 * (p.yaw_rate_rad_per_s * dt).abs();
+    let sag = r * (1.0 - half_turn.min(std::f32::consts::PI).cos()) + 1.0e-4;
+    let mut out = Aabb::EMPTY;
+    for k in 0..SWEEP_STEPS {
+        let (ta, tb) = (t0 + k as f32 * dt, t0 + (k + 1) as f32 * dt);
+        let mut turn = world_box(b, &turn_only(ta));
+        let e = world_box(b, &turn_only(tb));
+        turn.grow_point(e.min);
+        turn.grow_point(e.max);
+        let (va, vb) = (p.velocity_m_per_s * ta, p.velocity_m_per_s * tb);
+        let pad = Vec3::new(sag, sag, 0.0);
+        out.grow_point(origin + turn.min + va.min(vb) - pad);
+        out.grow_point(origin + turn.max + va.max(vb) + pad);
+    }
+    out
 }
 
 /// The TLAS of one frame: instances in leaf order and the TLAS nodes.
@@ -98,22 +203,17 @@ pub struct Tlas {
     pub nodes: Vec<BvhNode>,
 }
 
+/// The TLAS of instances at their frame-time pose.
 pub fn build_tlas(pool: &GeometryPool, placements: &[Placement]) -> Tlas {
+    build_tlas_swept(pool, placements, [0.0, 0.0])
+}
+
+/// The TLAS for rays cast at any time of `window_s` (seconds from the frame time): each
+/// moving instance is bounded over its motion in the window.
+pub fn build_tlas_swept(pool: &GeometryPool, placements: &[Placement], window_s: [f32; 2]) -> Tlas {
     let world_bounds: Vec<Aabb> = placements
         .iter()
-        .map(|p| {
-            let b = pool.bounds[p.mesh.0 as usize];
-            let mut out = Aabb::EMPTY;
-            for k in 0..8 {
-                let c = Vec3::new(
-                    if k & 1 == 0 { b.min.x } else { b.max.x },
-                    if k & 2 == 0 { b.min.y } else { b.max.y },
-                    if k & 4 == 0 { b.min.z } else { b.max.z },
-                );
-                out.grow_point(p.world_from_object.transform_point3(c));
-            }
-            out
-        })
+        .map(|p| swept_bounds(&pool.bounds[p.mesh.0 as usize], p, window_s))
         .collect();
     let built = bvh::build(&world_bounds);
     let instances = built
@@ -127,6 +227,8 @@ pub fn build_tlas(pool: &GeometryPool, placements: &[Placement]) -> Tlas {
                 blas_root: pool.roots[p.mesh.0 as usize],
                 instance_id: p.instance_id,
                 _pad: [0; 2],
+                velocity_m_per_s: p.velocity_m_per_s.to_array(),
+                yaw_rate_rad_per_s: p.yaw_rate_rad_per_s,
             }
         })
         .collect();

@@ -40,6 +40,13 @@ pub struct Instance {
     /// Instance id written to labels (0 = not an object).
     pub instance_id: u32,
     pub _pad: [u32; 2],
+    /// Motion over the frame interval (constant twist, from the simulation): the object's
+    /// origin moves at `velocity_m_per_s` (world) and turns about its own vertical axis at
+    /// `yaw_rate_rad_per_s`; the matrices above are the pose at the frame time. A ray at time
+    /// `t` (s, relative to the frame time) meets the instance as posed at `t`
+    /// (`shaders/shared/bvh.wgsl` `instance_ray`). Zero for static instances.
+    pub velocity_m_per_s: [f32; 3],
+    pub yaw_rate_rad_per_s: f32,
 }
 
 #[repr(C)]
@@ -111,7 +118,11 @@ pub struct LidarParams {
     pub snow_cover: f32,
     /// Gain to the sensor's reported intensity scale.
     pub intensity_scale: f32,
-    pub _pad: [u32; 5],
+    /// Time the columns take to fire, seconds (one sweep with motion distortion, else 0):
+    /// column `c` fires at `(s − 0.5)·sweep_s` from the frame time, `s = (c + 0.5) / columns`,
+    /// and meets moving actors where they are then.
+    pub sweep_s: f32,
+    pub _pad: [u32; 4],
 }
 
 /// `LidarParams::return_mode`: the strongest return per ray.
@@ -203,6 +214,11 @@ pub struct CameraParams {
     pub _pad: u32,
     /// Puddles: (x, y, radius, 0) in the world frame.
     pub puddles: [[f32; 4]; 8],
+    /// Exposure window over which samples are spread in time for motion blur, seconds
+    /// (`shutter_s` with `motion_blur`, else 0): sample `s` sees the ego and the actors at
+    /// `tau·blur_shutter_s`, tau in [−0.5, 0.5) stratified.
+    pub blur_shutter_s: f32,
+    pub _pad_end: [u32; 3],
 }
 
 /// A lamp: a small sphere of `radius_m` at `position`, emitting `intensity` (linear RGB,

@@ -145,11 +145,11 @@ fn silhouette(
     }
     let tlas = build_tlas(
         pool,
-        &[Placement {
-            mesh: obj.mesh,
-            world_from_object: obj.world_from_object,
-            instance_id: obj.instance_id,
-        }],
+        &[Placement::fixed(
+            obj.mesh,
+            obj.world_from_object,
+            obj.instance_id,
+        )],
     );
     let scene = SceneView {
         blas_nodes: &pool.nodes,

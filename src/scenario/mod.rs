@@ -709,6 +709,12 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
                 }
             }
         }
+        if l.compensated_points && !l.motion_distortion {
+            return Err((
+                format!("{f}.compensated_points"),
+                "compensated points need `motion_distortion: true` (without it every column already fires from the frame-time pose)".into(),
+            ));
+        }
         if l.min_range_m >= l.max_range_m || l.max_range_m > 2000.0 {
             return Err((
                 format!("{f}.max_range_m"),

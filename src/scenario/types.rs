@@ -608,6 +608,9 @@ pub struct LidarSpec {
     /// intensity scale; calibrated per preset against real frames (1 = physical units).
     pub intensity_scale: f32,
     pub pose: MountPose,
+    /// Also write the points moved to the lidar pose at the frame time (ego motion removed,
+    /// KITTI-style `velodyne_compensated/`); needs `motion_distortion`.
+    pub compensated_points: bool,
 }
 
 /// Real sensors whose beam pattern, timing and detection verisim knows (values in
@@ -692,6 +695,8 @@ pub struct LidarSpecRaw {
     #[serde(default, deserialize_with = "some_positive")]
     pub intensity_scale: Option<f32>,
     pub pose: MountPose,
+    #[serde(default, deserialize_with = "some")]
+    pub compensated_points: Option<bool>,
 }
 
 impl TryFrom<LidarSpecRaw> for LidarSpec {

@@ -113,7 +113,8 @@ pub fn lidar_params(
         dropoff_zero_intensity: spec.dropoff_zero_intensity,
         snow_cover: if snowing { weather.wetness } else { 0.0 },
         intensity_scale: spec.intensity_scale,
-        _pad: [0; 5],
+        sweep_s: 2.0 * half,
+        _pad: [0; 4],
     }
 }
 

@@ -224,6 +224,7 @@ pub fn resolve(raw: LidarSpecRaw) -> Result<LidarSpec, String> {
         overlap_full_m: pick(raw.overlap_full_m, |b| b.overlap_full_m, 6.0),
         intensity_scale: pick(raw.intensity_scale, |b| b.intensity_scale, 1.0),
         pose: raw.pose,
+        compensated_points: raw.compensated_points.unwrap_or(false),
     })
 }
 

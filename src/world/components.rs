@@ -22,6 +22,19 @@ impl Pose {
     }
 }
 
+/// The pose before the last tick (to measure [`Twist`]).
+#[derive(Component, Clone, Copy, Debug, PartialEq)]
+pub struct PrevPose(pub Pose);
+
+/// Motion measured over the last tick: velocity of the footprint centre (world, m/s) and yaw
+/// rate (rad/s, counter-clockwise). Frames carry it as each actor's motion over the frame
+/// interval (lidar sweep, camera exposure).
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq)]
+pub struct Twist {
+    pub velocity_m_per_s: Vec3,
+    pub yaw_rate_rad_per_s: f32,
+}
+
 #[derive(Component, Clone, Copy, Debug, PartialEq)]
 pub struct Speed {
     pub m_per_s: f32,

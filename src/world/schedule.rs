@@ -4,7 +4,7 @@
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
 
-use super::systems::motion::{advance_clock, follow_route};
+use super::systems::motion::{advance_clock, follow_route, measure_twist, remember_poses};
 use super::systems::traffic::drive_vehicles;
 use super::systems::weather::{apply_weather_changes, update_road_surfaces};
 
@@ -29,12 +29,12 @@ pub fn build_schedule() -> Schedule {
             .chain(),
     );
     schedule.add_systems(
-        (apply_weather_changes, update_road_surfaces)
+        (remember_poses, apply_weather_changes, update_road_surfaces)
             .chain()
             .in_set(SimSet::Weather),
     );
     schedule.add_systems(drive_vehicles.in_set(SimSet::Traffic));
     schedule.add_systems(follow_route.in_set(SimSet::Motion));
-    schedule.add_systems(advance_clock.in_set(SimSet::Clock));
+    schedule.add_systems((measure_twist, advance_clock).chain().in_set(SimSet::Clock));
     schedule
 }

@@ -3,7 +3,7 @@
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 
-use crate::world::components::{Pose, Route, Speed};
+use crate::world::components::{Driver, Pose, PrevPose, Route, Speed, Twist};
 use crate::world::resources::SimClock;
 
 /// Moves every routed entity `speed * dt` along its polyline, turning at waypoints.
@@ -44,4 +44,34 @@ pub fn follow_route(clock: Res<SimClock>, mut movers: Query<(&mut Pose, &Speed, 
 
 pub fn advance_clock(mut clock: ResMut<SimClock>) {
     clock.tick += 1;
+}
+
+/// Keeps each pose as it was before this tick.
+pub fn remember_poses(mut q: Query<(&Pose, &mut PrevPose)>) {
+    for (pose, mut prev) in q.iter_mut() {
+        prev.0 = *pose;
+    }
+}
+
+/// The motion of the last tick: displacement / dt, and for lane-driven vehicles (kinematic
+/// bicycle, smooth heading) the heading change / dt. Route followers turn instantly at
+/// waypoints: their heading jumps are not a rate, so their yaw rate is 0.
+pub fn measure_twist(
+    clock: Res<SimClock>,
+    mut q: Query<(&Pose, &PrevPose, &mut Twist, Option<&Driver>)>,
+) {
+    if clock.dt_s <= 0.0 {
+        return;
+    }
+    for (pose, prev, mut twist, driver) in q.iter_mut() {
+        twist.velocity_m_per_s = (pose.position - prev.0.position) / clock.dt_s;
+        twist.yaw_rate_rad_per_s = if driver.is_some() {
+            let d = pose.yaw_rad - prev.0.yaw_rad;
+            let wrapped =
+                (d + std::f32::consts::PI).rem_euclid(std::f32::consts::TAU) - std::f32::consts::PI;
+            wrapped / clock.dt_s
+        } else {
+            0.0
+        };
+    }
 }
