@@ -126,6 +126,9 @@ impl ContrastAcc {
 
     /// Adds one frame: `rgb` (3 bytes per pixel), `depth` (metres × 256, 0 = none), `semantic`
     /// (verisim class ids), all `width` × `height`.
+    // The buffers of one frame side by side, as the dataset stores them; a wrapper struct
+    // would only rename them.
+    #[allow(clippy::too_many_arguments)]
     pub fn add_frame(
         &mut self,
         width: usize,

@@ -66,7 +66,7 @@ fn manifest_draws(root: &Path) -> Result<Draws> {
     let text = std::fs::read_to_string(&path).map_err(|e| RealityError::io(&path, e))?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| RealityError::parse(&path, e.line(), e.to_string()))?;
-    let (mut fog, mut rain): (Option<Vec<Option<f64>>>, Option<Vec<Option<f64>>>) = (None, None);
+    let (mut fog, mut rain): Draws = (None, None);
     let frames = v.get("vs:frames").and_then(|f| f.as_array());
     for f in frames.into_iter().flatten() {
         let sets = f
