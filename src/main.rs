@@ -152,10 +152,12 @@ struct CheckArgs {
     /// Lidar model (hdl64e, hdl32e); inferred when absent.
     #[arg(long)]
     sensor: Option<String>,
-    /// Scenario fog visibility (m) for the physical-consistency check.
+    /// Fog visibility (m) for the physical-consistency checks. By default the truth is read
+    /// from the synthetic dataset (its resolved scenario.ron and manifest); these flags
+    /// override it field by field.
     #[arg(long)]
     truth_visibility_m: Option<f64>,
-    /// Scenario rain rate (mm/h).
+    /// Rain rate (mm/h), overriding the dataset's.
     #[arg(long)]
     truth_rain_mm_per_h: Option<f64>,
     /// Scenario tyre-road friction μ.

@@ -200,10 +200,29 @@ fn camera_defects_are_caught_by_their_gates() {
     });
     let r = run(a, &real);
     // KITTI's camera is nearly grey-balanced, so a red/blue swap barely moves colour histograms
-    // or white balance; the blue/red noise ratio (a sensor fingerprint) flips and is flagged, but
-    // with three baseline frames only as a warning (see the report's notes).
+    // or white balance; foliage turning from yellow-green to cyan-green fails the foliage-hue
+    // gate (log odds of R > B among green-dominant pixels flip sign), and the blue/red noise
+    // ratio (a sensor fingerprint) is flagged too. The log odds themselves (camera.foliage_hue)
+    // move by 1.06 but three baseline frames spread by 1.0 (frame 5 is mostly trees), so the
+    // gate that fails is the share of frames with yellow-green foliage: 1 real, 0 swapped.
+    assert_caught(&r, "camera.foliage_yellow_green_share");
+    let c = r.check("camera.foliage_hue").unwrap();
+    assert!(c.synthetic_value.unwrap() < 0.0 && c.real_value.unwrap() > 0.0);
     assert_ne!(verdict(&r, "camera.noise_b_over_r"), Verdict::Pass);
     assert_eq!(verdict(&r, "camera.luminance_median"), Verdict::Pass);
+    // The statistic is antisymmetric under the swap: each frame's value negates exactly.
+    for i in 0..3 {
+        let f = kitti_frame(i);
+        let img = f.image.unwrap();
+        let mut sw = img.clone();
+        sw.pixels_mut().for_each(|p| p.0 = [p.0[2], p.0[1], p.0[0]]);
+        let mut agg = verisim::reality::camera::CameraAgg::default();
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let a = verisim::reality::camera::accumulate_image(w, h, img.as_raw(), &mut agg);
+        let b = verisim::reality::camera::accumulate_image(w, h, sw.as_raw(), &mut agg);
+        assert!(a.foliage_red_blue_log_odds > 0.2, "frame {i}: {a:?}");
+        assert!((a.foliage_red_blue_log_odds + b.foliage_red_blue_log_odds).abs() < 1e-12);
+    }
 }
 
 #[test]

@@ -15,6 +15,16 @@ pub const HUE_MIN_CHROMA: f32 = 6.0;
 pub const NOISE_BRIGHTNESS_BINS: usize = 8;
 pub const SPECTRUM_N: usize = 256;
 pub const SPECTRUM_BINS: usize = SPECTRUM_N / 2;
+/// A pixel is green-dominant when G exceeds both R and B by more than this (8-bit levels).
+///
+/// Leaves and grass reflect green most, but chlorophyll and carotenoids absorb blue (400–500 nm)
+/// more than the camera's red band (580–700 nm, which reaches the red edge), so foliage images as
+/// yellow-green (G > R > B), hardly ever as cyan-green (G > B > R). The statistic is the log odds
+/// of R > B among green-dominant pixels (ties left out): on the six shared KITTI frames +0.48,
+/// +0.38, +0.47, +0.59, +0.24, +1.42, every one positive; a red/blue swap negates each exactly. A swap
+/// leaves luminance almost unchanged and, KITTI's camera being nearly grey-balanced, white
+/// balance as well, so this conditional statistic is the one that sees it.
+pub const FOLIAGE_MIN_GREEN_EXCESS: u8 = 8;
 /// Sobel magnitude (on 0..255 luminance) above which a pixel counts as an edge.
 pub const EDGE_THRESHOLD: f32 = 100.0;
 
@@ -108,6 +118,14 @@ pub struct CameraScalars {
     /// Immerkær σ of the blue channel over that of the red channel (sensor/demosaic fingerprint;
     /// swapped channels invert it).
     pub noise_b_over_r: f64,
+    /// ln(n(R > B) / n(B > R)) over green-dominant pixels (see [`FOLIAGE_MIN_GREEN_EXCESS`]);
+    /// foliage images yellow-green (positive), a red/blue swap makes it cyan-green (negative).
+    #[serde(default = "nan")]
+    pub foliage_red_blue_log_odds: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// Luminance of 8-bit RGB on the 0..255 scale.
@@ -135,6 +153,7 @@ pub fn accumulate_image(
     let opp_scale = OPP_BINS as f32 / (2.0 * OPP_HALF_RANGE as f32);
     let inv_s2 = 1.0 / std::f32::consts::SQRT_2;
     let inv_s6 = 1.0 / 6f32.sqrt();
+    let (mut green_r_over_b, mut green_b_over_r) = (0u64, 0u64);
     for (i, px) in rgb.chunks_exact(3).take(n).enumerate() {
         let (r, g, b) = (px[0], px[1], px[2]);
         let l = luminance(r, g, b);
@@ -146,6 +165,10 @@ pub fn accumulate_image(
         let mx = r.max(g).max(b);
         clip_hi += (mx == 255) as u64;
         clip_lo += (mx <= 1) as u64;
+        if g > r.max(b).saturating_add(FOLIAGE_MIN_GREEN_EXCESS) {
+            green_r_over_b += (r > b) as u64;
+            green_b_over_r += (b > r) as u64;
+        }
         let (rf, gf, bf) = (r as f32, g as f32, b as f32);
         let o1 = (rf - gf) * inv_s2;
         let o2 = (rf + gf - 2.0 * bf) * inv_s6;
@@ -268,7 +291,16 @@ pub fn accumulate_image(
         laplacian_variance,
         noise_sigma,
         noise_b_over_r,
+        foliage_red_blue_log_odds: foliage_log_odds(green_r_over_b, green_b_over_r),
     }
+}
+
+/// ln((a + ½)/(b + ½)) (Haldane's correction keeps one-sided counts finite); NaN with no pixel.
+fn foliage_log_odds(r_over_b: u64, b_over_r: u64) -> f64 {
+    if r_over_b + b_over_r == 0 {
+        return f64::NAN;
+    }
+    ((r_over_b as f64 + 0.5) / (b_over_r as f64 + 0.5)).ln()
 }
 
 /// Σ|I∗N| of one colour channel over every second interior row (Immerkær's numerator).

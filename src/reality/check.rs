@@ -47,6 +47,8 @@ pub enum MetricKind {
     MeanAbsoluteDifference,
     /// 4·‖mean pmf(A) − mean pmf(B)‖² (biased RBF MMD, σ = 0.5).
     BevMmd,
+    /// |mean(synth) − mean(real)| over per-frame values (shares of frames for 0/1 values).
+    AbsoluteMeanDifference,
 }
 
 type ScalarFn = fn(&FrameRecord) -> Option<f64>;
@@ -66,8 +68,10 @@ enum ScalarMetric {
     Relative,
     Absolute,
     LogRatio(f64),
+    /// Difference of means: for per-frame 0/1 values, of the shares of frames.
+    Share,
 }
-use ScalarMetric::{Absolute as ABS, LogRatio as LOG, Relative as REL};
+use ScalarMetric::{Absolute as ABS, LogRatio as LOG, Relative as REL, Share as SHARE};
 
 struct CheckDef {
     id: &'static str,
@@ -246,6 +250,32 @@ fn defs() -> Vec<CheckDef> {
             modality: Camera,
             statistic: "hue angle atan2(yb, rg) of chromatic pixels, 36 bins",
             stat: Stat::Hist(|g| &g.camera.hue),
+        },
+        CheckDef {
+            id: "camera.foliage_hue",
+            modality: Camera,
+            statistic: "per-frame log odds of R > B among green-dominant pixels (foliage is \
+                        yellow-green, not cyan-green; channel-order check)",
+            stat: Stat::Scalar(csc!(foliage_red_blue_log_odds), ABS),
+        },
+        CheckDef {
+            id: "camera.foliage_yellow_green_share",
+            modality: Camera,
+            statistic: "share of frames whose green-dominant pixels have R > B more often than \
+                        B > R (every daylight frame with vegetation should)",
+            stat: Stat::Scalar(
+                |f| {
+                    cs(f).map(|s| {
+                        let x = s.foliage_red_blue_log_odds;
+                        if x.is_nan() {
+                            x
+                        } else {
+                            f64::from(u8::from(x > 0.0))
+                        }
+                    })
+                },
+                SHARE,
+            ),
         },
         CheckDef {
             id: "camera.spectrum_slope",
@@ -502,10 +532,14 @@ fn evaluate(def: &CheckDef, s: &View, r: &View, with_plot: bool) -> Option<Eval>
             if a.is_empty() || b.is_empty() {
                 return None;
             }
-            let (ms, mr) = (median(&a), median(&b));
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            let (ms, mr) = match kind {
+                SHARE => (mean(&a), mean(&b)),
+                _ => (median(&a), median(&b)),
+            };
             let score = match kind {
                 REL => metrics::relative_median_difference(&a, &b)?,
-                ABS => (ms - mr).abs(),
+                ABS | SHARE => (ms - mr).abs(),
                 LOG(eps) => ((ms + eps) / (mr + eps)).ln().abs(),
             };
             if let Some(ks) = metrics::ks_two_sample(&a, &b) {
@@ -528,6 +562,7 @@ fn evaluate(def: &CheckDef, s: &View, r: &View, with_plot: bool) -> Option<Eval>
                 REL => MetricKind::RelativeMedianDifference,
                 ABS => MetricKind::AbsoluteMedianDifference,
                 LOG(_) => MetricKind::LogMedianRatio,
+                SHARE => MetricKind::AbsoluteMeanDifference,
             };
             Some(Eval {
                 score,

@@ -281,6 +281,26 @@ pub(crate) fn fast_atan2(y: f32, x: f32) -> f32 {
     if y < 0.0 { -r } else { r }
 }
 
+thread_local! {
+    /// The beam lookup table of the last sensor model seen on this thread (building it costs
+    /// about as much as binning 10k points, so it is built once per model, not once per frame).
+    static BEAM_LUT: std::cell::RefCell<(Vec<f64>, std::rc::Rc<[u8]>)> =
+        std::cell::RefCell::new((Vec::new(), std::rc::Rc::from(Vec::new())));
+}
+
+fn cached_beam_lut(model: &SensorModel) -> std::rc::Rc<[u8]> {
+    BEAM_LUT.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != model.elevation_deg || c.1.is_empty() {
+            *c = (
+                model.elevation_deg.clone(),
+                std::rc::Rc::from(model.beam_lut()),
+            );
+        }
+        c.1.clone()
+    })
+}
+
 /// Computes one frame's statistics and adds them to `agg`; returns its scalars.
 /// `ring` is used when present and within the model's beam count.
 pub fn accumulate_frame(
@@ -291,7 +311,7 @@ pub fn accumulate_frame(
     validity: &mut LidarValidity,
 ) -> LidarScalars {
     let beams = model.beams();
-    let lut = model.beam_lut();
+    let lut = cached_beam_lut(model);
     let lut_scale = TAN_LUT_CELLS as f32 / (TAN_LUT_HI - TAN_LUT_LO);
     let beam_of = |t: f32| -> usize {
         let k = ((t - TAN_LUT_LO) * lut_scale).clamp(0.0, (TAN_LUT_CELLS - 1) as f32) as usize;
@@ -341,17 +361,19 @@ pub fn accumulate_frame(
         }
         int_sum += inten as f64;
         range_c[(r as usize).min(119)] += 1;
-        let ib = ((inten * INTENSITY_BINS as f32) as isize).clamp(0, INTENSITY_BINS as isize - 1)
-            as usize;
+        // Clamping the intensity to [0, 1] before binning gives the same bins as clamping the
+        // bin index (values below 0 land in bin 0, values at or above 1 in the top bin).
+        let ic = inten.clamp(0.0, 1.0);
+        let ib = ((ic * INTENSITY_BINS as f32) as usize).min(INTENSITY_BINS - 1);
         int_c[ib] += 1;
         let band = ((r / RANGE_BAND_M as f32) as usize).min(RANGE_BANDS - 1);
-        let bib = ((inten * BAND_INTENSITY_BINS as f32) as isize)
-            .clamp(0, BAND_INTENSITY_BINS as isize - 1) as usize;
+        let bib = ((ic * BAND_INTENSITY_BINS as f32) as usize).min(BAND_INTENSITY_BINS - 1);
         band_c[band * BAND_INTENSITY_BINS + bib] += 1;
-        let lb = ((inten * LN_BINS as f32) as isize).clamp(0, LN_BINS as isize - 1) as usize;
+        let lb = ((ic * LN_BINS as f32) as usize).min(LN_BINS - 1);
         ln_c[band * LN_BINS + lb] += 1;
         if rxy < 40.0 {
-            let zb = ((z + 5.0) * 10.0).floor().clamp(0.0, 99.0) as usize;
+            // floor then clamp to [0, 99] equals clamp then truncate (no libm call per point)
+            let zb = ((z + 5.0) * 10.0).clamp(0.0, 99.0) as usize;
             z_c[zb] += 1;
         }
         if rxy > 4.0 && rxy < 25.0 && (-4.0..1.0).contains(&z) {
@@ -373,8 +395,9 @@ pub fn accumulate_frame(
         let sector = ((az * sector_scale) as usize).min(AZIMUTH_SECTORS - 1);
         map_c[beam * AZIMUTH_SECTORS + sector] += 1;
         if r > BEV_MIN_RANGE_M as f32 && r < BEV_MAX_RANGE_M as f32 {
-            let bx = ((x + BEV_HALF_EXTENT_M as f32) * bev_scale).floor();
-            let by = ((y + BEV_HALF_EXTENT_M as f32) * bev_scale).floor();
+            // floor(v) ∈ [0, BEV_BINS) exactly when v ∈ [0, BEV_BINS), where floor = truncation.
+            let bx = (x + BEV_HALF_EXTENT_M as f32) * bev_scale;
+            let by = (y + BEV_HALF_EXTENT_M as f32) * bev_scale;
             if (0.0..BEV_BINS as f32).contains(&bx) && (0.0..BEV_BINS as f32).contains(&by) {
                 bev_c[bx as usize * BEV_BINS + by as usize] += 1;
             }

@@ -6,6 +6,7 @@
 
 pub mod camera;
 pub mod check;
+pub mod contrast;
 pub mod dataset;
 pub mod error;
 pub mod hist;
@@ -17,6 +18,7 @@ pub mod policy;
 pub mod profile;
 pub mod readers;
 pub mod report;
+pub mod truth;
 
 pub use check::{CheckResult, Verdict};
 pub use dataset::Dataset;
@@ -112,6 +114,31 @@ pub fn compare(
     tier: Option<&str>,
     truth: &PhysicalTruth,
 ) -> Report {
+    compare_with_camera(
+        synth,
+        real,
+        policy,
+        policy_name,
+        policy_text,
+        tier,
+        truth,
+        None,
+    )
+}
+
+/// [`compare`] plus the camera-contrast visibility fit of the synthetic dataset, when it has
+/// depth and semantic maps.
+#[allow(clippy::too_many_arguments)]
+pub fn compare_with_camera(
+    synth: &Profile,
+    real: &Profile,
+    policy: &GatePolicy,
+    policy_name: &str,
+    policy_text: &str,
+    tier: Option<&str>,
+    truth: &PhysicalTruth,
+    camera: Option<&contrast::ContrastFit>,
+) -> Report {
     let checks = check::run_checks(synth, real, policy);
     let mut validity =
         check::validity_items("synthetic", &synth.validity, synth.total().lidar.points);
@@ -125,6 +152,7 @@ pub fn compare(
         &synth.total().lidar,
         &real.total().lidar,
         policy.physical_tolerance,
+        camera,
     );
     let mut summary = report::Summary::default();
     for c in &checks {
@@ -181,6 +209,7 @@ pub fn compare(
         validity,
         checks,
         physical,
+        truth: report::TruthSource::default(),
     }
 }
 
@@ -207,15 +236,31 @@ pub fn run_check(opts: &CheckOptions) -> Result<Report> {
     let synth_ds = Dataset::open_many(&opts.synthetic)?;
     let synth_model = sensor.clone().unwrap_or_else(|| synth_ds.inferred_sensor());
     let synth = profile::profile_dataset("synthetic", &synth_ds, &synth_model)?;
-    let report = compare(
+    // Ground truth from the synthetic dataset itself (scenario.ron, manifest draws); flags
+    // override field by field.
+    let truth = truth::resolve(&opts.synthetic, &opts.truth)?;
+    // The contrast fit needs the camera's vignetting, known only for verisim datasets.
+    let camera = match truth.camera_vignetting {
+        Some(v) => contrast::fit_dataset(&synth_ds, v)?,
+        None => None,
+    };
+    let mut report = compare_with_camera(
         &synth,
         &real,
         &policy,
         &policy_name,
         &policy_text,
         opts.tier.as_deref(),
-        &opts.truth,
+        &truth.truth,
+        camera.as_ref(),
     );
+    report.truth = report::TruthSource {
+        scenario: truth.scenario.map(|p| p.display().to_string()),
+        fog_visibility_m: truth.truth.fog_visibility_m,
+        rain_mm_per_h: truth.truth.rain_mm_per_h,
+        friction_mu: truth.truth.friction_mu,
+        notes: truth.notes,
+    };
     report.write(&opts.out_dir)?;
     Ok(report)
 }

@@ -8,6 +8,7 @@
 //! Koschmieder, V = 3.912/α; rain extinction is compared with the Marshall–Palmer geometric-optics
 //! law α = 3.65e-4·R^0.63 /m.
 
+use super::contrast::{ContrastFit, NO_FOG_VISIBILITY_M};
 use super::lidar::{LidarAgg, RANGE_BAND_M};
 use serde::{Deserialize, Serialize};
 
@@ -66,11 +67,64 @@ pub fn lidar_extinction_estimate(synth: &LidarAgg, real_clear: &LidarAgg) -> Opt
     Some((-(s - r) / 2.0).max(0.0))
 }
 
+/// Visibility from the camera's contrast against depth (see [`super::contrast`]). Rain and snow
+/// add to the extinction the camera sees, so the rain's Marshall–Palmer share is taken off
+/// before comparing with the fog visibility. With no fog configured the fit must find none.
+fn camera_visibility_check(truth: &PhysicalTruth, fit: &ContrastFit, tol: f64) -> PhysicalResult {
+    let rain_alpha = truth
+        .rain_mm_per_h
+        .map(rain_extinction_per_m)
+        .unwrap_or(0.0);
+    let sigma = fit.sigma_per_m - rain_alpha;
+    let span = format!(
+        "{} frames, {} road pixels, {} range bins {:.0}–{:.0} m, σ = {:.5} /m",
+        fit.frames,
+        fit.road_pixels,
+        fit.bins_used,
+        fit.range_span_m.0,
+        fit.range_span_m.1,
+        fit.sigma_per_m
+    );
+    match truth.fog_visibility_m {
+        Some(v) => {
+            let est = (sigma > 0.0).then(|| 3.912 / sigma);
+            let rel = est.map(|e| (e - v).abs() / v);
+            PhysicalResult {
+                id: "physical.visibility_camera".into(),
+                law: "C(d) = C0·exp(−σd), σ = 3.912/V (Koschmieder, road contrast vs depth_2)"
+                    .into(),
+                truth: v,
+                estimate: est,
+                relative_error: rel,
+                tolerance: tol,
+                pass: rel.is_some_and(|r| r <= tol),
+                note: span,
+            }
+        }
+        None => {
+            let est = (sigma > 0.0).then(|| 3.912 / sigma);
+            PhysicalResult {
+                id: "physical.visibility_camera".into(),
+                law: format!(
+                    "no fog: contrast does not fall with range (V ≥ {NO_FOG_VISIBILITY_M} m)"
+                ),
+                truth: NO_FOG_VISIBILITY_M,
+                estimate: est,
+                relative_error: None,
+                tolerance: tol,
+                pass: est.is_none_or(|e| e >= NO_FOG_VISIBILITY_M),
+                note: span,
+            }
+        }
+    }
+}
+
 pub fn physical_checks(
     truth: &PhysicalTruth,
     synth: &LidarAgg,
     real: &LidarAgg,
     tolerance: f64,
+    camera: Option<&ContrastFit>,
 ) -> Vec<PhysicalResult> {
     let mut out = Vec::new();
     let alpha = if synth.frames > 0 && real.frames > 0 {
@@ -102,16 +156,9 @@ pub fn physical_checks(
                 String::new()
             },
         });
-        out.push(PhysicalResult {
-            id: "physical.visibility_camera".into(),
-            law: "contrast ∝ exp(−σd), σ = 3.912/V".into(),
-            truth: v,
-            estimate: None,
-            relative_error: None,
-            tolerance,
-            pass: true,
-            note: "not evaluated: needs depth_2 maps on both sides (not implemented yet)".into(),
-        });
+    }
+    if let Some(fit) = camera {
+        out.push(camera_visibility_check(truth, fit, tolerance));
     }
     if let Some(r) = truth.rain_mm_per_h {
         let want = rain_extinction_per_m(r);
@@ -179,11 +226,11 @@ mod tests {
             ..Default::default()
         };
         let agg = LidarAgg::new(&super::super::lidar::SensorModel::hdl64e());
-        assert!(physical_checks(&t, &agg, &agg, 0.25)[0].pass);
+        assert!(physical_checks(&t, &agg, &agg, 0.25, None)[0].pass);
         let t = PhysicalTruth {
             decelerations_m_per_s2: vec![5.0],
             ..t
         };
-        assert!(!physical_checks(&t, &agg, &agg, 0.25)[0].pass);
+        assert!(!physical_checks(&t, &agg, &agg, 0.25, None)[0].pass);
     }
 }

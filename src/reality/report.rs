@@ -51,6 +51,20 @@ pub struct Report {
     pub validity: Vec<ValidityItem>,
     pub checks: Vec<CheckResult>,
     pub physical: Vec<PhysicalResult>,
+    /// Where the physical checks' ground truth came from.
+    #[serde(default)]
+    pub truth: TruthSource,
+}
+
+/// The ground truth the physical checks used: read from the synthetic dataset's resolved
+/// `scenario.ron` (and manifest draws), command-line flags overriding.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TruthSource {
+    pub scenario: Option<String>,
+    pub fog_visibility_m: Option<f64>,
+    pub rain_mm_per_h: Option<f64>,
+    pub friction_mu: Option<f64>,
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -160,7 +174,15 @@ pub fn render_markdown(r: &Report) -> String {
     if !r.physical.is_empty() {
         let _ = writeln!(
             s,
-            "\n## Physical consistency\n\n| check | law | truth | estimate | rel. error | ok | note |\n|---|---|---|---|---|---|---|"
+            "\n## Physical consistency\n\nGround truth: {}; fog visibility {} m, rain {} mm/h.{}\n\n| check | law | truth | estimate | rel. error | ok | note |\n|---|---|---|---|---|---|---|",
+            r.truth.scenario.as_deref().unwrap_or("command line"),
+            fmt(r.truth.fog_visibility_m),
+            fmt(r.truth.rain_mm_per_h),
+            r.truth
+                .notes
+                .iter()
+                .map(|n| format!(" {n}."))
+                .collect::<String>()
         );
         for p in &r.physical {
             let _ = writeln!(
@@ -423,7 +445,20 @@ pub fn render_html(r: &Report) -> String {
     }
     s.push_str("</table>");
     if !r.physical.is_empty() {
-        s.push_str("<h2>Physical consistency</h2><table><tr><th>check</th><th>law</th><th>truth</th><th>estimate</th><th>rel. error</th><th>ok</th><th>note</th></tr>");
+        let _ = write!(
+            s,
+            "<h2>Physical consistency</h2><p>Ground truth: {}; fog visibility {} m, rain {} mm/h.{}</p>",
+            esc(r.truth.scenario.as_deref().unwrap_or("command line")),
+            fmt(r.truth.fog_visibility_m),
+            fmt(r.truth.rain_mm_per_h),
+            esc(&r
+                .truth
+                .notes
+                .iter()
+                .map(|n| format!(" {n}."))
+                .collect::<String>())
+        );
+        s.push_str("<table><tr><th>check</th><th>law</th><th>truth</th><th>estimate</th><th>rel. error</th><th>ok</th><th>note</th></tr>");
         for p in &r.physical {
             let _ = write!(
                 s,
