@@ -130,6 +130,10 @@ struct CameraParams {
     puddle_count: u32,
     pad: u32,
     puddles: array<vec4<f32>, 8>,
+    psf_sigma_px: f32,
+    response: u32,
+    light_grid_cells: u32,
+    pad2: u32,
 }
 
 struct Light {

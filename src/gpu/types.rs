@@ -203,6 +203,14 @@ pub struct CameraParams {
     pub _pad: u32,
     /// Puddles: (x, y, radius, 0) in the world frame.
     pub puddles: [[f32; 4]; 8],
+    /// Standard deviation (pixels) of the Gaussian point-spread function (lens blur and Bayer
+    /// demosaic softness) the sensor pass applies to the exposed image; 0 = ideal optics.
+    pub psf_sigma_px: f32,
+    /// Camera response: 0 = sRGB OETF, 1 = linear (raw 8-bit sensor values).
+    pub response: u32,
+    /// Cells in the lamp grid (`camera_model::LightGrid`); 0 = no grid, every lamp is tried.
+    pub light_grid_cells: u32,
+    pub _pad2: u32,
 }
 
 /// A lamp: a small sphere of `radius_m` at `position`, emitting `intensity` (linear RGB,
