@@ -853,16 +853,30 @@ mod tests {
             let k = -0.5 / (sigma * sigma);
             if c1 < 255.0 && c2 > 20.0 {
                 let want = (3.0 * k).exp(); // exp(-4/2σ²) / exp(-1/2σ²)
-                assert!((c2 / c1 - want).abs() < 0.03, "σ {sigma}: {c2}/{c1} vs {want}");
+                assert!(
+                    (c2 / c1 - want).abs() < 0.03,
+                    "σ {sigma}: {c2}/{c1} vs {want}"
+                );
             }
             if c1 < 255.0 && diag > 20.0 {
                 let want = k.exp(); // exp(-2/2σ²) / exp(-1/2σ²)
-                assert!((diag / c1 - want).abs() < 0.03, "σ {sigma}: {diag}/{c1} vs {want}");
+                assert!(
+                    (diag / c1 - want).abs() < 0.03,
+                    "σ {sigma}: {diag}/{c1} vs {want}"
+                );
             }
-            assert_eq!(code(10 + (2.0 * sigma).ceil() as u32 + 1, 10), 0.0, "beyond the kernel");
+            assert_eq!(
+                code(10 + (2.0 * sigma).ceil() as u32 + 1, 10),
+                0.0,
+                "beyond the kernel"
+            );
             let flat = vec![Vec3::splat(0.4); (w * h) as usize];
             for (x, y) in [(0, 0), (10, 10), (20, 3)] {
-                assert_eq!(sensor_pixel(&cp, &flat, x, y) & 0xFF, 102, "flat field at {x},{y}");
+                assert_eq!(
+                    sensor_pixel(&cp, &flat, x, y) & 0xFF,
+                    102,
+                    "flat field at {x},{y}"
+                );
             }
         }
         // Linear response: code = round(255·x); sRGB: the OETF.

@@ -189,7 +189,13 @@ pub fn build_light_grid(lights: &[GpuLight], exposure: f32, floor_z: f32) -> Lig
         }
     }
     let mut words = Vec::with_capacity(LIGHT_GRID_HEADER + cells + 1);
-    words.extend([nx, ny, lo[0].to_bits(), lo[1].to_bits(), (1.0 / cell_m).to_bits()]);
+    words.extend([
+        nx,
+        ny,
+        lo[0].to_bits(),
+        lo[1].to_bits(),
+        (1.0 / cell_m).to_bits(),
+    ]);
     let mut at = (LIGHT_GRID_HEADER + cells + 1) as u32;
     for list in &lists {
         words.push(at);
@@ -354,13 +360,19 @@ mod tests {
                 let lum = 0.2126 * e.x + 0.7152 * e.y + 0.0722 * e.z;
                 if lum * exposure >= LAMP_CUTOFF {
                     reaching_total += 1;
-                    assert!(near.contains(&(i as u32)), "lamp {i} reaches {p} but is not listed");
+                    assert!(
+                        near.contains(&(i as u32)),
+                        "lamp {i} reaches {p} but is not listed"
+                    );
                 }
             }
         }
         // The grid is conservative but not everything: far fewer lamps than all are listed.
         assert!(listed_total >= reaching_total);
-        assert!(listed_total * 10 < 4000 * lights.len() * 6, "{listed_total}");
+        assert!(
+            listed_total * 10 < 4000 * lights.len() * 6,
+            "{listed_total}"
+        );
         assert!(build_light_grid(&[], exposure, 0.0).cells == 0);
     }
 
