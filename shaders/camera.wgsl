@@ -8,13 +8,19 @@
 //    wetness and puddles, snow cover by accumulated depth;
 //  - Koschmieder fog L = L0·T + A·(1 − T), T = exp(−σd), glow of lamps in fog;
 //  - falling rain / snow sampled in depth slices around the camera, streaks over the shutter;
-//  - exposure, cos⁴ vignetting, shot + read noise (counter RNG), linear clip, sRGB.
+//  - exposure, cos⁴ vignetting (camera_main, into `exposed`); then a second entry point,
+//    camera_sensor: Gaussian point-spread function (lens + demosaic), shot + read noise
+//    (counter RNG), full-scale clip, sRGB or linear 8-bit response.
 // CPU twin: src/cpu/camera.rs (loop for loop alike). Needs shared/types.wgsl, shared/rng.wgsl,
 // shared/bvh.wgsl.
 
 @group(1) @binding(0) var<uniform> cp: CameraParams;
 @group(1) @binding(1) var<storage, read_write> pixels: array<PixelOut>;
 @group(1) @binding(2) var<storage, read> lights: array<Light>;
+// Exposed linear RGB per pixel (camera_main writes it, camera_sensor reads it).
+@group(1) @binding(3) var<storage, read_write> exposed: array<vec4<f32>>;
+// Lamp grid over the ground plane (sensors::camera_model::LightGrid): header, offsets, indices.
+@group(1) @binding(4) var<storage, read> light_grid: array<u32>;
 
 const PI: f32 = 3.14159265;
 const CLASS_ROAD: u32 = 1u;
@@ -34,6 +40,9 @@ const S_SPEC: u32 = 4u;
 const S_NOISE: u32 = 5u;
 const S_TIME: u32 = 6u;
 const PRECIP_SLICES: u32 = 8u;
+// Exposed irradiance below which a lamp is dropped (camera_model::LAMP_CUTOFF).
+const LAMP_CUTOFF: f32 = 2.0e-3;
+const LIGHT_GRID_HEADER: u32 = 5u;
 
 fn luminance(c: vec3<f32>) -> f32 {
     return 0.2126 * c.x + 0.7152 * c.y + 0.0722 * c.z;
@@ -281,11 +290,38 @@ fn lamps_along(o: vec3<f32>, d: vec3<f32>, t_max: f32) -> vec3<f32> {
     return sum;
 }
 
-// Irradiance at p (normal n) from all lamps, without shadows (for particles and bounces).
+// Slots [x, y) of the lamps to try at p: every lamp without a grid, else the lamps whose
+// sphere of influence reaches p's grid cell (none outside the grid). With `lamp_index`.
+fn lamp_range(p: vec3<f32>) -> vec2<u32> {
+    if cp.light_grid_cells == 0u {
+        return vec2<u32>(0u, cp.light_count);
+    }
+    let nx = light_grid[0];
+    let ny = light_grid[1];
+    let inv = bitcast<f32>(light_grid[4]);
+    let gx = floor((p.x - bitcast<f32>(light_grid[2])) * inv);
+    let gy = floor((p.y - bitcast<f32>(light_grid[3])) * inv);
+    if gx < 0.0 || gy < 0.0 || gx >= f32(nx) || gy >= f32(ny) {
+        return vec2<u32>(0u, 0u);
+    }
+    let c = LIGHT_GRID_HEADER + u32(gy) * nx + u32(gx);
+    return vec2<u32>(light_grid[c], light_grid[c + 1u]);
+}
+
+fn lamp_index(k: u32) -> u32 {
+    if cp.light_grid_cells == 0u {
+        return k;
+    }
+    return light_grid[k];
+}
+
+// Irradiance at p (normal n) from the lamps, without shadows (for particles and bounces);
+// lamps under LAMP_CUTOFF after exposure are dropped, as in shade().
 fn lamp_irradiance(p: vec3<f32>, n: vec3<f32>, two_sided: bool) -> vec3<f32> {
     var e = vec3<f32>(0.0, 0.0, 0.0);
-    for (var i = 0u; i < cp.light_count; i += 1u) {
-        let lt = lights[i];
+    let lr = lamp_range(p);
+    for (var k = lr.x; k < lr.y; k += 1u) {
+        let lt = lights[lamp_index(k)];
         let lv = lt.position - p;
         let d2 = max(dot(lv, lv), 0.01);
         let l = lv / sqrt(d2);
@@ -294,7 +330,10 @@ fn lamp_irradiance(p: vec3<f32>, n: vec3<f32>, two_sided: bool) -> vec3<f32> {
             ndl = 1.0;
         }
         if ndl > 0.0 {
-            e += lt.intensity * (cone_factor(lt, -l) * ndl / d2);
+            let el = lt.intensity * (cone_factor(lt, -l) * ndl / d2);
+            if luminance(el) * cp.exposure >= LAMP_CUTOFF {
+                e += el;
+            }
         }
     }
     return e;
@@ -367,9 +406,11 @@ fn shade(o: vec3<f32>, d: vec3<f32>, h: Hit, px: u32, s: u32) -> vec3<f32> {
         irr += sky_irradiance(n) * 0.5 + (m2.albedo * e2 + m2.emissive * (cp.lamp_scale * PI)) * 0.5;
     }
 
-    // Lamps, with shadow rays for those that matter after exposure.
-    for (var i = 0u; i < cp.light_count; i += 1u) {
-        let lt = lights[i];
+    // Lamps, with shadow rays for those that matter after exposure (the grid lists only lamps
+    // that can reach LAMP_CUTOFF here).
+    let lr = lamp_range(base);
+    for (var k = lr.x; k < lr.y; k += 1u) {
+        let lt = lights[lamp_index(k)];
         let lv = lt.position - base;
         let d2 = max(dot(lv, lv), 0.01);
         let dist = sqrt(d2);
@@ -383,7 +424,7 @@ fn shade(o: vec3<f32>, d: vec3<f32>, h: Hit, px: u32, s: u32) -> vec3<f32> {
             continue;
         }
         let e = lt.intensity * (cone * ndl / d2);
-        if luminance(e) * cp.exposure < 2.0e-3 {
+        if luminance(e) * cp.exposure < LAMP_CUTOFF {
             continue;
         }
         let sh = trace_at(base, l, dist - lt.radius_m, true, cp.tlas_root, h.time_s);
@@ -587,13 +628,48 @@ fn camera_main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let cos_t = 1.0 / length(dc0);
     let c4 = cos_t * cos_t * cos_t * cos_t;
     let x = acc * (cp.exposure * (1.0 - cp.vignetting * (1.0 - c4)));
+    exposed[px] = vec4<f32>(x, 0.0);
+    out.rgba = 0u;
+    pixels[px] = out;
+}
+
+// 8-bit code of a clipped exposed value through the camera's response.
+fn response_code(c: f32) -> u32 {
+    let v = clamp(c, 0.0, 1.0);
+    if cp.response == 1u {
+        return u32(round(v * 255.0));
+    }
+    return to_u8(v);
+}
+
+// The sensor: the exposed image seen through a Gaussian point-spread function of standard
+// deviation psf_sigma_px (truncated at ceil(2σ) ≤ 4 px, edges clamped, weights normalised),
+// then shot + read noise, the full-scale clip and the response curve.
+@compute @workgroup_size(8, 8)
+fn camera_sensor(@builtin(global_invocation_id) gid: vec3<u32>) {
+    if gid.x >= cp.width || gid.y >= cp.height {
+        return;
+    }
+    let px = gid.y * cp.width + gid.x;
+    var x = exposed[px].xyz;
+    if cp.psf_sigma_px > 0.0 {
+        let r = i32(clamp(ceil(2.0 * cp.psf_sigma_px), 1.0, 4.0));
+        let k = -0.5 / (cp.psf_sigma_px * cp.psf_sigma_px);
+        var sum = vec3<f32>(0.0, 0.0, 0.0);
+        var wsum = 0.0;
+        for (var dy = -r; dy <= r; dy += 1) {
+            let yy = u32(clamp(i32(gid.y) + dy, 0, i32(cp.height) - 1));
+            for (var dx = -r; dx <= r; dx += 1) {
+                let xx = u32(clamp(i32(gid.x) + dx, 0, i32(cp.width) - 1));
+                let w = exp(f32(dx * dx + dy * dy) * k);
+                sum += exposed[yy * cp.width + xx].xyz * w;
+                wsum += w;
+            }
+        }
+        x = sum / wsum;
+    }
     let xr = sensor_noise(x.x, px, 0u);
     let xg = sensor_noise(x.y, px, 1u);
     let xb = sensor_noise(x.z, px, 2u);
-    // Tone curve: the sensor's linear response, clipped at full scale.
-    let mr = clamp(xr, 0.0, 1.0);
-    let mg = clamp(xg, 0.0, 1.0);
-    let mb = clamp(xb, 0.0, 1.0);
-    out.rgba = to_u8(mr) | (to_u8(mg) << 8u) | (to_u8(mb) << 16u);
-    pixels[px] = out;
+    pixels[px].rgba = response_code(xr) | (response_code(xg) << 8u) | (response_code(xb) << 16u);
 }

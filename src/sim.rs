@@ -58,6 +58,9 @@ pub struct CameraInputs {
     pub world_from_camera: Affine3A,
     /// Lamps lighting this camera's frame (street lights, head- and tail-lights).
     pub lights: Vec<GpuLight>,
+    /// Words of the lamp grid (`camera_model::LightGrid`; empty when
+    /// `params.light_grid_cells` = 0).
+    pub light_grid: Vec<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -360,7 +363,12 @@ pub fn camera_params(
         } else {
             0.0
         },
-        _pad_end: [0; 3],
+        psf_sigma_px: spec.psf_sigma_px,
+        response: match spec.response {
+            crate::scenario::CameraResponse::Srgb => 0,
+            crate::scenario::CameraResponse::Linear => 1,
+        },
+        light_grid_cells: 0,
     }
 }
 
@@ -733,12 +741,20 @@ impl Simulation {
                 self.frame,
                 lights.len() as u32,
             );
-            let params = self.meter_exposure(spec, params, &tlas, &lights);
+            let mut params = self.meter_exposure(spec, params, &tlas, &lights);
+            // The lamp grid depends on the exposure (a lamp's reach is where its light falls
+            // under LAMP_CUTOFF after exposure).
+            // No scene point lies below the scene's bounds (1 m of margin for particles).
+            let floor_z = tlas.nodes.first().map_or(0.0, |n| n.aabb_min[2]) - 1.0;
+            let grid =
+                crate::sensors::camera_model::build_light_grid(&lights, params.exposure, floor_z);
+            params.light_grid_cells = grid.cells;
             cameras.push(CameraInputs {
                 params,
                 vehicle_from_camera: m.vehicle_from_camera,
                 world_from_camera,
                 lights: lights.clone(),
+                light_grid: grid.words,
             });
         }
         let ego_velocity = self

@@ -149,3 +149,41 @@ fn golden_images_of_the_shipped_scenes() {
         }
     }
 }
+
+/// The lamp grid only skips lamps whose light cannot reach LAMP_CUTOFF: the night scene
+/// renders to the same bytes with the grid as with every lamp tried at every point, while
+/// the grid's cells list far fewer lamps than the frame has.
+#[test]
+fn lamp_grid_renders_the_same_image_as_trying_every_lamp() {
+    let mut sim = Simulation::new(small("rain_night_city", 160, 48, 1));
+    let cpu = CpuBackend::new(&sim.assets.pool);
+    sim.advance_to_frame(2);
+    let inputs = sim.frame_inputs();
+    let cam = &inputs.cameras[0];
+    let cells = cam.params.light_grid_cells as usize;
+    assert!(cells > 0, "no lamp grid at night");
+    let lamps = cam.lights.len();
+    let header = verisim::sensors::camera_model::LIGHT_GRID_HEADER;
+    let listed = cam.light_grid[header + cells] as usize - (header + cells + 1);
+    let per_cell = listed as f64 / cells as f64;
+    eprintln!("{lamps} lamps, {cells} cells, {per_cell:.2} lamps per cell");
+    assert!(lamps >= 10, "only {lamps} lamps");
+    assert!(
+        per_cell < 0.5 * lamps as f64,
+        "the grid culls little: {per_cell} of {lamps} lamps per cell"
+    );
+    let view = cpu.view(&inputs);
+    let with_grid = verisim::cpu::camera::camera_image_with_grid(
+        &view,
+        &cam.params,
+        &cam.lights,
+        &cam.light_grid,
+    );
+    let every_lamp = verisim::cpu::camera::camera_image(&view, &cam.params, &cam.lights);
+    let same = with_grid
+        .iter()
+        .zip(&every_lamp)
+        .filter(|(a, b)| a == b)
+        .count();
+    assert_eq!(same, with_grid.len(), "pixels differ with the lamp grid");
+}

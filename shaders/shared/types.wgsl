@@ -133,9 +133,9 @@ struct CameraParams {
     pad: u32,
     puddles: array<vec4<f32>, 8>,
     blur_shutter_s: f32,
-    pad_end0: u32,
-    pad_end1: u32,
-    pad_end2: u32,
+    psf_sigma_px: f32,
+    response: u32,
+    light_grid_cells: u32,
 }
 
 struct Light {

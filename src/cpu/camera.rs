@@ -26,6 +26,8 @@ const S_SPEC: u32 = 4;
 const S_NOISE: u32 = 5;
 const S_TIME: u32 = 6;
 const PRECIP_SLICES: u32 = 8;
+const LAMP_CUTOFF: f32 = crate::sensors::camera_model::LAMP_CUTOFF;
+const LIGHT_GRID_HEADER: u32 = crate::sensors::camera_model::LIGHT_GRID_HEADER as u32;
 
 /// What one pixel evaluation needs: the scene, the parameters and the lamps.
 #[derive(Clone, Copy)]
@@ -33,6 +35,9 @@ pub struct Ctx<'a> {
     pub scene: &'a SceneView<'a>,
     pub cp: &'a CameraParams,
     pub lights: &'a [GpuLight],
+    /// The lamp grid's words (`camera_model::LightGrid`); read only when
+    /// `cp.light_grid_cells` > 0.
+    pub light_grid: &'a [u32],
 }
 
 #[inline]
@@ -297,9 +302,36 @@ fn lamps_along(c: &Ctx, o: Vec3, d: Vec3, t_max: f32) -> Vec3 {
     sum
 }
 
+fn lamp_range(c: &Ctx, p: Vec3) -> (u32, u32) {
+    let cp = c.cp;
+    if cp.light_grid_cells == 0 {
+        return (0, cp.light_count);
+    }
+    let g = c.light_grid;
+    let nx = g[0];
+    let ny = g[1];
+    let inv = f32::from_bits(g[4]);
+    let gx = ((p.x - f32::from_bits(g[2])) * inv).floor();
+    let gy = ((p.y - f32::from_bits(g[3])) * inv).floor();
+    if gx < 0.0 || gy < 0.0 || gx >= nx as f32 || gy >= ny as f32 {
+        return (0, 0);
+    }
+    let cell = (LIGHT_GRID_HEADER + gy as u32 * nx + gx as u32) as usize;
+    (g[cell], g[cell + 1])
+}
+
+fn lamp_index(c: &Ctx, k: u32) -> u32 {
+    if c.cp.light_grid_cells == 0 {
+        return k;
+    }
+    c.light_grid[k as usize]
+}
+
 fn lamp_irradiance(c: &Ctx, p: Vec3, n: Vec3, two_sided: bool) -> Vec3 {
     let mut e = Vec3::ZERO;
-    for lt in &c.lights[..c.cp.light_count as usize] {
+    let range = lamp_range(c, p);
+    for k in range.0..range.1 {
+        let lt = &c.lights[lamp_index(c, k) as usize];
         let lv = v3(lt.position) - p;
         let d2 = lv.dot(lv).max(0.01);
         let l = lv / d2.sqrt();
@@ -308,7 +340,10 @@ fn lamp_irradiance(c: &Ctx, p: Vec3, n: Vec3, two_sided: bool) -> Vec3 {
             ndl = 1.0;
         }
         if ndl > 0.0 {
-            e += v3(lt.intensity) * (cone_factor(lt, -l) * ndl / d2);
+            let el = v3(lt.intensity) * (cone_factor(lt, -l) * ndl / d2);
+            if luminance(el) * c.cp.exposure >= LAMP_CUTOFF {
+                e += el;
+            }
         }
     }
     e
@@ -389,7 +424,9 @@ fn shade(c: &Ctx, o: Vec3, d: Vec3, h: &Hit, px: u32, s: u32) -> Vec3 {
             + (v3(m2.albedo) * e2 + v3(m2.emissive) * (cp.lamp_scale * PI)) * 0.5;
     }
 
-    for lt in &c.lights[..cp.light_count as usize] {
+    let range = lamp_range(c, base);
+    for k in range.0..range.1 {
+        let lt = &c.lights[lamp_index(c, k) as usize];
         let lv = v3(lt.position) - base;
         let d2 = lv.dot(lv).max(0.01);
         let dist = d2.sqrt();
@@ -403,7 +440,7 @@ fn shade(c: &Ctx, o: Vec3, d: Vec3, h: &Hit, px: u32, s: u32) -> Vec3 {
             continue;
         }
         let e = v3(lt.intensity) * (cone * ndl / d2);
-        if luminance(e) * cp.exposure < 2.0e-3 {
+        if luminance(e) * cp.exposure < LAMP_CUTOFF {
             continue;
         }
         let sh = trace_at(scene, base, l, dist - lt.radius_m, true, h.time_s);
@@ -635,35 +672,93 @@ pub fn pixel_radiance(c: &Ctx, x: u32, y: u32) -> (PixelOut, Vec3) {
     (out, acc)
 }
 
-/// The full camera pipeline of one pixel (as `camera_main`).
-pub fn camera_pixel(c: &Ctx, x: u32, y: u32) -> PixelOut {
+/// The first pass of one pixel (as `camera_main`): labels, depth and the exposed linear
+/// value (exposure and cos⁴ vignetting applied).
+pub fn camera_pixel(c: &Ctx, x: u32, y: u32) -> (PixelOut, Vec3) {
     let cp = c.cp;
-    let px = y * cp.width + x;
-    let (mut out, acc) = pixel_radiance(c, x, y);
+    let (out, acc) = pixel_radiance(c, x, y);
     let dc0 = camera_dir(cp, x as f32 + 0.5, y as f32 + 0.5);
     let cos_t = 1.0 / dc0.length();
     let c4 = cos_t * cos_t * cos_t * cos_t;
     let xv = acc * (cp.exposure * (1.0 - cp.vignetting * (1.0 - c4)));
+    (out, xv)
+}
+
+/// 8-bit code of a clipped exposed value through the camera's response (as `response_code`).
+fn response_code(cp: &CameraParams, c: f32) -> u32 {
+    let v = c.clamp(0.0, 1.0);
+    if cp.response == 1 {
+        return (v * 255.0).round() as u32;
+    }
+    to_u8(v)
+}
+
+/// The sensor pass of one pixel (as `camera_sensor`): Gaussian PSF over the exposed image,
+/// shot + read noise, clip and response; the packed sRGB8/linear8 code.
+pub fn sensor_pixel(cp: &CameraParams, exposed: &[Vec3], x: u32, y: u32) -> u32 {
+    let px = y * cp.width + x;
+    let mut xv = exposed[px as usize];
+    if cp.psf_sigma_px > 0.0 {
+        let r = (2.0 * cp.psf_sigma_px).ceil().clamp(1.0, 4.0) as i32;
+        let k = -0.5 / (cp.psf_sigma_px * cp.psf_sigma_px);
+        let mut sum = Vec3::ZERO;
+        let mut wsum = 0.0f32;
+        for dy in -r..=r {
+            let yy = (y as i32 + dy).clamp(0, cp.height as i32 - 1) as u32;
+            for dx in -r..=r {
+                let xx = (x as i32 + dx).clamp(0, cp.width as i32 - 1) as u32;
+                let w = ((dx * dx + dy * dy) as f32 * k).exp();
+                sum += exposed[(yy * cp.width + xx) as usize] * w;
+                wsum += w;
+            }
+        }
+        xv = sum / wsum;
+    }
     let xr = sensor_noise(cp, xv.x, px, 0);
     let xg = sensor_noise(cp, xv.y, px, 1);
     let xb = sensor_noise(cp, xv.z, px, 2);
-    let mr = xr.clamp(0.0, 1.0);
-    let mg = xg.clamp(0.0, 1.0);
-    let mb = xb.clamp(0.0, 1.0);
-    out.rgba = to_u8(mr) | (to_u8(mg) << 8) | (to_u8(mb) << 16);
-    out
+    response_code(cp, xr) | (response_code(cp, xg) << 8) | (response_code(cp, xb) << 16)
 }
 
-/// A whole image, row-major.
+/// A whole image, row-major, trying every lamp at every point (no lamp grid).
 pub fn camera_image(scene: &SceneView, cp: &CameraParams, lights: &[GpuLight]) -> Vec<PixelOut> {
-    let c = Ctx { scene, cp, lights };
-    let mut pixels = vec![PixelOut::default(); (cp.width * cp.height) as usize];
+    let mut m = *cp;
+    m.light_grid_cells = 0;
+    camera_image_with_grid(scene, &m, lights, &[])
+}
+
+/// A whole image, row-major: the shading pass, then the sensor pass. `light_grid` holds the
+/// words of the lamp grid when `cp.light_grid_cells` > 0.
+pub fn camera_image_with_grid(
+    scene: &SceneView,
+    cp: &CameraParams,
+    lights: &[GpuLight],
+    light_grid: &[u32],
+) -> Vec<PixelOut> {
+    let c = Ctx {
+        scene,
+        cp,
+        lights,
+        light_grid,
+    };
+    let n = (cp.width * cp.height) as usize;
+    let mut pixels = vec![PixelOut::default(); n];
+    let mut exposed = vec![Vec3::ZERO; n];
+    pixels
+        .par_chunks_mut(cp.width as usize)
+        .zip(exposed.par_chunks_mut(cp.width as usize))
+        .enumerate()
+        .for_each(|(y, (row, xrow))| {
+            for (x, (px, xv)) in row.iter_mut().zip(xrow.iter_mut()).enumerate() {
+                (*px, *xv) = camera_pixel(&c, x as u32, y as u32);
+            }
+        });
     pixels
         .par_chunks_mut(cp.width as usize)
         .enumerate()
         .for_each(|(y, row)| {
             for (x, px) in row.iter_mut().enumerate() {
-                *px = camera_pixel(&c, x as u32, y as u32);
+                px.rgba = sensor_pixel(cp, &exposed, x as u32, y as u32);
             }
         });
     pixels
@@ -671,7 +766,14 @@ pub fn camera_image(scene: &SceneView, cp: &CameraParams, lights: &[GpuLight]) -
 
 /// Mean radiance (before exposure) per pixel, row-major: for tests and metering.
 pub fn radiance_image(scene: &SceneView, cp: &CameraParams, lights: &[GpuLight]) -> Vec<Vec3> {
-    let c = Ctx { scene, cp, lights };
+    let mut m = *cp;
+    m.light_grid_cells = 0;
+    let c = Ctx {
+        scene,
+        cp: &m,
+        lights,
+        light_grid: &[],
+    };
     let mut out = vec![Vec3::ZERO; (cp.width * cp.height) as usize];
     out.par_chunks_mut(cp.width as usize)
         .enumerate()
@@ -695,11 +797,13 @@ pub fn meter_mean_luminance(
 ) -> f32 {
     let mut m = *cp;
     m.spp = 1;
+    m.light_grid_cells = 0;
     // Metering rays use pixel positions on a coarse grid of the real image.
     let c = Ctx {
         scene,
         cp: &m,
         lights,
+        light_grid: &[],
     };
     // Row sums in parallel, added in order so the exposure is deterministic.
     let rows: Vec<f32> = (0..ny)
@@ -717,4 +821,71 @@ pub fn meter_mean_luminance(
         })
         .collect();
     rows.iter().sum::<f32>() / (nx * ny) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(w: u32, h: u32, sigma: f32) -> CameraParams {
+        CameraParams {
+            width: w,
+            height: h,
+            psf_sigma_px: sigma,
+            response: 1,
+            ..Default::default()
+        }
+    }
+
+    /// A point of light spreads as the Gaussian PSF (closed form on the lattice: neighbours
+    /// at distance² k get exp(−k/2σ²) of the centre), and a flat image stays flat.
+    #[test]
+    fn sensor_psf_spreads_a_point_as_a_gaussian_and_keeps_flat_fields() {
+        let (w, h) = (21u32, 21u32);
+        for sigma in [0.5f32, 0.8, 1.5] {
+            let cp = params(w, h, sigma);
+            let mut img = vec![Vec3::ZERO; (w * h) as usize];
+            img[(10 * w + 10) as usize] = Vec3::splat(8.0);
+            let code = |x: u32, y: u32| (sensor_pixel(&cp, &img, x, y) & 0xFF) as f32;
+            // The centre saturates; compare the ring at distance 1 with the one at distance 2
+            // (both unclipped only for a big enough spread), and the diagonal with the axis.
+            let (c1, c2) = (code(11, 10), code(12, 10));
+            let diag = code(11, 11);
+            let k = -0.5 / (sigma * sigma);
+            if c1 < 255.0 && c2 > 20.0 {
+                let want = (3.0 * k).exp(); // exp(-4/2σ²) / exp(-1/2σ²)
+                assert!(
+                    (c2 / c1 - want).abs() < 0.03,
+                    "σ {sigma}: {c2}/{c1} vs {want}"
+                );
+            }
+            if c1 < 255.0 && diag > 20.0 {
+                let want = k.exp(); // exp(-2/2σ²) / exp(-1/2σ²)
+                assert!(
+                    (diag / c1 - want).abs() < 0.03,
+                    "σ {sigma}: {diag}/{c1} vs {want}"
+                );
+            }
+            assert_eq!(
+                code(10 + (2.0 * sigma).ceil() as u32 + 1, 10),
+                0.0,
+                "beyond the kernel"
+            );
+            let flat = vec![Vec3::splat(0.4); (w * h) as usize];
+            for (x, y) in [(0, 0), (10, 10), (20, 3)] {
+                assert_eq!(
+                    sensor_pixel(&cp, &flat, x, y) & 0xFF,
+                    102,
+                    "flat field at {x},{y}"
+                );
+            }
+        }
+        // Linear response: code = round(255·x); sRGB: the OETF.
+        let mut cp = params(1, 1, 0.0);
+        let img = [Vec3::new(0.2, 0.5, 1.5)];
+        assert_eq!(sensor_pixel(&cp, &img, 0, 0), 51 | (128 << 8) | (255 << 16));
+        cp.response = 0;
+        let srgb = (srgb_encode(0.2) * 255.0).round() as u32;
+        assert_eq!(sensor_pixel(&cp, &img, 0, 0) & 0xFF, srgb);
+    }
 }

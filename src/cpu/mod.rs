@@ -48,7 +48,7 @@ impl Backend for CpuBackend {
             .map(|c| CameraFrame {
                 width: c.params.width,
                 height: c.params.height,
-                pixels: camera::camera_image(&scene, &c.params, &c.lights),
+                pixels: camera::camera_image_with_grid(&scene, &c.params, &c.lights, &c.light_grid),
             })
             .collect();
         let lidar = inputs.lidar.as_ref().map(|l| LidarFrame {

@@ -150,6 +150,10 @@ struct SensorBuffers {
     readback: Growable,
     /// Camera lamps (unused by the lidar).
     lights: Growable,
+    /// Exposed linear RGBA per camera pixel, between the shading and the sensor pass.
+    exposed: Growable,
+    /// The lamp grid's words (camera only).
+    light_grid: Growable,
 }
 
 impl SensorBuffers {
@@ -160,6 +164,8 @@ impl SensorBuffers {
             output: Growable::new(device, "sensor output", U::STORAGE | U::COPY_SRC),
             readback: Growable::new(device, "sensor readback", U::MAP_READ | U::COPY_DST),
             lights: Growable::new(device, "camera lights", U::STORAGE | U::COPY_DST),
+            exposed: Growable::new(device, "camera exposed", U::STORAGE),
+            light_grid: Growable::new(device, "camera light grid", U::STORAGE | U::COPY_DST),
         }
     }
 }
@@ -175,6 +181,7 @@ pub struct GpuBackend {
     columns: Growable,
     lidar_pipeline: wgpu::ComputePipeline,
     camera_pipeline: wgpu::ComputePipeline,
+    camera_sensor_pipeline: wgpu::ComputePipeline,
     lidar: SensorBuffers,
     cameras: Vec<SensorBuffers>,
 }
@@ -226,6 +233,7 @@ impl GpuBackend {
         let find = |n: &str| stages.iter().find(|s| s.0 == n).expect("stage exists");
         let (_, lidar_src, lidar_entry) = find("lidar");
         let (_, camera_src, camera_entry) = find("camera");
+        let (_, sensor_src, sensor_entry) = find("camera_sensor");
         Ok(GpuBackend {
             blas_nodes: storage_init(device, "blas nodes", bytemuck::cast_slice(&pool.nodes)),
             triangles: storage_init(device, "triangles", bytemuck::cast_slice(&pool.triangles)),
@@ -236,6 +244,12 @@ impl GpuBackend {
             columns: Growable::new(device, "columns", U::STORAGE | U::COPY_DST),
             lidar_pipeline: pipeline(device, "lidar", lidar_src.clone(), lidar_entry),
             camera_pipeline: pipeline(device, "camera", camera_src.clone(), camera_entry),
+            camera_sensor_pipeline: pipeline(
+                device,
+                "camera_sensor",
+                sensor_src.clone(),
+                sensor_entry,
+            ),
             lidar: SensorBuffers::new(device),
             cameras: Vec::new(),
             ctx,
@@ -320,6 +334,14 @@ impl Backend for GpuBackend {
             }
             bufs.output.ensure(&ctx.device, out_bytes);
             bufs.readback.ensure(&ctx.device, out_bytes);
+            bufs.exposed
+                .ensure(&ctx.device, (c.params.width * c.params.height) as u64 * 16);
+            if c.light_grid.is_empty() {
+                bufs.light_grid.upload(ctx, &[0u8; 32]);
+            } else {
+                bufs.light_grid
+                    .upload(ctx, bytemuck::cast_slice(&c.light_grid));
+            }
         }
 
         if let Some(l) = &inputs.lidar {
@@ -387,18 +409,54 @@ impl Backend for GpuBackend {
                         binding: 2,
                         resource: bufs.lights.buffer.as_entire_binding(),
                     },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: bufs.exposed.buffer.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 4,
+                        resource: bufs.light_grid.buffer.as_entire_binding(),
+                    },
                 ],
             });
+            // The sensor pass reads the exposed image of the shading pass (no scene).
+            let empty = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("camera sensor (no scene)"),
+                layout: &self.camera_sensor_pipeline.get_bind_group_layout(0),
+                entries: &[],
+            });
+            let sensor_io = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("camera sensor"),
+                layout: &self.camera_sensor_pipeline.get_bind_group_layout(1),
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: bufs.params.buffer.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: bufs.output.buffer.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: bufs.exposed.buffer.as_entire_binding(),
+                    },
+                ],
+            });
+            let groups = (c.params.width.div_ceil(8), c.params.height.div_ceil(8));
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
                 pass.set_pipeline(&self.camera_pipeline);
                 pass.set_bind_group(0, &scene, &[]);
                 pass.set_bind_group(1, &sensor, &[]);
-                pass.dispatch_workgroups(
-                    c.params.width.div_ceil(8),
-                    c.params.height.div_ceil(8),
-                    1,
-                );
+                pass.dispatch_workgroups(groups.0, groups.1, 1);
+            }
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                pass.set_pipeline(&self.camera_sensor_pipeline);
+                pass.set_bind_group(0, &empty, &[]);
+                pass.set_bind_group(1, &sensor_io, &[]);
+                pass.dispatch_workgroups(groups.0, groups.1, 1);
             }
             encoder.copy_buffer_to_buffer(
                 &bufs.output.buffer,

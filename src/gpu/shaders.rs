@@ -16,6 +16,7 @@ pub fn stages() -> Vec<(&'static str, String, &'static str)> {
     vec![
         ("lidar", compose(LIDAR), "lidar_main"),
         ("camera", compose(CAMERA), "camera_main"),
+        ("camera_sensor", compose(CAMERA), "camera_sensor"),
         (
             "particles",
             crate::physics::precip::particles_shader_source(),

@@ -218,7 +218,13 @@ pub struct CameraParams {
     /// (`shutter_s` with `motion_blur`, else 0): sample `s` sees the ego and the actors at
     /// `tau·blur_shutter_s`, tau in [−0.5, 0.5) stratified.
     pub blur_shutter_s: f32,
-    pub _pad_end: [u32; 3],
+    /// Standard deviation (pixels) of the Gaussian point-spread function (lens blur and Bayer
+    /// demosaic softness) the sensor pass applies to the exposed image; 0 = ideal optics.
+    pub psf_sigma_px: f32,
+    /// Camera response: 0 = sRGB OETF, 1 = linear (raw 8-bit sensor values).
+    pub response: u32,
+    /// Cells in the lamp grid (`camera_model::LightGrid`); 0 = no grid, every lamp is tried.
+    pub light_grid_cells: u32,
 }
 
 /// A lamp: a small sphere of `radius_m` at `position`, emitting `intensity` (linear RGB,

@@ -53,6 +53,14 @@ pub fn unit_interval<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
     check(d, |v: f32| (0.0..=1.0).contains(&v), "a number in [0, 1]")
 }
 
+pub fn psf_sigma_px<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
+    check(
+        d,
+        |v: f32| (0.0..=2.0).contains(&v),
+        "a PSF standard deviation in pixels within [0, 2]",
+    )
+}
+
 pub fn angle_deg<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
     check(
         d,

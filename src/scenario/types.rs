@@ -496,6 +496,24 @@ pub struct CameraSpec {
     pub vignetting: f32,
     #[serde(default)]
     pub sensor: SensorNoise,
+    /// Standard deviation (pixels) of the Gaussian point-spread function of lens and Bayer
+    /// demosaic, applied to the exposed image before the sensor noise; 0 = ideal optics.
+    #[serde(default, deserialize_with = "super::checks::psf_sigma_px")]
+    pub psf_sigma_px: f32,
+    /// How exposed linear values become 8-bit codes.
+    #[serde(default)]
+    pub response: CameraResponse,
+}
+
+/// The camera's response curve after the full-scale clip.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum CameraResponse {
+    /// The sRGB OETF (an sRGB-encoded image).
+    #[default]
+    Srgb,
+    /// Raw linear 8-bit values (gamma 1), as machine-vision cameras deliver by default (the
+    /// KITTI rig's Point Grey Flea2 images are linear 8-bit Bayer data, demosaiced).
+    Linear,
 }
 
 fn one_f32() -> f32 {
