@@ -93,8 +93,10 @@ fn instance_ray(inst: Instance, o: vec3<f32>, d: vec3<f32>, time_s: f32) -> Obje
     return out;
 }
 
-// Closest hit along o + t d for t < t_max (or the first hit found when any_hit is true), with
-// every instance at its frame-time pose.
+// Closest hit along o + t d for t < t_max (or the first hit found when any_hit is true),
+// with every instance at its frame-time pose.
+// Each stack entry carries the entry distance its box was tested with when pushed, so a box
+// is tested once: on pop it is skipped when a hit found since is nearer (t >= best.t).
 fn trace(o: vec3<f32>, d: vec3<f32>, t_max: f32, any_hit: bool, tlas_root: u32) -> Hit {
     return trace_at(o, d, t_max, any_hit, tlas_root, 0.0);
 }
@@ -111,28 +113,31 @@ fn trace_at(o: vec3<f32>, d: vec3<f32>, t_max: f32, any_hit: bool, tlas_root: u3
     best.time_s = time_s;
     let inv_w = safe_inv(d);
     var tstack: array<u32, TLAS_STACK>;
-    var tsp = 1u;
-    tstack[0] = tlas_root;
-    if slab(tlas_nodes[tlas_root].aabb_min, tlas_nodes[tlas_root].aabb_max, o, inv_w, best.t) >= MISS_T {
-        tsp = 0u;
+    var tstack_t: array<f32, TLAS_STACK>;
+    var tsp = 0u;
+    let t_root = slab(tlas_nodes[tlas_root].aabb_min, tlas_nodes[tlas_root].aabb_max, o, inv_w, best.t);
+    if t_root < MISS_T {
+        tstack[0] = tlas_root;
+        tstack_t[0] = t_root;
+        tsp = 1u;
     }
     while tsp > 0u {
         tsp -= 1u;
-        let node = tlas_nodes[tstack[tsp]];
-        if slab(node.aabb_min, node.aabb_max, o, inv_w, best.t) >= MISS_T {
+        if tstack_t[tsp] >= best.t {
             continue;
         }
+        let node = tlas_nodes[tstack[tsp]];
         if node.count == 0u {
             let l = node.left_first;
             let tl = slab(tlas_nodes[l].aabb_min, tlas_nodes[l].aabb_max, o, inv_w, best.t);
             let tr = slab(tlas_nodes[l + 1u].aabb_min, tlas_nodes[l + 1u].aabb_max, o, inv_w, best.t);
             // Push the far child first so the near one is visited first.
             if tl <= tr {
-                if tr < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l + 1u; tsp += 1u; }
-                if tl < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l; tsp += 1u; }
+                if tr < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l + 1u; tstack_t[tsp] = tr; tsp += 1u; }
+                if tl < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l; tstack_t[tsp] = tl; tsp += 1u; }
             } else {
-                if tl < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l; tsp += 1u; }
-                if tr < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l + 1u; tsp += 1u; }
+                if tl < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l; tstack_t[tsp] = tl; tsp += 1u; }
+                if tr < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l + 1u; tstack_t[tsp] = tr; tsp += 1u; }
             }
             continue;
         }
@@ -144,24 +149,30 @@ fn trace_at(o: vec3<f32>, d: vec3<f32>, t_max: f32, any_hit: bool, tlas_root: u3
             let od = ray.d;
             let inv_o = safe_inv(od);
             var bstack: array<u32, BLAS_STACK>;
-            var bsp = 1u;
-            bstack[0] = inst.blas_root;
+            var bstack_t: array<f32, BLAS_STACK>;
+            var bsp = 0u;
+            let t_blas = slab(blas_nodes[inst.blas_root].aabb_min, blas_nodes[inst.blas_root].aabb_max, oo, inv_o, best.t);
+            if t_blas < MISS_T {
+                bstack[0] = inst.blas_root;
+                bstack_t[0] = t_blas;
+                bsp = 1u;
+            }
             while bsp > 0u {
                 bsp -= 1u;
-                let bn = blas_nodes[bstack[bsp]];
-                if slab(bn.aabb_min, bn.aabb_max, oo, inv_o, best.t) >= MISS_T {
+                if bstack_t[bsp] >= best.t {
                     continue;
                 }
+                let bn = blas_nodes[bstack[bsp]];
                 if bn.count == 0u {
                     let l = bn.left_first;
                     let tl = slab(blas_nodes[l].aabb_min, blas_nodes[l].aabb_max, oo, inv_o, best.t);
                     let tr = slab(blas_nodes[l + 1u].aabb_min, blas_nodes[l + 1u].aabb_max, oo, inv_o, best.t);
                     if tl <= tr {
-                        if tr < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l + 1u; bsp += 1u; }
-                        if tl < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l; bsp += 1u; }
+                        if tr < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l + 1u; bstack_t[bsp] = tr; bsp += 1u; }
+                        if tl < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l; bstack_t[bsp] = tl; bsp += 1u; }
                     } else {
-                        if tl < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l; bsp += 1u; }
-                        if tr < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l + 1u; bsp += 1u; }
+                        if tl < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l; bstack_t[bsp] = tl; bsp += 1u; }
+                        if tr < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l + 1u; bstack_t[bsp] = tr; bsp += 1u; }
                     }
                     continue;
                 }

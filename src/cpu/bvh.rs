@@ -1,6 +1,6 @@
 //! CPU twin of `shaders/shared/bvh.wgsl`: two-level BVH traversal, step for step alike.
 
-use glam::Vec3;
+use glam::{Vec3, Vec3A};
 
 use crate::gpu::types::{BvhNode, GpuMaterial, Instance, NO_RETURN, Triangle};
 
@@ -108,24 +108,37 @@ pub fn intersect_triangle(o: Vec3, d: Vec3, tri: &Triangle) -> (f32, f32, f32) {
     (t, u, v)
 }
 
-/// Pushes the children of an inner node, far one first.
-#[inline]
+/// [`slab`] on a node's box with SSE lanes (glam `Vec3A`); the same arithmetic, per lane.
+#[inline(always)]
+fn slab_node(n: &BvhNode, o: Vec3A, inv: Vec3A, t_max: f32) -> f32 {
+    let t0 = (Vec3A::from_array(n.aabb_min) - o) * inv;
+    let t1 = (Vec3A::from_array(n.aabb_max) - o) * inv;
+    let t_near = t0.min(t1).max_element().max(0.0);
+    let t_far = t0.max(t1).min_element();
+    if t_near <= t_far && t_near < t_max {
+        t_near
+    } else {
+        MISS_T
+    }
+}
+
+/// Pushes the children of an inner node that the ray enters before `t_max`, far one first,
+/// each with its entry distance (a pop skips it when a hit found since is nearer).
+#[inline(always)]
 fn push_children<const N: usize>(
     nodes: &[BvhNode],
     l: u32,
-    o: Vec3,
-    inv: Vec3,
+    o: Vec3A,
+    inv: Vec3A,
     t_max: f32,
-    stack: &mut [u32; N],
+    stack: &mut [(u32, f32); N],
     sp: &mut usize,
 ) {
-    let a = &nodes[l as usize];
-    let b = &nodes[l as usize + 1];
-    let tl = slab(a.aabb_min, a.aabb_max, o, inv, t_max);
-    let tr = slab(b.aabb_min, b.aabb_max, o, inv, t_max);
+    let tl = slab_node(&nodes[l as usize], o, inv, t_max);
+    let tr = slab_node(&nodes[l as usize + 1], o, inv, t_max);
     let mut push = |i: u32, t: f32| {
         if t < MISS_T && *sp < N {
-            stack[*sp] = i;
+            stack[*sp] = (i, t);
             *sp += 1;
         }
     };
@@ -163,6 +176,10 @@ pub fn instance_ray(inst: &Instance, o: Vec3, d: Vec3, time_s: f32) -> (Vec3, Ve
 
 /// Closest hit along `o + t d` for `t < t_max`, or the first found when `any_hit`, with every
 /// instance at its frame-time pose.
+///
+/// Each stack entry carries the entry distance its box was tested with when pushed, so a
+/// box is tested once: on pop it is skipped when a hit found since is nearer (`t >= best.t`),
+/// which is exactly what testing it again would decide.
 pub fn trace(scene: &SceneView, o: Vec3, d: Vec3, t_max: f32, any_hit: bool) -> Hit {
     trace_at(scene, o, d, t_max, any_hit, 0.0)
 }
@@ -185,25 +202,32 @@ pub fn trace_at(
         inst: NO_RETURN,
         time_s,
     };
-    let inv_w = safe_inv(d);
-    let mut tstack = [0u32; TLAS_STACK];
-    let mut tsp = 1usize;
-    tstack[0] = scene.tlas_root;
-    let root = &scene.tlas_nodes[scene.tlas_root as usize];
-    if slab(root.aabb_min, root.aabb_max, o, inv_w, best.t) >= MISS_T {
-        tsp = 0;
+    let o_a = Vec3A::from(o);
+    let inv_w = Vec3A::from(safe_inv(d));
+    let mut tstack = [(0u32, 0.0f32); TLAS_STACK];
+    let mut tsp = 0usize;
+    let t_root = slab_node(
+        &scene.tlas_nodes[scene.tlas_root as usize],
+        o_a,
+        inv_w,
+        best.t,
+    );
+    if t_root < MISS_T {
+        tstack[0] = (scene.tlas_root, t_root);
+        tsp = 1;
     }
     while tsp > 0 {
         tsp -= 1;
-        let node = &scene.tlas_nodes[tstack[tsp] as usize];
-        if slab(node.aabb_min, node.aabb_max, o, inv_w, best.t) >= MISS_T {
+        let (ni, nt) = tstack[tsp];
+        if nt >= best.t {
             continue;
         }
+        let node = &scene.tlas_nodes[ni as usize];
         if node.count == 0 {
             push_children(
                 scene.tlas_nodes,
                 node.left_first,
-                o,
+                o_a,
                 inv_w,
                 best.t,
                 &mut tstack,
@@ -215,21 +239,32 @@ pub fn trace_at(
             let ii = node.left_first + k;
             let inst = &scene.instances[ii as usize];
             let (oo, od) = instance_ray(inst, o, d, time_s);
-            let inv_o = safe_inv(od);
-            let mut bstack = [0u32; BLAS_STACK];
-            let mut bsp = 1usize;
-            bstack[0] = inst.blas_root;
+            let oo_a = Vec3A::from(oo);
+            let inv_o = Vec3A::from(safe_inv(od));
+            let mut bstack = [(0u32, 0.0f32); BLAS_STACK];
+            let mut bsp = 0usize;
+            let t_blas = slab_node(
+                &scene.blas_nodes[inst.blas_root as usize],
+                oo_a,
+                inv_o,
+                best.t,
+            );
+            if t_blas < MISS_T {
+                bstack[0] = (inst.blas_root, t_blas);
+                bsp = 1;
+            }
             while bsp > 0 {
                 bsp -= 1;
-                let bn = &scene.blas_nodes[bstack[bsp] as usize];
-                if slab(bn.aabb_min, bn.aabb_max, oo, inv_o, best.t) >= MISS_T {
+                let (bi, bt) = bstack[bsp];
+                if bt >= best.t {
                     continue;
                 }
+                let bn = &scene.blas_nodes[bi as usize];
                 if bn.count == 0 {
                     push_children(
                         scene.blas_nodes,
                         bn.left_first,
-                        oo,
+                        oo_a,
                         inv_o,
                         best.t,
                         &mut bstack,

@@ -311,22 +311,34 @@ pub fn output_slots(lp: &LidarParams) -> usize {
     }
 }
 
-/// A whole sweep: one slot per ray (then one more per ray with dual returns).
+/// A whole sweep: one slot per ray (then one more per ray with dual returns), each ray
+/// writing its slots in place.
 pub fn lidar_sweep(
     scene: &SceneView,
     lp: &LidarParams,
     beams: &[[f32; 2]],
     columns: &[[f32; 2]],
 ) -> Vec<LidarHit> {
-    let n = lp.channels * lp.columns;
-    let pairs: Vec<[LidarHit; 2]> = (0..n)
-        .into_par_iter()
-        .with_min_len(256)
-        .map(|slot| lidar_ray(scene, lp, beams, columns, slot))
-        .collect();
-    let mut out: Vec<LidarHit> = pairs.iter().map(|p| p[0]).collect();
+    let rays = (lp.channels * lp.columns) as usize;
+    let mut out = vec![NONE; output_slots(lp)];
+    let (first, second) = out.split_at_mut(rays);
     if lp.return_mode == RETURN_DUAL {
-        out.extend(pairs.iter().map(|p| p[1]));
+        first
+            .par_iter_mut()
+            .zip(second.par_iter_mut())
+            .enumerate()
+            .with_min_len(256)
+            .for_each(|(slot, (a, b))| {
+                [*a, *b] = lidar_ray(scene, lp, beams, columns, slot as u32);
+            });
+    } else {
+        first
+            .par_iter_mut()
+            .enumerate()
+            .with_min_len(256)
+            .for_each(|(slot, a)| {
+                *a = lidar_ray(scene, lp, beams, columns, slot as u32)[0];
+            });
     }
     out
 }
