@@ -140,7 +140,11 @@ fn a_fast_car_changes_lanes_behind_a_slow_one_and_passes() {
     );
     assert!(of(end, 2).speed_m_per_s > 18.0);
     // The slow car kept its lane.
-    assert!(trace.iter().all(|(_, s)| of(s, 1).lane == of(&trace[0].1, 1).lane));
+    assert!(
+        trace
+            .iter()
+            .all(|(_, s)| of(s, 1).lane == of(&trace[0].1, 1).lane)
+    );
 }
 
 #[test]
@@ -322,7 +326,11 @@ fn pedestrians_cross_only_on_their_phase_and_turning_cars_stop_for_them() {
             // Stepping off the kerb: only on the walking phase's green.
             let was_kerb = p0.x.abs() > 11.9 && p0.y.abs() > 11.9;
             if was_kerb && p1.distance(p0) > 1e-4 {
-                let walk_group = if (p1.x - p0.x).abs() > (p1.y - p0.y).abs() { 0 } else { 1 };
+                let walk_group = if (p1.x - p0.x).abs() > (p1.y - p0.y).abs() {
+                    0
+                } else {
+                    1
+                };
                 assert_eq!(
                     plan.state(walk_group, w[0].0),
                     SignalState::Green,
@@ -340,7 +348,10 @@ fn pedestrians_cross_only_on_their_phase_and_turning_cars_stop_for_them() {
         }
     }
     assert!(crossings >= 10, "only {crossings} crossings started");
-    assert!(stopped_for_pedestrian, "the turning car never stopped for a pedestrian");
+    assert!(
+        stopped_for_pedestrian,
+        "the turning car never stopped for a pedestrian"
+    );
     // It got going again into the east arm (it may leave the map and re-enter later).
     assert!(
         trace.iter().any(|(_, s)| of(s, 4).position.x > 30.0),
@@ -351,7 +362,7 @@ fn pedestrians_cross_only_on_their_phase_and_turning_cars_stop_for_them() {
 #[test]
 fn a_car_stops_for_a_pedestrian_crossing_mid_block() {
     let mut sim = two_lane_road(
-        "(kind: Car, speed_m_per_s: 12.0, drive: Some((road: 0, lane: 0, s_m: 0.0, lane_changes: false))),
+        "(kind: Car, speed_m_per_s: 12.0, drive: Some((road: 0, lane: 0, s_m: 0.0, desired_speed_m_per_s: Some(12.0), lane_changes: false))),
          (kind: Pedestrian, route: [(160.0, -9.0), (160.0, 9.0)], speed_m_per_s: 0.5),",
         "",
     );
@@ -359,20 +370,33 @@ fn a_car_stops_for_a_pedestrian_crossing_mid_block() {
     // The car slows almost to a halt short of the pedestrian while it is on the car's lane.
     let slowest = trace
         .iter()
-        .min_by(|a, b| of(&a.1, 1).speed_m_per_s.total_cmp(&of(&b.1, 1).speed_m_per_s))
+        .min_by(|a, b| {
+            of(&a.1, 1)
+                .speed_m_per_s
+                .total_cmp(&of(&b.1, 1).speed_m_per_s)
+        })
         .unwrap();
     let (car, ped) = (of(&slowest.1, 1), of(&slowest.1, 2));
     assert!(car.speed_m_per_s < 0.1, "slowest {} m/s", car.speed_m_per_s);
-    assert!(car.position.x < ped.position.x - 2.25, "slowed past the pedestrian");
+    assert!(
+        car.position.x < ped.position.x - 2.25,
+        "slowed past the pedestrian"
+    );
     // It never drove past the pedestrian while the pedestrian was on its lane.
     for (t, s) in &trace {
         let (car, ped) = (of(s, 1), of(s, 2));
         if (ped.position.y - car.position.y).abs() < 1.75 + 0.3 {
-            assert!(car.position.x < ped.position.x, "t = {t}: car passed the pedestrian");
+            assert!(
+                car.position.x < ped.position.x,
+                "t = {t}: car passed the pedestrian"
+            );
         }
     }
     let end = &trace.last().unwrap().1;
-    assert!(of(end, 1).position.x > 200.0, "the car went on after the pedestrian crossed");
+    assert!(
+        of(end, 1).position.x > 200.0,
+        "the car went on after the pedestrian crossed"
+    );
 }
 
 fn rare_events_road(actors: &str, ego_drive: &str, events: &str) -> Simulation {
@@ -423,7 +447,10 @@ fn a_pedestrian_steps_out_when_the_ego_comes_within_range_and_the_ego_stops() {
     for (t, s) in &trace {
         let (ego, ped) = (of(s, 0), of(s, 2));
         if (ped.position.y - ego.position.y).abs() < 1.75 + 0.3 {
-            assert!(ego.position.x < ped.position.x, "t = {t}: the ego passed the pedestrian");
+            assert!(
+                ego.position.x < ped.position.x,
+                "t = {t}: the ego passed the pedestrian"
+            );
         }
     }
     assert!(of(&trace[start].1, 1).kind == "car");
@@ -445,7 +472,10 @@ fn a_pedestrian_steps_out_at_its_time() {
     assert!((trace[start].0 - 4.0).abs() < 0.11, "{}", trace[start].0);
     let moved = of(&trace.last().unwrap().1, 2).position.distance(p0);
     let expected = 1.5 * (trace.last().unwrap().0 - trace[start - 1].0) as f32;
-    assert!((moved - expected).abs() < 0.1, "walked {moved} m, expected {expected}");
+    assert!(
+        (moved - expected).abs() < 0.1,
+        "walked {moved} m, expected {expected}"
+    );
 }
 
 #[test]
@@ -534,7 +564,10 @@ fn bad_rare_events_are_reported_at_their_line() {
         verisim::scenario::parse(&source).unwrap_err().to_string()
     };
     let e = parse("PedestrianStepOut(road: 3, lane: 0, s_m: 10.0, at_s: 1.0)");
-    assert!(e.contains("bad.ron:8") && e.contains("rare_events[0].road") && e.contains("out of range"), "{e}");
+    assert!(
+        e.contains("bad.ron:8") && e.contains("rare_events[0].road") && e.contains("out of range"),
+        "{e}"
+    );
     let e = parse("PedestrianStepOut(road: 0, lane: 2, s_m: 10.0, at_s: 1.0)");
     assert!(e.contains("bad.ron:8") && e.contains("lane"), "{e}");
     let e = parse("PedestrianStepOut(road: 0, lane: 0, s_m: 10.0, at_s: -1.0)");
