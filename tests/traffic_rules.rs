@@ -600,3 +600,34 @@ fn bad_rare_events_are_reported_at_their_line() {
     let e = actor("CutIn(at_s: 2.0, gap_m: 10.0)");
     assert!(e.contains("adjacent lane"), "{e}");
 }
+
+#[test]
+fn the_rare_events_scene_shows_all_three_events() {
+    let mut sim = Simulation::new(common::load_scene("scenes/rare_events.ron"));
+    let mut trace = vec![(sim.time_s(), sim.states())];
+    while sim.time_s() < 25.0 {
+        sim.step();
+        let states = sim.states();
+        assert_no_overlap(sim.time_s(), &states);
+        // Keep every 10th tick (0.1 s).
+        if sim.tick().is_multiple_of(10) {
+            trace.push((sim.time_s(), states));
+        }
+    }
+    // Ids: 1 the cut-in car, 2 the cyclist, 3 the parked car, 4 the pedestrian; 0 the ego.
+    let ego_lane = of(&trace[0].1, 0).lane;
+    assert!(
+        trace.iter().any(|(_, s)| of(s, 1).lane == ego_lane),
+        "the cut-in never happened"
+    );
+    let y0 = of(&trace[0].1, 2).position.y;
+    let swerve = trace
+        .iter()
+        .map(|(_, s)| of(s, 2).position.y - y0)
+        .fold(0.0f32, f32::max);
+    assert!((0.8..1.2).contains(&swerve), "cyclist swerved {swerve} m");
+    let p0 = of(&trace[0].1, 4).position;
+    let walked = of(&trace.last().unwrap().1, 4).position.distance(p0);
+    assert!(walked > 5.0, "the pedestrian walked {walked} m");
+    assert_eq!(of(&trace[0].1, 3).kind, "car");
+}

@@ -474,7 +474,7 @@ fn check_rare_event(k: usize, e: &RareEvent, s: &Scenario) -> Result<(), FieldEr
                 ));
             }
             let len = crate::geometry::map::Centerline::from_shape(&r.shape).length();
-            if !(s_m.is_finite() && s_m >= 0.0 && s_m <= len) {
+            if !(s_m.is_finite() && (0.0..=len).contains(&s_m)) {
                 return Err((
                     format!("{f}.s_m"),
                     format!("the road is {len:.1} m long, s_m is {s_m}"),
