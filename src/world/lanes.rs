@@ -389,6 +389,13 @@ impl LaneGraph {
                 continue;
             }
             let lane = &self.lanes[l as usize];
+            // Cheap test on the listed segment first: most candidates are not near `p`.
+            let pts = lane.line.points_m();
+            let (a, ab) = (pts[k as usize], pts[k as usize + 1] - pts[k as usize]);
+            let t = ((p - a).dot(ab) / ab.length_squared()).clamp(0.0, 1.0);
+            if (a + ab * t).distance(p) >= 0.5 * lane.width_m + margin_m {
+                continue;
+            }
             let pr = lane.line.project_near(p, k as usize);
             if pr.lateral_m.abs() < 0.5 * lane.width_m + margin_m
                 && pr.arc_m > 0.0
