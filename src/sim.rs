@@ -16,12 +16,13 @@ use crate::physics::lateral::{BicycleParams, Pose2};
 use crate::physics::longitudinal::IdmParams;
 use crate::physics::vehicle::VehicleType;
 use crate::rng::{hash3, seed32};
-use crate::scenario::{ActorKind, ActorSpec, DriveSpec, Scenario, TrafficSpec};
+use crate::scenario::{ActorKind, ActorSpec, DriveSpec, RareEvent, Scenario, TrafficSpec};
 use crate::sensors::{self, sky};
 use crate::world::components::*;
 use crate::world::lanes::LaneGraph;
 use crate::world::resources::*;
 use crate::world::schedule::build_schedule;
+use crate::world::systems::pedestrians::{StepOut, Walker, route_crossings};
 
 /// One labeled object as placed in a frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -189,6 +190,8 @@ fn place_on_lane(
             s_m: d.s_m,
             hint: 0,
             waiting_since: None,
+            change: None,
+            last_change_tick: None,
         },
         Driver {
             idm: IdmParams::for_type(vt),
@@ -200,12 +203,83 @@ fn place_on_lane(
             rear_axle: rear,
             mu: crate::physics::friction::MU_DRY,
             salt,
+            mobil: crate::physics::mobil::MobilParams::for_type(vt),
+            lane_changes: d.lane_changes,
+            turn: d.turn,
+            fired: 0,
         },
         Pose {
             position: p.extend(0.0),
             yaw_rad: yaw,
         },
     )
+}
+
+/// Actors the rare events bring: a pedestrian stepping out (with its trigger) from behind a car
+/// parked at the kerb.
+fn rare_event_actors(graph: &LaneGraph, scenario: &Scenario) -> Vec<(ActorSpec, Option<StepOut>)> {
+    let mut out = Vec::new();
+    for e in &scenario.rare_events {
+        match *e {
+            RareEvent::PedestrianStepOut {
+                road,
+                lane,
+                s_m,
+                at_s,
+                ego_within_m,
+                speed_m_per_s,
+            } => {
+                // Validation guarantees the road and lane exist.
+                let Some(id) = graph.lane_id(road, lane) else {
+                    continue;
+                };
+                let l = &graph.lanes[id as usize];
+                let spec = &scenario.map.roads[road];
+                let (p, yaw) = l.pose_at(s_m);
+                let (fwd, left) = (Vec2::from_angle(yaw), Vec2::from_angle(yaw).perp());
+                // The kerb on the right of the lane's direction; the car parked beyond it, the
+                // pedestrian hidden just past the car, crossing the whole road to the left.
+                let to_kerb = (spec.lanes_per_direction as f32 - lane.max(-lane - 1) as f32 - 0.5)
+                    * spec.lane_width_m;
+                let car = p - left * (to_kerb + 1.3);
+                let ped = p - left * (to_kerb + 1.0) + fwd * 3.2;
+                let across = 2.0 * spec.lanes_per_direction as f32 * spec.lane_width_m + 2.0;
+                let end = ped + left * across;
+                out.push((
+                    ActorSpec {
+                        kind: ActorKind::Car,
+                        size_m: None,
+                        material: Some("paint_silver".into()),
+                        spawn: Some((car.x, car.y, yaw.to_degrees())),
+                        route: Vec::new(),
+                        speed_m_per_s: 0.0,
+                        loop_route: false,
+                        drive: None,
+                    },
+                    None,
+                ));
+                out.push((
+                    ActorSpec {
+                        kind: ActorKind::Pedestrian,
+                        size_m: None,
+                        material: None,
+                        spawn: None,
+                        route: vec![(ped.x, ped.y), (end.x, end.y)],
+                        speed_m_per_s: 0.0,
+                        loop_route: false,
+                        drive: None,
+                    },
+                    Some(StepOut {
+                        at_s,
+                        ego_within_m,
+                        speed_m_per_s,
+                        started_s: None,
+                    }),
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Background vehicles spread along every road lane at the requested density.
@@ -264,6 +338,8 @@ fn spawn_traffic(graph: &LaneGraph, t: &TrafficSpec, scenario: &Scenario) -> Vec
                         s_m,
                         desired_speed_m_per_s: Some(limit * (0.9 + 0.2 * r(3))),
                         events: Vec::new(),
+                        lane_changes: true,
+                        turn: None,
                     }),
                 });
             }
@@ -467,10 +543,12 @@ impl Simulation {
             .as_ref()
             .map(|t| spawn_traffic(&graph, t, &scenario))
             .unwrap_or_default();
+        let rare = rare_event_actors(&graph, &scenario);
         let mut meshes: HashMap<(ActorKind, [u32; 3], u32), MeshId> = HashMap::new();
         let all: Vec<&ActorSpec> = scenario
             .actors
             .iter()
+            .chain(rare.iter().map(|(a, _)| a))
             .chain(static_world.parked.iter())
             .chain(traffic.iter())
             .collect();
@@ -504,9 +582,27 @@ impl Simulation {
                 None => {
                     let (pose, next) = spawn_pose(a.spawn, &a.route);
                     let mut e = world.spawn((actor, pose, speed, Accel::default()));
+                    let step = rare
+                        .get(i.wrapping_sub(scenario.actors.len()))
+                        .and_then(|(_, step)| *step);
+                    if let Some(step) = step {
+                        e.insert(step);
+                    }
                     if !a.route.is_empty() {
+                        let waypoints: Vec<Vec2> =
+                            a.route.iter().map(|&(x, y)| Vec2::new(x, y)).collect();
+                        if a.kind == ActorKind::Pedestrian && step.is_none() {
+                            let crossings =
+                                route_crossings(&graph, &scenario.map, &waypoints, a.loop_route);
+                            if crossings.iter().any(Option::is_some) {
+                                e.insert(Walker {
+                                    speed_m_per_s: a.speed_m_per_s,
+                                    crossings,
+                                });
+                            }
+                        }
                         e.insert(Route {
-                            waypoints: a.route.iter().map(|&(x, y)| Vec2::new(x, y)).collect(),
+                            waypoints,
                             next,
                             looping: a.loop_route,
                         });

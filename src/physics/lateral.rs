@@ -276,6 +276,15 @@ pub struct PurePursuitCommand {
     pub projection: Projection,
 }
 
+/// Pure-pursuit steering angle (rad, clamped to the lock) that puts the rear axle on the circle
+/// through `target_m`: δ = atan(2·L·sin α / d).
+pub fn steer_toward_rad(pose: Pose2, target_m: Vec2, bicycle: &BicycleParams) -> f32 {
+    let local = Vec2::from_angle(-pose.heading_rad).rotate(target_m - pose.position_m);
+    let distance = local.length().max(1e-3);
+    let sin_alpha = local.y / distance;
+    bicycle.clamp_steer_rad((2.0 * bicycle.wheelbase_m * sin_alpha / distance).atan())
+}
+
 /// Steering command that makes the rear axle follow `line` at `speed_m_per_s` (projection
 /// searches the whole line; see [`pure_pursuit_steer_near`] for long lines).
 pub fn pure_pursuit_steer(
@@ -316,13 +325,8 @@ fn pure_pursuit_from(
     // The target lies on the line ℓ ahead of the foot point; if the vehicle is off the line
     // by more than ℓ, aim at the foot point's lookahead anyway (it still pulls toward the line).
     let target_m = line.point_at(projection.arc_m + lookahead_m);
-    let to_target = target_m - pose.position_m;
-    let local = Vec2::from_angle(-pose.heading_rad).rotate(to_target);
-    let distance = local.length().max(1e-3);
-    let sin_alpha = local.y / distance;
-    let steer = (2.0 * bicycle.wheelbase_m * sin_alpha / distance).atan();
     PurePursuitCommand {
-        steer_rad: bicycle.clamp_steer_rad(steer),
+        steer_rad: steer_toward_rad(pose, target_m, bicycle),
         target_m,
         lookahead_m,
         projection,

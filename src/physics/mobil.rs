@@ -16,6 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::longitudinal::{IdmParams, idm_accel_m_per_s2};
+use super::vehicle::VehicleType;
 
 /// MOBIL parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -38,6 +39,26 @@ impl Default for MobilParams {
             politeness: 0.2,
             threshold_m_per_s2: 0.1,
             safe_decel_m_per_s2: 4.0,
+            bias_m_per_s2: 0.0,
+        }
+    }
+}
+
+impl MobilParams {
+    /// Per-type drivers: cars as the defaults; vans a little more polite; trucks and buses
+    /// polite (p = 0.5), reluctant (Δa_th = 0.3 m/s²) and imposing at most 2 m/s² on the new
+    /// follower; cyclists stay in their lane (an infinite threshold).
+    pub fn for_type(kind: VehicleType) -> Self {
+        let (politeness, threshold_m_per_s2, safe_decel_m_per_s2) = match kind {
+            VehicleType::Car => (0.2, 0.1, 4.0),
+            VehicleType::Van => (0.3, 0.15, 3.5),
+            VehicleType::Truck | VehicleType::Bus => (0.5, 0.3, 2.0),
+            VehicleType::Cyclist => (0.0, f32::INFINITY, 2.0),
+        };
+        Self {
+            politeness,
+            threshold_m_per_s2,
+            safe_decel_m_per_s2,
             bias_m_per_s2: 0.0,
         }
     }

@@ -385,13 +385,129 @@ fn check_drive(
             format!("the road is {len:.1} m long, s_m is {}", d.s_m),
         ));
     }
-    for e in &d.events {
-        let (DriveEvent::BrakeHard { at_s } | DriveEvent::Stall { at_s }) = *e;
+    for (k, e) in d.events.iter().enumerate() {
+        let at_s = e.at_s();
         if !(at_s.is_finite() && at_s >= 0.0) {
             return Err((
                 format!("{f}.events"),
                 format!("event times must be finite and ≥ 0, found {at_s}"),
             ));
+        }
+        match *e {
+            DriveEvent::CutIn { gap_m, .. } => {
+                if s.ego.drive.is_none() {
+                    return Err((
+                        format!("{f}.events"),
+                        format!(
+                            "event {k} (CutIn) cuts in front of the ego, but the ego does not drive on a lane (give ego.drive)"
+                        ),
+                    ));
+                }
+                if road.lanes_per_direction < 2 {
+                    return Err((
+                        format!("{f}.events"),
+                        format!(
+                            "event {k} (CutIn) needs an adjacent lane, road {} has one lane per direction",
+                            d.road
+                        ),
+                    ));
+                }
+                if !(gap_m.is_finite() && gap_m > 0.0) {
+                    return Err((
+                        format!("{f}.events"),
+                        format!("event {k} (CutIn): gap_m must be > 0, found {gap_m}"),
+                    ));
+                }
+            }
+            DriveEvent::Swerve {
+                amplitude_m,
+                duration_s,
+                ..
+            } => {
+                if !(amplitude_m.is_finite() && amplitude_m.abs() <= road.lane_width_m) {
+                    return Err((
+                        format!("{f}.events"),
+                        format!(
+                            "event {k} (Swerve): amplitude_m must be within ±{} m (one lane width), found {amplitude_m}",
+                            road.lane_width_m
+                        ),
+                    ));
+                }
+                if !(duration_s.is_finite() && duration_s > 0.0) {
+                    return Err((
+                        format!("{f}.events"),
+                        format!("event {k} (Swerve): duration_s must be > 0, found {duration_s}"),
+                    ));
+                }
+            }
+            DriveEvent::BrakeHard { .. } | DriveEvent::Stall { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_rare_event(k: usize, e: &RareEvent, s: &Scenario) -> Result<(), FieldError> {
+    let f = format!("rare_events[{k}]");
+    match *e {
+        RareEvent::PedestrianStepOut {
+            road,
+            lane,
+            s_m,
+            at_s,
+            ego_within_m,
+            speed_m_per_s,
+        } => {
+            let Some(r) = s.map.roads.get(road) else {
+                return Err((
+                    format!("{f}.road"),
+                    format!(
+                        "there are {} roads, index {road} is out of range",
+                        s.map.roads.len()
+                    ),
+                ));
+            };
+            let n = r.lanes_per_direction as i32;
+            if lane >= n || lane < -n {
+                return Err((
+                    format!("{f}.lane"),
+                    format!("expected a lane in -{n}..={}, found {lane}", n - 1),
+                ));
+            }
+            let len = crate::geometry::map::Centerline::from_shape(&r.shape).length();
+            if !(s_m.is_finite() && (0.0..=len).contains(&s_m)) {
+                return Err((
+                    format!("{f}.s_m"),
+                    format!("the road is {len:.1} m long, s_m is {s_m}"),
+                ));
+            }
+            if at_s.is_none() && ego_within_m.is_none() {
+                return Err((
+                    format!("{f}.at_s"),
+                    "give a trigger: at_s (a time) or ego_within_m (an ego distance)".into(),
+                ));
+            }
+            if let Some(t) = at_s
+                && !(t.is_finite() && t >= 0.0)
+            {
+                return Err((
+                    format!("{f}.at_s"),
+                    format!("expected a finite time ≥ 0, found {t}"),
+                ));
+            }
+            if ego_within_m.is_some() && s.ego.drive.is_none() && s.ego.route.is_empty() {
+                return Err((
+                    format!("{f}.ego_within_m"),
+                    "the ego does not move (give ego.drive or ego.route)".into(),
+                ));
+            }
+            if !(speed_m_per_s.is_finite() && speed_m_per_s > 0.0 && speed_m_per_s < 10.0) {
+                return Err((
+                    format!("{f}.speed_m_per_s"),
+                    format!(
+                        "expected a walking or running speed in (0, 10) m/s, found {speed_m_per_s}"
+                    ),
+                ));
+            }
         }
     }
     Ok(())
@@ -550,6 +666,9 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
                 s.actors.len()
             ),
         ));
+    }
+    for (k, e) in s.rare_events.iter().enumerate() {
+        check_rare_event(k, e, s)?;
     }
     match &s.ego.drive {
         Some(d) => check_drive("ego", d, ActorKind::Car, s)?,

@@ -49,6 +49,9 @@ pub struct Scenario {
     /// Randomized sweeps: values drawn per episode (see `docs/datasets.md`).
     #[serde(default)]
     pub variations: Option<Variations>,
+    /// Scripted rare events that involve several road users (pedestrian stepping out, ...).
+    #[serde(default)]
+    pub rare_events: Vec<RareEvent>,
 }
 
 // ---------------------------------------------------------------- map
@@ -271,6 +274,20 @@ pub struct DriveSpec {
     pub desired_speed_m_per_s: Option<f32>,
     #[serde(default)]
     pub events: Vec<DriveEvent>,
+    /// Change lanes by MOBIL on multi-lane roads (default true).
+    #[serde(default = "yes")]
+    pub lane_changes: bool,
+    /// Way through intersections, where offered (default: drawn per vehicle and lane).
+    #[serde(default)]
+    pub turn: Option<TurnChoice>,
+}
+
+/// A way through an intersection.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum TurnChoice {
+    Straight,
+    Left,
+    Right,
 }
 
 /// Rare events scripted on a driven vehicle.
@@ -280,6 +297,60 @@ pub enum DriveEvent {
     BrakeHard { at_s: f32 },
     /// The vehicle brakes to a stop at `at_s` and stays there (a stalled vehicle).
     Stall { at_s: f32 },
+    /// A cut-in: from `at_s` on, once the ego rides the adjacent lane of the same road and
+    /// direction behind this vehicle with a bumper gap of at most `gap_m`, the vehicle merges
+    /// into the ego's lane in front of it (MOBIL's safety criterion is not applied).
+    CutIn {
+        #[serde(deserialize_with = "non_negative")]
+        at_s: f32,
+        #[serde(deserialize_with = "positive")]
+        gap_m: f32,
+    },
+    /// A swerve (e.g. a cyclist avoiding a pothole): from `at_s` the rider leaves the lane centre
+    /// by `amplitude_m` (positive to the left) and comes back, a half sine over `duration_s`.
+    Swerve {
+        #[serde(deserialize_with = "non_negative")]
+        at_s: f32,
+        amplitude_m: f32,
+        #[serde(deserialize_with = "positive")]
+        duration_s: f32,
+    },
+}
+
+impl DriveEvent {
+    pub fn at_s(&self) -> f32 {
+        match *self {
+            DriveEvent::BrakeHard { at_s }
+            | DriveEvent::Stall { at_s }
+            | DriveEvent::CutIn { at_s, .. }
+            | DriveEvent::Swerve { at_s, .. } => at_s,
+        }
+    }
+}
+
+/// Rare events that involve more than one driven vehicle (see `DriveEvent` for those of one).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum RareEvent {
+    /// A pedestrian steps out from behind a car parked at the kerb beside lane `lane` of road
+    /// `road` at `s_m` and crosses the lane (and the road) at `speed_m_per_s`. It starts at
+    /// `at_s`, or when the ego comes within `ego_within_m` of it (whichever comes first; give at
+    /// least one).
+    PedestrianStepOut {
+        road: usize,
+        lane: i32,
+        #[serde(deserialize_with = "non_negative")]
+        s_m: f32,
+        #[serde(default, deserialize_with = "some_non_negative")]
+        at_s: Option<f32>,
+        #[serde(default, deserialize_with = "some_positive")]
+        ego_within_m: Option<f32>,
+        #[serde(default = "default_step_out_speed", deserialize_with = "positive")]
+        speed_m_per_s: f32,
+    },
+}
+
+fn default_step_out_speed() -> f32 {
+    1.5
 }
 
 /// Background traffic on every lane.

@@ -93,6 +93,24 @@ pub struct LaneRider {
     pub hint: usize,
     /// Tick at which the vehicle started waiting at an unsignalled stop line.
     pub waiting_since: Option<u64>,
+    /// A lane change under way: the vehicle already rides `lane` (the target) but is still
+    /// in the lane it left, where followers keep seeing it until it is centred on the target.
+    pub change: Option<LaneChange>,
+    /// Tick at which the last lane change started (changes are spaced out).
+    pub last_change_tick: Option<u64>,
+}
+
+/// A lane change in progress.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LaneChange {
+    /// The lane being left.
+    pub from_lane: u32,
+    /// Arc length on `from_lane` and signed offset from its centre line (updated every step).
+    pub from_s_m: f32,
+    pub from_lateral_m: f32,
+    pub started_tick: u64,
+    /// Forced by a scripted cut-in (MOBIL's criteria are not applied).
+    pub forced: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +136,14 @@ pub struct Driver {
     /// Friction used in the last step.
     pub mu: f32,
     pub salt: u32,
+    /// Lane-change behaviour (politeness, threshold, safe deceleration).
+    pub mobil: crate::physics::mobil::MobilParams,
+    /// Preferred way through intersections (the scenario's `turn`).
+    pub turn: Option<crate::scenario::TurnChoice>,
+    /// Whether the driver changes lanes by MOBIL.
+    pub lane_changes: bool,
+    /// Events already fired (bit k for `events[k]`).
+    pub fired: u32,
 }
 
 /// Longitudinal acceleration in the last step.

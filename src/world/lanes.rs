@@ -1,6 +1,7 @@
 //! The lane graph built from the map: a lane per road, direction and lane index, connector
-//! lanes through intersections (straight on and right turns; left turns across oncoming traffic
-//! are not modelled), stop lines and signal groups, and timed signal phases.
+//! lanes through intersections (straight on, right turns from the outermost lane and left turns
+//! across oncoming traffic from the innermost lane), which connectors cross one another, stop
+//! lines and signal groups, and timed signal phases.
 
 use bevy_ecs::prelude::*;
 use glam::Vec2;
@@ -11,6 +12,11 @@ use crate::scenario::{MapSpec, TrafficSpec};
 
 /// Speed limit on right-turn connectors, m/s.
 pub const RIGHT_TURN_SPEED_M_PER_S: f32 = 4.5;
+/// Speed limit on left-turn connectors, m/s.
+pub const LEFT_TURN_SPEED_M_PER_S: f32 = 6.0;
+/// Two connectors whose centre lines come closer than this conflict (their vehicles would
+/// touch), metres.
+pub const CONFLICT_DISTANCE_M: f32 = 2.6;
 /// Distance from the lane end (the intersection edge) back to the stop line, metres.
 pub const STOP_LINE_BEFORE_END_M: f32 = 4.5;
 
@@ -35,6 +41,17 @@ pub struct Lane {
     pub lanes_per_direction: i32,
     /// Connector lanes that turn (long vehicles do not take them).
     pub is_turn: bool,
+    /// Connector lanes that turn left across oncoming traffic (they yield to it).
+    pub is_left: bool,
+    /// Road lanes: width, metres.
+    pub width_m: f32,
+    /// Connector lanes: the approach lane they leave from.
+    pub from: Option<u32>,
+    /// Road lanes: the lane of the same road and direction one index inwards and one outwards.
+    pub neighbors: [Option<u32>; 2],
+    /// Connector lanes: the other connectors of the same intersection that cross this one
+    /// (sorted; connectors leaving from the same approach lane are not listed).
+    pub conflicts: Vec<u32>,
 }
 
 impl Lane {
@@ -75,6 +92,14 @@ impl SignalPlan {
         2.0 * (self.green_s + self.yellow_s + self.all_red_s)
     }
 
+    /// Seconds of green left for `group` at `t_s` (0 when it is not green).
+    pub fn green_left_s(&self, group: u8, t_s: f64) -> f32 {
+        let half = (self.green_s + self.yellow_s + self.all_red_s) as f64;
+        let t = (t_s.rem_euclid(self.cycle_s() as f64) - if group == 0 { 0.0 } else { half })
+            .rem_euclid(2.0 * half);
+        (self.green_s as f64 - t).max(0.0) as f32
+    }
+
     /// State for signal group `group` at time `t_s`.
     pub fn state(&self, group: u8, t_s: f64) -> SignalState {
         let half = (self.green_s + self.yellow_s + self.all_red_s) as f64;
@@ -90,12 +115,25 @@ impl SignalPlan {
     }
 }
 
+/// Side of the square cells of [`LaneGraph::grid`], metres.
+pub const GRID_CELL_M: f32 = 10.0;
+
 #[derive(Resource, Clone, Debug, Default)]
 pub struct LaneGraph {
     pub lanes: Vec<Lane>,
     /// Per road: the lane ids of `lane` indices 0.. forward, then -1.. backward.
     pub road_lanes: Vec<(Vec<u32>, Vec<u32>)>,
     pub signals: Vec<SignalPlan>,
+    /// Lane segments (lane id, segment) by grid cell: each segment is listed in every cell its
+    /// footprint (half a lane width and a margin either side) touches.
+    pub grid: std::collections::HashMap<(i32, i32), Vec<(u32, u32)>>,
+}
+
+fn cell_of(p: Vec2) -> (i32, i32) {
+    (
+        (p.x / GRID_CELL_M).floor() as i32,
+        (p.y / GRID_CELL_M).floor() as i32,
+    )
 }
 
 fn lane_points(cl: &Centerline, lateral: f32, reverse: bool) -> Vec<Vec2> {
@@ -164,7 +202,18 @@ impl LaneGraph {
                         index: k as i32,
                         lanes_per_direction: road.lanes_per_direction as i32,
                         is_turn: false,
+                        is_left: false,
+                        width_m: road.lane_width_m,
+                        from: None,
+                        neighbors: [None, None],
+                        conflicts: Vec::new(),
                     });
+                }
+            }
+            for list in [&fwd, &bwd] {
+                for (k, &id) in list.iter().enumerate() {
+                    lanes[id as usize].neighbors =
+                        [k.checked_sub(1).map(|j| list[j]), list.get(k + 1).copied()];
                 }
             }
             road_lanes.push((fwd, bwd));
@@ -220,15 +269,17 @@ impl LaneGraph {
                     if lanes[j].road == lanes[i].road && da.dot(db) < -0.5 {
                         continue; // no U-turns
                     }
-                    // Straight on, or a right turn (the exit lies to the right).
+                    // Straight on, a right turn (the exit lies to the right) or a left turn.
                     let turn = da.perp_dot(db);
                     let straight = da.dot(db) > 0.9;
                     let right = turn < -0.5;
-                    if !(straight || right) {
+                    let left = turn > 0.5;
+                    if !(straight || right || left) {
                         continue;
                     }
                     // Lane discipline: straight on into the lane with the same index; right turns
-                    // from the outermost lane into the outermost lane.
+                    // from the outermost lane into the outermost lane; left turns from the
+                    // innermost lane into the innermost lane.
                     let (li, lj) = (&lanes[i], &lanes[j]);
                     if straight && li.index != lj.index {
                         continue;
@@ -237,6 +288,9 @@ impl LaneGraph {
                         && (li.index != li.lanes_per_direction - 1
                             || lj.index != lj.lanes_per_direction - 1)
                     {
+                        continue;
+                    }
+                    if left && (li.index != 0 || lj.index != 0) {
                         continue;
                     }
                     let pts = connector_points(a, da, b, db);
@@ -249,6 +303,8 @@ impl LaneGraph {
                         line,
                         speed_limit_m_per_s: lanes[i].speed_limit_m_per_s.min(if right {
                             RIGHT_TURN_SPEED_M_PER_S
+                        } else if left {
+                            LEFT_TURN_SPEED_M_PER_S
                         } else {
                             f32::INFINITY
                         }),
@@ -259,9 +315,34 @@ impl LaneGraph {
                         is_entry: false,
                         index: -1,
                         lanes_per_direction: 0,
-                        is_turn: right,
+                        is_turn: right || left,
+                        is_left: left,
+                        width_m: lanes[i].width_m,
+                        from: Some(i as u32),
+                        neighbors: [None, None],
+                        conflicts: Vec::new(),
                     });
                     lanes[i].next.push(id);
+                }
+            }
+        }
+        // Conflicts: connectors of one intersection whose centre lines come close.
+        for a in n_road_lanes..lanes.len() {
+            for b in n_road_lanes..lanes.len() {
+                let (la, lb) = (&lanes[a], &lanes[b]);
+                if a == b || la.crossing != lb.crossing || la.from == lb.from {
+                    continue;
+                }
+                // Points ~1 m apart against the other's segments, both ways round.
+                let near = |x: &Lane, y: &Lane| {
+                    x.line
+                        .points_m()
+                        .iter()
+                        .any(|&p| y.line.project(p).lateral_m.abs() < CONFLICT_DISTANCE_M)
+                };
+                let close = near(la, lb) || near(lb, la);
+                if close {
+                    lanes[a].conflicts.push(b as u32);
                 }
             }
         }
@@ -275,11 +356,55 @@ impl LaneGraph {
         for (i, l) in lanes.iter_mut().enumerate() {
             l.is_entry = i < n_road_lanes && !has_pred[i];
         }
+        let mut grid: std::collections::HashMap<(i32, i32), Vec<(u32, u32)>> =
+            std::collections::HashMap::new();
+        for (l, lane) in lanes.iter().enumerate() {
+            let pad = Vec2::splat(0.5 * lane.width_m + 1.5);
+            for (k, w) in lane.line.points_m().windows(2).enumerate() {
+                let (lo, hi) = (cell_of(w[0].min(w[1]) - pad), cell_of(w[0].max(w[1]) + pad));
+                for cx in lo.0..=hi.0 {
+                    for cy in lo.1..=hi.1 {
+                        grid.entry((cx, cy)).or_default().push((l as u32, k as u32));
+                    }
+                }
+            }
+        }
         LaneGraph {
             lanes,
             road_lanes,
             signals,
+            grid,
         }
+    }
+
+    /// Lanes whose strip (half the lane width plus `margin_m` either side of the centre line)
+    /// holds `p`, with the arc length of `p` on each (a lane at most once).
+    pub fn lanes_at(&self, p: Vec2, margin_m: f32) -> Vec<(u32, f32)> {
+        let mut out: Vec<(u32, f32)> = Vec::new();
+        let Some(cands) = self.grid.get(&cell_of(p)) else {
+            return out;
+        };
+        for &(l, k) in cands {
+            if out.iter().any(|&(m, _)| m == l) {
+                continue;
+            }
+            let lane = &self.lanes[l as usize];
+            // Cheap test on the listed segment first: most candidates are not near `p`.
+            let pts = lane.line.points_m();
+            let (a, ab) = (pts[k as usize], pts[k as usize + 1] - pts[k as usize]);
+            let t = ((p - a).dot(ab) / ab.length_squared()).clamp(0.0, 1.0);
+            if (a + ab * t).distance(p) >= 0.5 * lane.width_m + margin_m {
+                continue;
+            }
+            let pr = lane.line.project_near(p, k as usize);
+            if pr.lateral_m.abs() < 0.5 * lane.width_m + margin_m
+                && pr.arc_m > 0.0
+                && pr.arc_m < lane.length_m
+            {
+                out.push((l, pr.arc_m));
+            }
+        }
+        out
     }
 
     /// Lane id of `lane` (0.. forward, -1.. backward) on `road`.

@@ -1,10 +1,11 @@
-//! The fixed-step schedule: weather and road surfaces, traffic, route following, then the
-//! clock. Single-threaded, so runs are deterministic.
+//! The fixed-step schedule: weather and road surfaces, traffic (vehicles, then pedestrians'
+//! step-outs and crosswalk decisions), route following, then the clock. Single-threaded, so runs are deterministic.
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
 
 use super::systems::motion::{advance_clock, follow_route, measure_twist, remember_poses};
+use super::systems::pedestrians::{cross_at_crosswalks, trigger_step_outs};
 use super::systems::traffic::drive_vehicles;
 use super::systems::weather::{apply_weather_changes, update_road_surfaces};
 
@@ -33,7 +34,11 @@ pub fn build_schedule() -> Schedule {
             .chain()
             .in_set(SimSet::Weather),
     );
-    schedule.add_systems(drive_vehicles.in_set(SimSet::Traffic));
+    schedule.add_systems(
+        (drive_vehicles, trigger_step_outs, cross_at_crosswalks)
+            .chain()
+            .in_set(SimSet::Traffic),
+    );
     schedule.add_systems(follow_route.in_set(SimSet::Motion));
     schedule.add_systems((measure_twist, advance_clock).chain().in_set(SimSet::Clock));
     schedule

@@ -1,3 +1,4 @@
 pub mod motion;
+pub mod pedestrians;
 pub mod traffic;
 pub mod weather;

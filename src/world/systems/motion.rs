@@ -3,12 +3,17 @@
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 
+use super::pedestrians::Walker;
 use crate::world::components::{Driver, Pose, PrevPose, Route, Speed, Twist};
 use crate::world::resources::SimClock;
 
-/// Moves every routed entity `speed * dt` along its polyline, turning at waypoints.
-pub fn follow_route(clock: Res<SimClock>, mut movers: Query<(&mut Pose, &Speed, &mut Route)>) {
-    for (mut pose, speed, mut route) in movers.iter_mut() {
+/// Moves every routed entity `speed * dt` along its polyline, turning at waypoints. A
+/// pedestrian stops at the kerb before a crossing for the crosswalk system to decide.
+pub fn follow_route(
+    clock: Res<SimClock>,
+    mut movers: Query<(&mut Pose, &Speed, &mut Route, Option<&Walker>)>,
+) {
+    for (mut pose, speed, mut route, walker) in movers.iter_mut() {
         let mut budget = speed.m_per_s * clock.dt_s;
         // A few segments per tick at most; guards against zero-length segments.
         for _ in 0..16 {
@@ -25,6 +30,10 @@ pub fn follow_route(clock: Res<SimClock>, mut movers: Query<(&mut Pose, &Speed, 
                 route.next += 1;
                 if route.next >= route.waypoints.len() && route.looping {
                     route.next = 0;
+                }
+                if walker.is_some_and(|w| w.crossings.get(route.next).is_some_and(|c| c.is_some()))
+                {
+                    budget = 0.0;
                 }
             } else {
                 let dir = to / dist;
