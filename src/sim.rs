@@ -69,6 +69,9 @@ pub struct FrameInputs {
     pub world_from_ego: Affine3A,
     pub cameras: Vec<CameraInputs>,
     pub lidar: Option<LidarInputs>,
+    /// The explicit precipitation particles around the rig and their grid (built per frame);
+    /// both backends read these bytes.
+    pub precip: crate::physics::precip_field::PrecipInputs,
 }
 
 /// One actor's state at a tick (for `verisim simulate`).
@@ -419,6 +422,7 @@ impl Simulation {
             weather: scenario.weather.clone(),
             changes,
         });
+        world.insert_resource(PrecipField::default());
         world.spawn(StaticMap { mesh: static_mesh });
 
         let graph = LaneGraph::build(&scenario.map, scenario.traffic.as_ref());
@@ -507,6 +511,11 @@ impl Simulation {
             }
         }
         world.insert_resource(graph);
+        // Populate the particle field for frame 0 (one deterministic step at tick 0).
+        {
+            use bevy_ecs::system::RunSystemOnce;
+            let _ = world.run_system_once(crate::world::systems::weather::advance_particles);
+        }
         for (index, cam) in scenario.rig.cameras.iter().enumerate() {
             world.spawn(CameraMount {
                 index,
@@ -709,7 +718,25 @@ impl Simulation {
             }
             _ => None,
         };
+        let precip = {
+            let field = self.world.resource::<PrecipField>();
+            if field.particles.is_empty() && field.params.min_diameter_mm <= 0.0 {
+                crate::physics::precip_field::no_field()
+            } else {
+                let exposure_s = cameras
+                    .iter()
+                    .map(|c| c.params.shutter_s)
+                    .fold(0.0f32, f32::max);
+                crate::physics::precip_field::build_particle_grid(
+                    &field.particles,
+                    &field.params,
+                    exposure_s,
+                    ego_velocity,
+                )
+            }
+        };
         FrameInputs {
+            precip,
             frame: self.frame,
             time_s: clock.time_s(),
             seed,

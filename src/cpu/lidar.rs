@@ -5,6 +5,9 @@ use glam::Vec3;
 use rayon::prelude::*;
 
 use super::bvh::{SceneView, hit_normal, trace, xform_dir, xform_point};
+use super::particle_grid::{
+    GridView, grid_walk_cell, grid_walk_next, grid_walk_owns, grid_walk_start,
+};
 use crate::gpu::types::{LidarHit, LidarParams, NO_RETURN, RETURN_DUAL, RETURN_LAST};
 use crate::rng::rand;
 
@@ -109,6 +112,7 @@ fn emit(
 /// `slot = column * channels + beam`.
 pub fn lidar_ray(
     scene: &SceneView,
+    field: &GridView,
     lp: &LidarParams,
     beams: &[[f32; 2]],
     columns: &[[f32; 2]],
@@ -249,7 +253,8 @@ pub fn lidar_ray(
                         let frac = (dcs * 1.0e-3 / ww).min(1.0);
                         let p =
                             rho * frac * frac * overlap(lp, rr) * transmission2(lp, rr) / (rr * rr);
-                        if p >= lp.min_power_per_m2 && p > soft_p {
+                        let explicit = field.in_field(o + d * rr) && dd >= field.grid.min_diameter_mm;
+                        if p >= lp.min_power_per_m2 && p > soft_p && !explicit {
                             soft_p = p;
                             soft_r = rr;
                             soft_class = if kind == 1 { CLASS_SNOW } else { CLASS_RAIN };
@@ -257,6 +262,40 @@ pub fn lidar_ray(
                     }
                 }
             }
+        }
+    }
+    if !ideal && field.grid.particle_count > 0 {
+        let r_lo = lp.min_range_m.max(lp.overlap_start_m);
+        let r_hi = r_end.min(lp.precip_max_range_m);
+        let mut walk = grid_walk_start(field, o, d, r_lo, r_hi);
+        while walk.active {
+            let cell = grid_walk_cell(field, &walk) as usize;
+            for k in field.cells[cell]..field.cells[cell + 1] {
+                let q = field.particle(k);
+                let rel = Vec3::from(q.position_m) - o;
+                let t = rel.dot(d);
+                if !grid_walk_owns(&walk, t) || t < r_lo || t > r_hi {
+                    continue;
+                }
+                let ww = lp.beam_aperture_m + lp.beam_divergence_rad * t;
+                let off = rel - d * t;
+                let rad = (0.5 * ww).min(field.grid.margin_m);
+                if off.dot(off) > rad * rad {
+                    continue;
+                }
+                let mut rho = RAIN_REFLECTIVITY;
+                if q.kind == 1 {
+                    rho = SNOW_REFLECTIVITY;
+                }
+                let frac = (q.diameter_mm * 1.0e-3 / ww).min(1.0);
+                let p = rho * frac * frac * overlap(lp, t) * transmission2(lp, t) / (t * t);
+                if p >= lp.min_power_per_m2 && p > soft_p {
+                    soft_p = p;
+                    soft_r = t;
+                    soft_class = if q.kind == 1 { CLASS_SNOW } else { CLASS_RAIN };
+                }
+            }
+            grid_walk_next(field, &mut walk);
         }
     }
     let soft_det = soft_p > 0.0;
@@ -310,9 +349,21 @@ pub fn output_slots(lp: &LidarParams) -> usize {
     }
 }
 
-/// A whole sweep: one slot per ray (then one more per ray with dual returns).
+/// A whole sweep without a particle field (every drop sampled per beam).
 pub fn lidar_sweep(
     scene: &SceneView,
+    lp: &LidarParams,
+    beams: &[[f32; 2]],
+    columns: &[[f32; 2]],
+) -> Vec<LidarHit> {
+    lidar_sweep_with_field(scene, &GridView::empty(), lp, beams, columns)
+}
+
+/// A whole sweep: one slot per ray (then one more per ray with dual returns); the large drops
+/// and flakes inside the field's box come from `field`.
+pub fn lidar_sweep_with_field(
+    scene: &SceneView,
+    field: &GridView,
     lp: &LidarParams,
     beams: &[[f32; 2]],
     columns: &[[f32; 2]],
@@ -321,7 +372,7 @@ pub fn lidar_sweep(
     let pairs: Vec<[LidarHit; 2]> = (0..n)
         .into_par_iter()
         .with_min_len(256)
-        .map(|slot| lidar_ray(scene, lp, beams, columns, slot))
+        .map(|slot| lidar_ray(scene, field, lp, beams, columns, slot))
         .collect();
     let mut out: Vec<LidarHit> = pairs.iter().map(|p| p[0]).collect();
     if lp.return_mode == RETURN_DUAL {

@@ -1,18 +1,19 @@
-//! The fixed-step schedule: weather and road surfaces, traffic, route following, then the
-//! clock. Single-threaded, so runs are deterministic.
+//! The fixed-step schedule: weather and road surfaces, traffic, route following, the
+//! precipitation particles around the ego, then the clock. Single-threaded, so runs are deterministic.
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
 
 use super::systems::motion::{advance_clock, follow_route};
 use super::systems::traffic::drive_vehicles;
-use super::systems::weather::{apply_weather_changes, update_road_surfaces};
+use super::systems::weather::{advance_particles, apply_weather_changes, update_road_surfaces};
 
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SimSet {
     Weather,
     Traffic,
     Motion,
+    Particles,
     Clock,
 }
 
@@ -24,6 +25,7 @@ pub fn build_schedule() -> Schedule {
             SimSet::Weather,
             SimSet::Traffic,
             SimSet::Motion,
+            SimSet::Particles,
             SimSet::Clock,
         )
             .chain(),
@@ -35,6 +37,7 @@ pub fn build_schedule() -> Schedule {
     );
     schedule.add_systems(drive_vehicles.in_set(SimSet::Traffic));
     schedule.add_systems(follow_route.in_set(SimSet::Motion));
+    schedule.add_systems(advance_particles.in_set(SimSet::Particles));
     schedule.add_systems(advance_clock.in_set(SimSet::Clock));
     schedule
 }
