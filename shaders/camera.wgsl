@@ -522,7 +522,7 @@ fn precip_field(o: vec3<f32>, d: vec3<f32>, dc: vec3<f32>, t_end: f32, backgroun
     var acc = vec3<f32>(0.0, 0.0, 0.0);
     var trans = 1.0;
     var walk = grid_walk_start(o, d, 0.05, t_end);
-    while walk.active {
+    while walk.live {
         let cell = grid_walk_cell(walk);
         for (var k = grid_cells[cell]; k < grid_cells[cell + 1u]; k += 1u) {
             let q = grid_particle(k);

@@ -260,8 +260,8 @@ fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
                         let frac = min(dcs * 1.0e-3 / ww, 1.0);
                         let p = rho * frac * frac * overlap(rr) * transmission2(rr) / (rr * rr);
                         // Inside the particle field its large drops are explicit (below).
-                        let explicit = in_field(o + d * rr) && dd >= grid.min_diameter_mm;
-                        if p >= lp.min_power_per_m2 && p > soft_p && !explicit {
+                        let field_drop = in_field(o + d * rr) && dd >= grid.min_diameter_mm;
+                        if p >= lp.min_power_per_m2 && p > soft_p && !field_drop {
                             soft_p = p;
                             soft_r = rr;
                             soft_class = select(CLASS_RAIN, CLASS_SNOW, kind == 1u);
@@ -277,7 +277,7 @@ fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         let r_lo = max(lp.min_range_m, lp.overlap_start_m);
         let r_hi = min(r_end, lp.precip_max_range_m);
         var walk = grid_walk_start(o, d, r_lo, r_hi);
-        while walk.active {
+        while walk.live {
             let cell = grid_walk_cell(walk);
             for (var k = grid_cells[cell]; k < grid_cells[cell + 1u]; k += 1u) {
                 let q = grid_particle(k);

@@ -153,9 +153,9 @@ fn a_streak_is_as_long_as_the_projected_fall_over_the_shutter() {
     for (depth_m, d_mm) in [(2.0f32, 5.0f32), (3.0, 6.0)] {
         let v = rain_terminal_velocity_m_per_s(d_mm);
         // A drop below the optical axis (the ground behind it), falling straight down.
-        let centre = cam
-            .world_from_camera
-            .transform_point3(Vec3::new(0.013, 0.15 * depth_m, depth_m));
+        let centre =
+            cam.world_from_camera
+                .transform_point3(Vec3::new(0.013, 0.15 * depth_m, depth_m));
         let drop = Particle {
             position_m: centre.to_array(),
             diameter_mm: d_mm,

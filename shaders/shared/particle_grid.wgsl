@@ -18,7 +18,7 @@ struct GridWalk {
     t_delta: vec3<f32>,
     t_in: f32,
     t_end: f32,
-    active: bool,
+    live: bool,
 }
 
 // Whether p lies in the field's box (where the large particles are explicit).
@@ -40,7 +40,7 @@ fn grid_walk_start(o: vec3<f32>, d: vec3<f32>, t0: f32, t1: f32) -> GridWalk {
     w.t_delta = vec3<f32>(0.0);
     w.t_in = 0.0;
     w.t_end = 0.0;
-    w.active = false;
+    w.live = false;
     if grid.particle_count == 0u {
         return w;
     }
@@ -65,7 +65,7 @@ fn grid_walk_start(o: vec3<f32>, d: vec3<f32>, t0: f32, t1: f32) -> GridWalk {
     w.t_delta = abs(vec3<f32>(grid.cell_m) * inv);
     w.t_in = t_near;
     w.t_end = t_far;
-    w.active = true;
+    w.live = true;
     return w;
 }
 
@@ -89,7 +89,7 @@ fn grid_walk_owns(w: GridWalk, t: f32) -> bool {
 fn grid_walk_next(w: ptr<function, GridWalk>) {
     let t_exit = grid_walk_exit(*w);
     if t_exit >= (*w).t_end {
-        (*w).active = false;
+        (*w).live = false;
         return;
     }
     (*w).t_in = t_exit;
@@ -105,6 +105,6 @@ fn grid_walk_next(w: ptr<function, GridWalk>) {
     }
     let dims = vec3<i32>(grid.dims);
     if any((*w).cell < vec3<i32>(0)) || any((*w).cell >= dims) {
-        (*w).active = false;
+        (*w).live = false;
     }
 }

@@ -555,7 +555,7 @@ fn precip_field(c: &Ctx, o: Vec3, d: Vec3, dc: Vec3, t_end: f32, background: Vec
     let mut acc = Vec3::ZERO;
     let mut trans = 1.0f32;
     let mut walk = grid_walk_start(field, o, d, 0.05, t_end);
-    while walk.active {
+    while walk.live {
         let cell = grid_walk_cell(field, &walk) as usize;
         for k in field.cells[cell]..field.cells[cell + 1] {
             let q = field.particle(k);

@@ -253,8 +253,9 @@ pub fn lidar_ray(
                         let frac = (dcs * 1.0e-3 / ww).min(1.0);
                         let p =
                             rho * frac * frac * overlap(lp, rr) * transmission2(lp, rr) / (rr * rr);
-                        let explicit = field.in_field(o + d * rr) && dd >= field.grid.min_diameter_mm;
-                        if p >= lp.min_power_per_m2 && p > soft_p && !explicit {
+                        let field_drop =
+                            field.in_field(o + d * rr) && dd >= field.grid.min_diameter_mm;
+                        if p >= lp.min_power_per_m2 && p > soft_p && !field_drop {
                             soft_p = p;
                             soft_r = rr;
                             soft_class = if kind == 1 { CLASS_SNOW } else { CLASS_RAIN };
@@ -268,7 +269,7 @@ pub fn lidar_ray(
         let r_lo = lp.min_range_m.max(lp.overlap_start_m);
         let r_hi = r_end.min(lp.precip_max_range_m);
         let mut walk = grid_walk_start(field, o, d, r_lo, r_hi);
-        while walk.active {
+        while walk.live {
             let cell = grid_walk_cell(field, &walk) as usize;
             for k in field.cells[cell]..field.cells[cell + 1] {
                 let q = field.particle(k);

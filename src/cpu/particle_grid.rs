@@ -62,7 +62,7 @@ pub struct GridWalk {
     /// Entry distance of the current cell.
     pub t_in: f32,
     pub t_end: f32,
-    pub active: bool,
+    pub live: bool,
 }
 
 fn safe_inv(d: Vec3) -> Vec3 {
@@ -83,7 +83,7 @@ pub fn grid_walk_start(g: &GridView, o: Vec3, d: Vec3, t0: f32, t1: f32) -> Grid
         t_delta: Vec3::ZERO,
         t_in: 0.0,
         t_end: 0.0,
-        active: false,
+        live: false,
     };
     let grid = g.grid;
     if grid.particle_count == 0 {
@@ -99,23 +99,25 @@ pub fn grid_walk_start(g: &GridView, o: Vec3, d: Vec3, t0: f32, t1: f32) -> Grid
     let bmax = bmin + dims_f * grid.cell_m;
     let ta = (bmin - o) * inv;
     let tb = (bmax - o) * inv;
-    let t_near = ta
-        .x
-        .min(tb.x)
-        .max(ta.y.min(tb.y))
-        .max(ta.z.min(tb.z))
-        .max(t0);
-    let t_far = ta
-        .x
-        .max(tb.x)
-        .min(ta.y.max(tb.y))
-        .min(ta.z.max(tb.z))
-        .min(t1);
+    let t_near =
+        ta.x.min(tb.x)
+            .max(ta.y.min(tb.y))
+            .max(ta.z.min(tb.z))
+            .max(t0);
+    let t_far =
+        ta.x.max(tb.x)
+            .min(ta.y.max(tb.y))
+            .min(ta.z.max(tb.z))
+            .min(t1);
     if t_near > t_far {
         return w;
     }
     let p = o + d * t_near;
-    let dims = IVec3::new(grid.dims[0] as i32, grid.dims[1] as i32, grid.dims[2] as i32);
+    let dims = IVec3::new(
+        grid.dims[0] as i32,
+        grid.dims[1] as i32,
+        grid.dims[2] as i32,
+    );
     let c = ((p - bmin) / grid.cell_m).floor();
     w.cell = IVec3::new(c.x as i32, c.y as i32, c.z as i32).clamp(IVec3::ZERO, dims - IVec3::ONE);
     let pos = d.cmpge(Vec3::ZERO);
@@ -126,7 +128,7 @@ pub fn grid_walk_start(g: &GridView, o: Vec3, d: Vec3, t0: f32, t1: f32) -> Grid
     w.t_delta = (Vec3::splat(grid.cell_m) * inv).abs();
     w.t_in = t_near;
     w.t_end = t_far;
-    w.active = true;
+    w.live = true;
     w
 }
 
@@ -155,7 +157,7 @@ pub fn grid_walk_owns(w: &GridWalk, t: f32) -> bool {
 pub fn grid_walk_next(g: &GridView, w: &mut GridWalk) {
     let t_exit = grid_walk_exit(w);
     if t_exit >= w.t_end {
-        w.active = false;
+        w.live = false;
         return;
     }
     w.t_in = t_exit;
@@ -177,6 +179,6 @@ pub fn grid_walk_next(g: &GridView, w: &mut GridWalk) {
         || w.cell.y >= d[1] as i32
         || w.cell.z >= d[2] as i32
     {
-        w.active = false;
+        w.live = false;
     }
 }

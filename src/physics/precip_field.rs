@@ -162,7 +162,10 @@ pub fn build_particle_grid(
                 hi = hi.max(q);
             }
         }
-        (lo - Vec3::splat(GRID_MARGIN_M), hi + Vec3::splat(GRID_MARGIN_M))
+        (
+            lo - Vec3::splat(GRID_MARGIN_M),
+            hi + Vec3::splat(GRID_MARGIN_M),
+        )
     };
     let mut lo = center - half;
     let mut hi = center + half;
@@ -285,8 +288,7 @@ mod tests {
         assert_eq!(g.cells.len(), n + 1 + g.cells[n] as usize);
         for (i, p) in particles.iter().enumerate() {
             let q = (Vec3::from(p.position_m) - Vec3::from(grid.origin_m)) / grid.cell_m;
-            let c = ((q.z as u32 * grid.dims[1] + q.y as u32) * grid.dims[0] + q.x as u32)
-                as usize;
+            let c = ((q.z as u32 * grid.dims[1] + q.y as u32) * grid.dims[0] + q.x as u32) as usize;
             let list = &g.cells[n + 1 + g.cells[c] as usize..n + 1 + g.cells[c + 1] as usize];
             assert!(list.contains(&(i as u32)), "particle {i} not in its cell");
         }
