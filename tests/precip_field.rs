@@ -83,6 +83,13 @@ fn a_drop_on_a_beam_returns_at_its_range_labeled_rain_and_nothing_without_it() {
     let scenario = common::scenario_from_str("flat.ron", &flat_scene(""));
     let mut sim = Simulation::new(scenario);
     let mut inputs = sim.frame_inputs();
+    // No range noise: the return must sit at the drop's range.
+    {
+        let lp = &mut inputs.lidar.as_mut().unwrap().params;
+        lp.noise_stddev_m = 0.0;
+        lp.dropoff_general_rate = 0.0;
+        lp.dropoff_zero_intensity = 0.0;
+    }
     let mut cpu = CpuBackend::new(&sim.assets.pool);
     let mut gpu = common::gpu_backend(&sim.assets.pool);
     let clear = cpu.render(&inputs).unwrap().lidar.unwrap();
@@ -96,7 +103,7 @@ fn a_drop_on_a_beam_returns_at_its_range_labeled_rain_and_nothing_without_it() {
         .collect();
     assert!(sky.len() == 5, "found {} sky beams", sky.len());
     for (i, &slot) in sky.iter().enumerate() {
-        let r = 4.0 + 1.5 * i as f32;
+        let r = 3.0 + 0.5 * i as f32;
         let (o, d) = slot_ray(&inputs, slot);
         let drop = Particle {
             position_m: (o + d * r).to_array(),
@@ -149,7 +156,10 @@ fn a_streak_is_as_long_as_the_projected_fall_over_the_shutter() {
         let q = camera_from_world.transform_point3(p);
         (cp.fx * q.x / q.z + cp.cx, cp.fy * q.y / q.z + cp.cy)
     };
-    let base = cpu.render(&inputs).unwrap().cameras[0].clone();
+    let mut bases = vec![cpu.render(&inputs).unwrap().cameras.remove(0)];
+    if let Some(g) = gpu.as_mut() {
+        bases.push(g.render(&inputs).unwrap().cameras.remove(0));
+    }
     for (depth_m, d_mm) in [(2.0f32, 5.0f32), (3.0, 6.0)] {
         let v = rain_terminal_velocity_m_per_s(d_mm);
         // A drop below the optical axis (the ground behind it), falling straight down.
@@ -171,7 +181,7 @@ fn a_streak_is_as_long_as_the_projected_fall_over_the_shutter() {
         if let Some(g) = gpu.as_mut() {
             frames.push(g.render(&inputs).unwrap().cameras.remove(0));
         }
-        for f in &frames {
+        for (f, base) in frames.iter().zip(&bases) {
             let rows: Vec<u32> = f
                 .pixels
                 .iter()
@@ -183,15 +193,16 @@ fn a_streak_is_as_long_as_the_projected_fall_over_the_shutter() {
             assert!(!rows.is_empty(), "the streak is invisible");
             let first = *rows.iter().min().unwrap() as f32;
             let last = *rows.iter().max().unwrap() as f32;
-            // Pixel centres the streak covers: from the first to the last, one pixel's footprint
-            // beyond the segment's ends at most.
+            // The streak spans the projected fall plus the drop's own projected diameter.
+            let drop_px = cp.fy * d_mm * 1e-3 / depth_m;
             let measured = last - first;
+            let expected_px = expected_px + drop_px;
             eprintln!(
-                "depth {depth_m} m, D {d_mm} mm: streak {measured} px (rows {first}..{last}), projected fall {expected_px:.2} px"
+                "depth {depth_m} m, D {d_mm} mm: streak {measured} px (rows {first}..{last}), projected fall + drop {expected_px:.2} px"
             );
             assert!(
                 (measured - expected_px).abs() <= 1.0,
-                "streak {measured} px vs projected fall {expected_px} px"
+                "streak {measured} px vs projected fall + drop {expected_px} px"
             );
         }
     }
