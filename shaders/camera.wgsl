@@ -7,12 +7,14 @@
 //  - procedural albedo variation (asphalt, paint wear, slabs, grass, facades with windows),
 //    wetness and puddles, snow cover by accumulated depth;
 //  - Koschmieder fog L = L0·T + A·(1 − T), T = exp(−σd), glow of lamps in fog;
-//  - falling rain / snow sampled in depth slices around the camera, streaks over the shutter;
+//  - falling rain / snow: the large particles near the rig from the explicit particle field
+//    (streaks of their motion over the shutter, shared/particle_grid.wgsl), the rest sampled
+//    in depth slices around the camera;
 //  - exposure, cos⁴ vignetting (camera_main, into `exposed`); then a second entry point,
 //    camera_sensor: Gaussian point-spread function (lens + demosaic), shot + read noise
 //    (counter RNG), full-scale clip, sRGB or linear 8-bit response.
 // CPU twin: src/cpu/camera.rs (loop for loop alike). Needs shared/types.wgsl, shared/rng.wgsl,
-// shared/bvh.wgsl.
+// shared/bvh.wgsl, shared/particle_grid.wgsl.
 
 @group(1) @binding(0) var<uniform> cp: CameraParams;
 @group(1) @binding(1) var<storage, read_write> pixels: array<PixelOut>;
@@ -503,15 +505,18 @@ fn precip(kind: u32, density: f32, lambda: f32, o: vec3<f32>, dc: vec3<f32>, t_e
             let p0 = (vec2<f32>(f32(ix), f32(iy)) + vec2<f32>(u01h(h, 2u), u01h(h, 3u))) * cell;
             var d_mm: f32;
             var v_fall: f32;
+            var d_size: f32; // drop diameter, melted diameter for snow
             if kind == 0u {
                 let span = 1.0 - exp(-lambda * 5.5);
                 d_mm = clamp(0.5 - log(1.0 - u01h(h, 4u) * span) / lambda, 0.5, 6.0);
                 v_fall = 9.65 - 10.3 * exp(-0.6 * d_mm);
+                d_size = d_mm;
             } else {
                 let span = 1.0 - exp(-lambda * 4.8);
                 let melted = clamp(0.2 - log(1.0 - u01h(h, 4u) * span) / lambda, 0.2, 5.0);
                 d_mm = sqrt(melted * melted * melted / 0.17);
                 v_fall = 0.8 * pow(d_mm, 0.16);
+                d_size = melted;
             }
             let v_world = cp.wind_m_per_s - vec3<f32>(0.0, 0.0, v_fall) - cp.velocity_m_per_s;
             let lv = camera_from_world_dir(v_world).xy * cp.shutter_s;
@@ -524,6 +529,10 @@ fn precip(kind: u32, density: f32, lambda: f32, o: vec3<f32>, dc: vec3<f32>, t_e
             }
             var alpha = min(dm / w, 1.0) * min(w / max(length(lv), dm), 1.0) * max(presence, 1.0);
             let pw = o + xform_dir(cp.world_from_camera, vec3<f32>(p0.x, p0.y, z));
+            // Inside the particle field its large particles are explicit (precip_field).
+            if in_field(pw) && d_size >= grid.min_diameter_mm {
+                continue;
+            }
             var lp: vec3<f32>;
             if kind == 0u {
                 // A drop refracts the environment towards the camera: sky and lamps, dimmed.
@@ -537,6 +546,66 @@ fn precip(kind: u32, density: f32, lambda: f32, o: vec3<f32>, dc: vec3<f32>, t_e
             trans = trans * (1.0 - alpha);
         }
         z = z * 1.45;
+    }
+    return acc + background * trans;
+}
+
+// Explicit drops and flakes of the particle field along the ray, composited over `background`
+// in walk order. Each draws the streak of its motion relative to the camera over the shutter,
+// the segment a + e·s (s in [0, 1], e = (v − v_camera)·shutter, centred on its position at the
+// frame time); a ray within (D + w)/2 of it (w the pixel footprint at that depth) is covered by
+// (D / w) x (w / streak length across the ray), lit as the sampled particles.
+fn precip_field(o: vec3<f32>, d: vec3<f32>, dc: vec3<f32>, t_end: f32, background: vec3<f32>) -> vec3<f32> {
+    if grid.particle_count == 0u {
+        return background;
+    }
+    let dclen = length(dc);
+    var acc = vec3<f32>(0.0, 0.0, 0.0);
+    var trans = 1.0;
+    var walk = grid_walk_start(o, d, 0.05, t_end);
+    while walk.live {
+        let cell = grid_walk_cell(walk);
+        for (var k = grid_cells[cell]; k < grid_cells[cell + 1u]; k += 1u) {
+            let q = grid_particle(k);
+            let e = (q.velocity_m_per_s - cp.velocity_m_per_s) * cp.shutter_s;
+            let a = q.position_m - 0.5 * e;
+            // Closest points of the ray o + t·d and the segment a + e·s.
+            let r = o - a;
+            let be = dot(d, e);
+            let ce = dot(e, e);
+            let dr = dot(d, r);
+            let er = dot(e, r);
+            let den = ce - be * be;
+            var s = 0.0;
+            if den > 1.0e-12 {
+                s = clamp((er - be * dr) / den, 0.0, 1.0);
+            }
+            let t = be * s - dr;
+            if !grid_walk_owns(walk, t) || t < 0.05 || t >= t_end {
+                continue;
+            }
+            let off = r + d * t - e * s;
+            let w = t / dclen / cp.fx;
+            let dm = q.diameter_mm * 1.0e-3;
+            let rad = min(0.5 * (dm + w), grid.margin_m);
+            if dot(off, off) > rad * rad {
+                continue;
+            }
+            let streak = length(e - d * be);
+            var alpha = min(dm / w, 1.0) * min(w / max(streak, dm), 1.0);
+            let pw = a + e * s;
+            var lp: vec3<f32>;
+            if q.kind == 0u {
+                alpha = min(alpha * 0.6, 1.0);
+                lp = (cp.sky_horizon + cp.sky_zenith) * 0.45 + lamp_irradiance(pw, vec3<f32>(0.0, 0.0, 1.0), true) * (0.1 / PI);
+            } else {
+                alpha = min(alpha, 1.0);
+                lp = 0.85 / PI * (sky_irradiance(vec3<f32>(0.0, 0.0, 1.0)) + cp.sun_irradiance * 0.5 + lamp_irradiance(pw, vec3<f32>(0.0, 0.0, 1.0), true));
+            }
+            acc += lp * (trans * alpha);
+            trans = trans * (1.0 - alpha);
+        }
+        grid_walk_next(&walk);
     }
     return acc + background * trans;
 }
@@ -555,6 +624,7 @@ fn radiance_along(o: vec3<f32>, d: vec3<f32>, dc: vec3<f32>, h: Hit, px: u32, s:
     let tr = exp(-cp.fog_sigma_per_m * t_end);
     l = l * tr + cp.sky_horizon * (1.0 - tr);
     l += lamps_along(o, d, t_end);
+    l = precip_field(o, d, dc, t_end, l);
     if cp.rain_density_per_m3 > 0.0 {
         l = precip(0u, cp.rain_density_per_m3, cp.rain_lambda_per_mm, o, dc, t_end, l);
     }

@@ -2,7 +2,7 @@
 // returns). Physics: received power, SNR detection, fog backscatter, rain/snow particle
 // returns, wet/snowy ground; equations in docs/lidar.md.
 // CPU twin: src/cpu/lidar.rs (written line for line alike). Needs shared/types.wgsl,
-// shared/rng.wgsl, shared/bvh.wgsl.
+// shared/rng.wgsl, shared/bvh.wgsl, shared/particle_grid.wgsl.
 
 @group(1) @binding(0) var<uniform> lp: LidarParams;
 @group(1) @binding(1) var<storage, read> beams: array<vec2<f32>>;
@@ -261,7 +261,9 @@ fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
                         }
                         let frac = min(dcs * 1.0e-3 / ww, 1.0);
                         let p = rho * frac * frac * overlap(rr) * transmission2(rr) / (rr * rr);
-                        if p >= lp.min_power_per_m2 && p > soft_p {
+                        // Inside the particle field its large drops are explicit (below).
+                        let field_drop = in_field(o + d * rr) && dd >= grid.min_diameter_mm;
+                        if p >= lp.min_power_per_m2 && p > soft_p && !field_drop {
                             soft_p = p;
                             soft_r = rr;
                             soft_class = select(CLASS_RAIN, CLASS_SNOW, kind == 1u);
@@ -269,6 +271,42 @@ fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
                     }
                 }
             }
+        }
+    }
+    // Explicit drops and flakes of the particle field: each one whose centre lies in the beam
+    // (within w(r)/2 of its axis) returns ρ·(D/w)²·ξ(r)·exp(−2αr)/r², as the sampled ones.
+    if !ideal && grid.particle_count > 0u {
+        let r_lo = max(lp.min_range_m, lp.overlap_start_m);
+        let r_hi = min(r_end, lp.precip_max_range_m);
+        var walk = grid_walk_start(o, d, r_lo, r_hi);
+        while walk.live {
+            let cell = grid_walk_cell(walk);
+            for (var k = grid_cells[cell]; k < grid_cells[cell + 1u]; k += 1u) {
+                let q = grid_particle(k);
+                let rel = q.position_m - o;
+                let t = dot(rel, d);
+                if !grid_walk_owns(walk, t) || t < r_lo || t > r_hi {
+                    continue;
+                }
+                let ww = lp.beam_aperture_m + lp.beam_divergence_rad * t;
+                let off = rel - d * t;
+                let rad = min(0.5 * ww, grid.margin_m);
+                if dot(off, off) > rad * rad {
+                    continue;
+                }
+                var rho = RAIN_REFLECTIVITY;
+                if q.kind == 1u {
+                    rho = SNOW_REFLECTIVITY;
+                }
+                let frac = min(q.diameter_mm * 1.0e-3 / ww, 1.0);
+                let p = rho * frac * frac * overlap(t) * transmission2(t) / (t * t);
+                if p >= lp.min_power_per_m2 && p > soft_p {
+                    soft_p = p;
+                    soft_r = t;
+                    soft_class = select(CLASS_RAIN, CLASS_SNOW, q.kind == 1u);
+                }
+            }
+            grid_walk_next(&walk);
         }
     }
     let soft_det = soft_p > 0.0;

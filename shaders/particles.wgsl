@@ -39,12 +39,17 @@ fn truncated_exp_inverse_cdf(u: f32, lambda_per_mm: f32, d_min_mm: f32, d_max_mm
 
 fn diameter_from_uniform_mm(kind: u32, u: f32) -> f32 {
     if (kind == KIND_RAIN) {
-        return truncated_exp_inverse_cdf(u, params.rain_lambda_per_mm, RAIN_D_MIN_MM, RAIN_D_MAX_MM);
+        return truncated_exp_inverse_cdf(
+            u,
+            params.rain_lambda_per_mm,
+            max(RAIN_D_MIN_MM, params.min_diameter_mm),
+            RAIN_D_MAX_MM,
+        );
     } else {
         let melted = truncated_exp_inverse_cdf(
             u,
             params.snow_lambda_per_mm,
-            SNOW_MELTED_D_MIN_MM,
+            max(SNOW_MELTED_D_MIN_MM, params.min_diameter_mm),
             SNOW_MELTED_D_MAX_MM,
         );
         return snow_flake_diameter_mm(melted);
@@ -69,7 +74,7 @@ fn respawn_diameter_mm(kind: u32, index: u32) -> f32 {
     var d = 0.0;
     if (kind == KIND_RAIN) {
         let lambda = params.rain_lambda_per_mm;
-        let a = RAIN_D_MIN_MM;
+        let a = max(RAIN_D_MIN_MM, params.min_diameter_mm);
         let exp_weight = a * lambda / (a * lambda + 1.0);
         for (var k = 0u; k < DRAW_RESPAWN_D_TRIES; k = k + 1u) {
             let base = DRAW_RESPAWN_D + 4u * k;
@@ -85,7 +90,7 @@ fn respawn_diameter_mm(kind: u32, index: u32) -> f32 {
                 break;
             }
         }
-        d = clamp(d, RAIN_D_MIN_MM, RAIN_D_MAX_MM);
+        d = clamp(d, a, RAIN_D_MAX_MM);
     } else {
         let v_max = snow_fall_speed_m_per_s(snow_flake_diameter_mm(SNOW_MELTED_D_MAX_MM));
         for (var k = 0u; k < DRAW_RESPAWN_D_TRIES; k = k + 1u) {

@@ -93,6 +93,9 @@ pub struct FrameInputs {
     /// motion distortion, the camera exposure with motion blur. The TLAS bounds each moving
     /// instance over this window.
     pub motion_window_s: [f32; 2],
+    /// The explicit precipitation particles around the rig and their grid (built per frame);
+    /// both backends read these bytes.
+    pub precip: crate::physics::precip_field::PrecipInputs,
 }
 
 /// One actor's state at a tick (for `verisim simulate`).
@@ -529,6 +532,7 @@ impl Simulation {
             weather: scenario.weather.clone(),
             changes,
         });
+        world.insert_resource(PrecipField::default());
         world.spawn(StaticMap { mesh: static_mesh });
 
         let graph = LaneGraph::build(&scenario.map, scenario.traffic.as_ref());
@@ -652,6 +656,11 @@ impl Simulation {
                     yaw_rate_rad_per_s: 0.0,
                 },
             ));
+        }
+        // Populate the particle field for frame 0 (one deterministic step at tick 0).
+        {
+            use bevy_ecs::system::RunSystemOnce;
+            let _ = world.run_system_once(crate::world::systems::weather::advance_particles);
         }
         for (index, cam) in scenario.rig.cameras.iter().enumerate() {
             world.spawn(CameraMount {
@@ -886,7 +895,25 @@ impl Simulation {
             }
             _ => None,
         };
+        let precip = {
+            let field = self.world.resource::<PrecipField>();
+            if field.particles.is_empty() && field.params.min_diameter_mm <= 0.0 {
+                crate::physics::precip_field::no_field()
+            } else {
+                let exposure_s = cameras
+                    .iter()
+                    .map(|c| c.params.shutter_s)
+                    .fold(0.0f32, f32::max);
+                crate::physics::precip_field::build_particle_grid(
+                    &field.particles,
+                    &field.params,
+                    exposure_s,
+                    ego_velocity,
+                )
+            }
+        };
         FrameInputs {
+            precip,
             frame: self.frame,
             time_s: clock.time_s(),
             seed,

@@ -173,8 +173,9 @@ fn lamp_grid_renders_the_same_image_as_trying_every_lamp() {
         "the grid culls little: {per_cell} of {lamps} lamps per cell"
     );
     let view = cpu.view(&inputs);
-    let with_grid = verisim::cpu::camera::camera_image_with_grid(
+    let with_grid = verisim::cpu::camera::camera_image_full(
         &view,
+        &verisim::cpu::particle_grid::GridView::empty(),
         &cam.params,
         &cam.lights,
         &cam.light_grid,

@@ -92,7 +92,7 @@ fn shared_structs_match_rust_layout() {
             rain_lambda_per_mm,
             snow_lambda_per_mm,
             turbulence_time_s,
-            _pad0,
+            min_diameter_mm,
         )
     );
     // Uniform buffers need a size that is a multiple of 16.

@@ -73,7 +73,7 @@ fn shared_struct_sizes_agree() {
             })
             .unwrap_or_else(|| panic!("struct {name} missing in WGSL"))
     };
-    let cases: [(&str, usize); 8] = [
+    let cases: [(&str, usize); 10] = [
         ("BvhNode", size_of::<BvhNode>()),
         ("Triangle", size_of::<Triangle>()),
         ("Instance", size_of::<Instance>()),
@@ -82,6 +82,11 @@ fn shared_struct_sizes_agree() {
         ("LidarHit", size_of::<LidarHit>()),
         ("CameraParams", size_of::<CameraParams>()),
         ("PixelOut", size_of::<PixelOut>()),
+        ("ParticleGrid", size_of::<ParticleGrid>()),
+        (
+            "FieldParticle",
+            size_of::<verisim::physics::precip::Particle>(),
+        ),
     ];
     for (name, rust) in cases {
         assert_eq!(wgsl_size(name) as usize, rust, "{name}: WGSL vs Rust size");

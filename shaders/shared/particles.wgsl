@@ -25,7 +25,7 @@ struct PrecipParams {
     rain_lambda_per_mm: f32,
     snow_lambda_per_mm: f32,
     turbulence_time_s: f32,
-    _pad0: u32,
+    min_diameter_mm: f32,
 }
 
 const KIND_RAIN: u32 = 0u;

@@ -163,3 +163,29 @@ fn xform_dir(m: mat3x4<f32>, d: vec3<f32>) -> vec3<f32> {
     let q = vec4<f32>(d, 0.0);
     return vec3<f32>(dot(m[0], q), dot(m[1], q), dot(m[2], q));
 }
+
+// Keep in sync with ParticleGrid in src/gpu/types.rs (96 bytes).
+struct ParticleGrid {
+    origin_m: vec3<f32>,
+    cell_m: f32,
+    dims: vec3<u32>,
+    particle_count: u32,
+    field_min_m: vec3<f32>,
+    min_diameter_mm: f32,
+    field_max_m: vec3<f32>,
+    exposure_s: f32,
+    ego_velocity_m_per_s: vec3<f32>,
+    margin_m: f32,
+    index_offset: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
+}
+
+// Keep in sync with Particle in src/physics/precip.rs and shaders/shared/particles.wgsl.
+struct FieldParticle {
+    position_m: vec3<f32>,
+    diameter_mm: f32,
+    velocity_m_per_s: vec3<f32>,
+    kind: u32,
+}

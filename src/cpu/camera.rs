@@ -5,6 +5,9 @@ use glam::{Vec2, Vec3};
 use rayon::prelude::*;
 
 use super::bvh::{Hit, SceneView, hit_normal, trace, trace_at, xform_dir, xform_point};
+use super::particle_grid::{
+    GridView, grid_walk_cell, grid_walk_next, grid_walk_owns, grid_walk_start,
+};
 use crate::gpu::types::{CameraParams, GpuLight, GpuMaterial, NO_RETURN, PixelOut};
 use crate::rng::{hash3, pcg_hash, rand, u01};
 
@@ -38,6 +41,8 @@ pub struct Ctx<'a> {
     /// The lamp grid's words (`camera_model::LightGrid`); read only when
     /// `cp.light_grid_cells` > 0.
     pub light_grid: &'a [u32],
+    /// The explicit particle field (empty: every particle sampled in slices).
+    pub field: &'a GridView<'a>,
 }
 
 #[inline]
@@ -527,15 +532,18 @@ fn precip(
             let p0 = (Vec2::new(ix as f32, iy as f32) + Vec2::new(u01h(h, 2), u01h(h, 3))) * cell;
             let d_mm;
             let v_fall;
+            let d_size;
             if kind == 0 {
                 let span = 1.0 - (-lambda * 5.5).exp();
                 d_mm = (0.5 - (1.0 - u01h(h, 4) * span).ln() / lambda).clamp(0.5, 6.0);
                 v_fall = 9.65 - 10.3 * (-0.6 * d_mm).exp();
+                d_size = d_mm;
             } else {
                 let span = 1.0 - (-lambda * 4.8).exp();
                 let melted = (0.2 - (1.0 - u01h(h, 4) * span).ln() / lambda).clamp(0.2, 5.0);
                 d_mm = (melted * melted * melted / 0.17).sqrt();
                 v_fall = 0.8 * d_mm.powf(0.16);
+                d_size = melted;
             }
             let v_world =
                 v3(cp.wind_m_per_s) - Vec3::new(0.0, 0.0, v_fall) - v3(cp.velocity_m_per_s);
@@ -551,6 +559,9 @@ fn precip(
             let mut alpha =
                 (dm / w).min(1.0) * (w / lv.length().max(dm)).min(1.0) * presence.max(1.0);
             let pw = o + xform_dir(&cp.world_from_camera, Vec3::new(p0.x, p0.y, z));
+            if c.field.in_field(pw) && d_size >= c.field.grid.min_diameter_mm {
+                continue;
+            }
             let lp;
             if kind == 0 {
                 alpha = (alpha * 0.6).min(1.0);
@@ -571,6 +582,66 @@ fn precip(
     acc + background * trans
 }
 
+fn precip_field(c: &Ctx, o: Vec3, d: Vec3, dc: Vec3, t_end: f32, background: Vec3) -> Vec3 {
+    let cp = c.cp;
+    let field = c.field;
+    if field.grid.particle_count == 0 {
+        return background;
+    }
+    let dclen = dc.length();
+    let mut acc = Vec3::ZERO;
+    let mut trans = 1.0f32;
+    let mut walk = grid_walk_start(field, o, d, 0.05, t_end);
+    while walk.live {
+        let cell = grid_walk_cell(field, &walk) as usize;
+        for k in field.cells[cell]..field.cells[cell + 1] {
+            let q = field.particle(k);
+            let e = (v3(q.velocity_m_per_s) - v3(cp.velocity_m_per_s)) * cp.shutter_s;
+            let a = v3(q.position_m) - 0.5 * e;
+            let r = o - a;
+            let be = d.dot(e);
+            let ce = e.dot(e);
+            let dr = d.dot(r);
+            let er = e.dot(r);
+            let den = ce - be * be;
+            let mut s = 0.0f32;
+            if den > 1.0e-12 {
+                s = ((er - be * dr) / den).clamp(0.0, 1.0);
+            }
+            let t = be * s - dr;
+            if !grid_walk_owns(&walk, t) || t < 0.05 || t >= t_end {
+                continue;
+            }
+            let off = r + d * t - e * s;
+            let w = t / dclen / cp.fx;
+            let dm = q.diameter_mm * 1.0e-3;
+            let rad = (0.5 * (dm + w)).min(field.grid.margin_m);
+            if off.dot(off) > rad * rad {
+                continue;
+            }
+            let streak = (e - d * be).length();
+            let mut alpha = (dm / w).min(1.0) * (w / streak.max(dm)).min(1.0);
+            let pw = a + e * s;
+            let lp;
+            if q.kind == 0 {
+                alpha = (alpha * 0.6).min(1.0);
+                lp = (v3(cp.sky_horizon) + v3(cp.sky_zenith)) * 0.45
+                    + lamp_irradiance(c, pw, Vec3::Z, true) * (0.1 / PI);
+            } else {
+                alpha = alpha.min(1.0);
+                lp = 0.85 / PI
+                    * (sky_irradiance(cp, Vec3::Z)
+                        + v3(cp.sun_irradiance) * 0.5
+                        + lamp_irradiance(c, pw, Vec3::Z, true));
+            }
+            acc += lp * (trans * alpha);
+            trans *= 1.0 - alpha;
+        }
+        grid_walk_next(field, &mut walk);
+    }
+    acc + background * trans
+}
+
 fn radiance_along(c: &Ctx, o: Vec3, d: Vec3, dc: Vec3, h: &Hit, px: u32, s: u32) -> Vec3 {
     let cp = c.cp;
     let mut l;
@@ -585,6 +656,7 @@ fn radiance_along(c: &Ctx, o: Vec3, d: Vec3, dc: Vec3, h: &Hit, px: u32, s: u32)
     let tr = (-cp.fog_sigma_per_m * t_end).exp();
     l = l * tr + v3(cp.sky_horizon) * (1.0 - tr);
     l += lamps_along(c, o, d, t_end);
+    l = precip_field(c, o, d, dc, t_end, l);
     if cp.rain_density_per_m3 > 0.0 {
         l = precip(
             c,
@@ -720,17 +792,20 @@ pub fn sensor_pixel(cp: &CameraParams, exposed: &[Vec3], x: u32, y: u32) -> u32 
     response_code(cp, xr) | (response_code(cp, xg) << 8) | (response_code(cp, xb) << 16)
 }
 
-/// A whole image, row-major, trying every lamp at every point (no lamp grid).
+/// A whole image, row-major, trying every lamp at every point (no lamp grid) and without a
+/// particle field.
 pub fn camera_image(scene: &SceneView, cp: &CameraParams, lights: &[GpuLight]) -> Vec<PixelOut> {
     let mut m = *cp;
     m.light_grid_cells = 0;
-    camera_image_with_grid(scene, &m, lights, &[])
+    camera_image_full(scene, &GridView::empty(), &m, lights, &[])
 }
 
-/// A whole image, row-major: the shading pass, then the sensor pass. `light_grid` holds the
-/// words of the lamp grid when `cp.light_grid_cells` > 0.
-pub fn camera_image_with_grid(
+/// A whole image, row-major: the shading pass, then the sensor pass. The large particles near
+/// the rig come from `field`; `light_grid` holds the words of the lamp grid when
+/// `cp.light_grid_cells` > 0.
+pub fn camera_image_full(
     scene: &SceneView,
+    field: &GridView,
     cp: &CameraParams,
     lights: &[GpuLight],
     light_grid: &[u32],
@@ -740,6 +815,7 @@ pub fn camera_image_with_grid(
         cp,
         lights,
         light_grid,
+        field,
     };
     let n = (cp.width * cp.height) as usize;
     let mut pixels = vec![PixelOut::default(); n];
@@ -768,11 +844,13 @@ pub fn camera_image_with_grid(
 pub fn radiance_image(scene: &SceneView, cp: &CameraParams, lights: &[GpuLight]) -> Vec<Vec3> {
     let mut m = *cp;
     m.light_grid_cells = 0;
+    let field = GridView::empty();
     let c = Ctx {
         scene,
         cp: &m,
         lights,
         light_grid: &[],
+        field: &field,
     };
     let mut out = vec![Vec3::ZERO; (cp.width * cp.height) as usize];
     out.par_chunks_mut(cp.width as usize)
@@ -799,11 +877,13 @@ pub fn meter_mean_luminance(
     m.spp = 1;
     m.light_grid_cells = 0;
     // Metering rays use pixel positions on a coarse grid of the real image.
+    let field = GridView::empty();
     let c = Ctx {
         scene,
         cp: &m,
         lights,
         light_grid: &[],
+        field: &field,
     };
     // Row sums in parallel, added in order so the exposure is deterministic.
     let rows: Vec<f32> = (0..ny)

@@ -5,6 +5,9 @@ use glam::Vec3;
 use rayon::prelude::*;
 
 use super::bvh::{SceneView, hit_normal, trace_at, xform_dir, xform_point};
+use super::particle_grid::{
+    GridView, grid_walk_cell, grid_walk_next, grid_walk_owns, grid_walk_start,
+};
 use crate::gpu::types::{LidarHit, LidarParams, NO_RETURN, RETURN_DUAL, RETURN_LAST};
 use crate::rng::rand;
 
@@ -109,6 +112,7 @@ fn emit(
 /// `slot = column * channels + beam`.
 pub fn lidar_ray(
     scene: &SceneView,
+    field: &GridView,
     lp: &LidarParams,
     beams: &[[f32; 2]],
     columns: &[[f32; 2]],
@@ -250,7 +254,9 @@ pub fn lidar_ray(
                         let frac = (dcs * 1.0e-3 / ww).min(1.0);
                         let p =
                             rho * frac * frac * overlap(lp, rr) * transmission2(lp, rr) / (rr * rr);
-                        if p >= lp.min_power_per_m2 && p > soft_p {
+                        let field_drop =
+                            field.in_field(o + d * rr) && dd >= field.grid.min_diameter_mm;
+                        if p >= lp.min_power_per_m2 && p > soft_p && !field_drop {
                             soft_p = p;
                             soft_r = rr;
                             soft_class = if kind == 1 { CLASS_SNOW } else { CLASS_RAIN };
@@ -258,6 +264,40 @@ pub fn lidar_ray(
                     }
                 }
             }
+        }
+    }
+    if !ideal && field.grid.particle_count > 0 {
+        let r_lo = lp.min_range_m.max(lp.overlap_start_m);
+        let r_hi = r_end.min(lp.precip_max_range_m);
+        let mut walk = grid_walk_start(field, o, d, r_lo, r_hi);
+        while walk.live {
+            let cell = grid_walk_cell(field, &walk) as usize;
+            for k in field.cells[cell]..field.cells[cell + 1] {
+                let q = field.particle(k);
+                let rel = Vec3::from(q.position_m) - o;
+                let t = rel.dot(d);
+                if !grid_walk_owns(&walk, t) || t < r_lo || t > r_hi {
+                    continue;
+                }
+                let ww = lp.beam_aperture_m + lp.beam_divergence_rad * t;
+                let off = rel - d * t;
+                let rad = (0.5 * ww).min(field.grid.margin_m);
+                if off.dot(off) > rad * rad {
+                    continue;
+                }
+                let mut rho = RAIN_REFLECTIVITY;
+                if q.kind == 1 {
+                    rho = SNOW_REFLECTIVITY;
+                }
+                let frac = (q.diameter_mm * 1.0e-3 / ww).min(1.0);
+                let p = rho * frac * frac * overlap(lp, t) * transmission2(lp, t) / (t * t);
+                if p >= lp.min_power_per_m2 && p > soft_p {
+                    soft_p = p;
+                    soft_r = t;
+                    soft_class = if q.kind == 1 { CLASS_SNOW } else { CLASS_RAIN };
+                }
+            }
+            grid_walk_next(field, &mut walk);
         }
     }
     let soft_det = soft_p > 0.0;
@@ -311,10 +351,22 @@ pub fn output_slots(lp: &LidarParams) -> usize {
     }
 }
 
-/// A whole sweep: one slot per ray (then one more per ray with dual returns), each ray
-/// writing its slots in place.
+/// A whole sweep without a particle field (every drop sampled per beam).
 pub fn lidar_sweep(
     scene: &SceneView,
+    lp: &LidarParams,
+    beams: &[[f32; 2]],
+    columns: &[[f32; 2]],
+) -> Vec<LidarHit> {
+    lidar_sweep_with_field(scene, &GridView::empty(), lp, beams, columns)
+}
+
+/// A whole sweep: one slot per ray (then one more per ray with dual returns), each ray
+/// writing its slots in place; the large drops and flakes inside the field's box come from
+/// `field`.
+pub fn lidar_sweep_with_field(
+    scene: &SceneView,
+    field: &GridView,
     lp: &LidarParams,
     beams: &[[f32; 2]],
     columns: &[[f32; 2]],
@@ -329,7 +381,7 @@ pub fn lidar_sweep(
             .enumerate()
             .with_min_len(256)
             .for_each(|(slot, (a, b))| {
-                [*a, *b] = lidar_ray(scene, lp, beams, columns, slot as u32);
+                [*a, *b] = lidar_ray(scene, field, lp, beams, columns, slot as u32);
             });
     } else {
         first
@@ -337,7 +389,7 @@ pub fn lidar_sweep(
             .enumerate()
             .with_min_len(256)
             .for_each(|(slot, a)| {
-                *a = lidar_ray(scene, lp, beams, columns, slot as u32)[0];
+                *a = lidar_ray(scene, field, lp, beams, columns, slot as u32)[0];
             });
     }
     out

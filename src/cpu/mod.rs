@@ -4,6 +4,7 @@
 pub mod bvh;
 pub mod camera;
 pub mod lidar;
+pub mod particle_grid;
 
 use crate::backend::{Backend, BackendError, CameraFrame, LidarFrame, SensorFrames};
 use crate::geometry::GeometryPool;
@@ -42,19 +43,26 @@ impl Backend for CpuBackend {
 
     fn render(&mut self, inputs: &FrameInputs) -> Result<SensorFrames, BackendError> {
         let scene = self.view(inputs);
+        let field = particle_grid::GridView::new(&inputs.precip);
         let cameras = inputs
             .cameras
             .iter()
             .map(|c| CameraFrame {
                 width: c.params.width,
                 height: c.params.height,
-                pixels: camera::camera_image_with_grid(&scene, &c.params, &c.lights, &c.light_grid),
+                pixels: camera::camera_image_full(
+                    &scene,
+                    &field,
+                    &c.params,
+                    &c.lights,
+                    &c.light_grid,
+                ),
             })
             .collect();
         let lidar = inputs.lidar.as_ref().map(|l| LidarFrame {
             channels: l.params.channels,
             columns: l.params.columns,
-            hits: lidar::lidar_sweep(&scene, &l.params, &l.beams, &l.columns),
+            hits: lidar::lidar_sweep_with_field(&scene, &field, &l.params, &l.beams, &l.columns),
         });
         Ok(SensorFrames { cameras, lidar })
     }

@@ -184,6 +184,10 @@ pub struct GpuBackend {
     camera_sensor_pipeline: wgpu::ComputePipeline,
     lidar: SensorBuffers,
     cameras: Vec<SensorBuffers>,
+    /// The precipitation particle field (group 2): grid uniform, particles, cells.
+    particle_grid: Growable,
+    field_particles: Growable,
+    grid_cells: Growable,
 }
 
 fn storage_init(device: &wgpu::Device, label: &str, bytes: &[u8]) -> wgpu::Buffer {
@@ -252,6 +256,9 @@ impl GpuBackend {
             ),
             lidar: SensorBuffers::new(device),
             cameras: Vec::new(),
+            particle_grid: Growable::new(device, "particle grid", U::UNIFORM | U::COPY_DST),
+            field_particles: Growable::new(device, "field particles", U::STORAGE | U::COPY_DST),
+            grid_cells: Growable::new(device, "grid cells", U::STORAGE | U::COPY_DST),
             ctx,
         })
     }
@@ -276,6 +283,31 @@ impl GpuBackend {
             .device
             .create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("scene"),
+                layout: &layout,
+                entries: &entries,
+            })
+    }
+}
+
+impl GpuBackend {
+    fn field_group(&self, pipeline: &wgpu::ComputePipeline) -> wgpu::BindGroup {
+        let layout = pipeline.get_bind_group_layout(2);
+        let entries = [
+            &self.particle_grid.buffer,
+            &self.field_particles.buffer,
+            &self.grid_cells.buffer,
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect::<Vec<_>>();
+        self.ctx
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("particle field"),
                 layout: &layout,
                 entries: &entries,
             })
@@ -308,6 +340,16 @@ impl Backend for GpuBackend {
             .upload(ctx, bytemuck::cast_slice(&inputs.tlas.instances));
         self.tlas_nodes
             .upload(ctx, bytemuck::cast_slice(&inputs.tlas.nodes));
+        self.particle_grid
+            .upload(ctx, bytemuck::bytes_of(&inputs.precip.grid));
+        if inputs.precip.particles.is_empty() {
+            self.field_particles.upload(ctx, &[0u8; 32]);
+        } else {
+            self.field_particles
+                .upload(ctx, bytemuck::cast_slice(&inputs.precip.particles));
+        }
+        self.grid_cells
+            .upload(ctx, bytemuck::cast_slice(&inputs.precip.cells));
         while self.cameras.len() < inputs.cameras.len() {
             self.cameras.push(SensorBuffers::new(&ctx.device));
         }
@@ -349,6 +391,7 @@ impl Backend for GpuBackend {
             let out_bytes = crate::cpu::lidar::output_slots(&l.params) as u64
                 * std::mem::size_of::<LidarHit>() as u64;
             let scene = self.scene_group(&self.lidar_pipeline);
+            let field = self.field_group(&self.lidar_pipeline);
             let sensor = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("lidar"),
                 layout: &self.lidar_pipeline.get_bind_group_layout(1),
@@ -376,6 +419,7 @@ impl Backend for GpuBackend {
                 pass.set_pipeline(&self.lidar_pipeline);
                 pass.set_bind_group(0, &scene, &[]);
                 pass.set_bind_group(1, &sensor, &[]);
+                pass.set_bind_group(2, &field, &[]);
                 let groups = rays.div_ceil(64);
                 let x = groups.min(65535);
                 pass.dispatch_workgroups(x, groups.div_ceil(x), 1);
@@ -393,6 +437,7 @@ impl Backend for GpuBackend {
             let out_bytes =
                 (c.params.width * c.params.height) as u64 * std::mem::size_of::<PixelOut>() as u64;
             let scene = self.scene_group(&self.camera_pipeline);
+            let field = self.field_group(&self.camera_pipeline);
             let sensor = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("camera"),
                 layout: &self.camera_pipeline.get_bind_group_layout(1),
@@ -449,6 +494,7 @@ impl Backend for GpuBackend {
                 pass.set_pipeline(&self.camera_pipeline);
                 pass.set_bind_group(0, &scene, &[]);
                 pass.set_bind_group(1, &sensor, &[]);
+                pass.set_bind_group(2, &field, &[]);
                 pass.dispatch_workgroups(groups.0, groups.1, 1);
             }
             {

@@ -265,3 +265,32 @@ pub fn affine_rows(m: &glam::Affine3A) -> [[f32; 4]; 3] {
         [c[2], c[5], c[8], c[11]],
     ]
 }
+
+/// The uniform grid over the explicit precipitation particles of a frame
+/// (`physics::precip_field`), read by the lidar and camera traversals
+/// (`shaders/shared/particle_grid.wgsl`, `src/cpu/particle_grid.rs`). 96 bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq)]
+pub struct ParticleGrid {
+    /// Minimum corner of the grid (world, m) and the cube cell's edge (m).
+    pub origin_m: [f32; 3],
+    pub cell_m: f32,
+    /// Cells along x, y, z, and the number of particles in the particle buffer.
+    pub dims: [u32; 3],
+    pub particle_count: u32,
+    /// The field's box (world, m): inside it, particles of at least `min_diameter_mm` (snow:
+    /// melted diameter) are the explicit ones, and the samplers draw only smaller ones. An empty
+    /// box (min > max) means no field.
+    pub field_min_m: [f32; 3],
+    pub min_diameter_mm: f32,
+    pub field_max_m: [f32; 3],
+    /// Exposure time the cells cover around the frame time (s).
+    pub exposure_s: f32,
+    /// Ego velocity (world, m/s) the cells also cover (cameras with motion blur).
+    pub ego_velocity_m_per_s: [f32; 3],
+    /// Distance around each exposure segment filed in the cells (m): the largest test radius.
+    pub margin_m: f32,
+    /// Start of the sorted particle indices in the cell buffer (= cell count + 1).
+    pub index_offset: u32,
+    pub _pad: [u32; 3],
+}

@@ -14,6 +14,7 @@ pub mod lateral;
 pub mod longitudinal;
 pub mod mobil;
 pub mod precip;
+pub mod precip_field;
 pub mod vehicle;
 
 pub use friction::{RoadSurface, SurfaceKind, SurfaceWeather};

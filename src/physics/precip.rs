@@ -109,7 +109,7 @@ pub struct Particle {
 /// Uniform block of `advance_particles`. 80 bytes; keep in sync with `PrecipParams` in
 /// `shaders/shared/particles.wgsl`. Build it with [`PrecipConfig::params`].
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Pod, Zeroable, Serialize, Deserialize)]
 pub struct PrecipParams {
     /// Box centre, usually the ego position (m, world).
     pub center_m: [f32; 3],
@@ -137,7 +137,9 @@ pub struct PrecipParams {
     pub snow_lambda_per_mm: f32,
     /// Correlation time of the snow's turbulent velocity (s).
     pub turbulence_time_s: f32,
-    pub _pad0: u32,
+    /// Poisson thinning: only drops of at least this diameter (snow: melted diameter) are
+    /// simulated (mm); 0 = the whole distribution. See [`PrecipConfig::min_diameter_mm`].
+    pub min_diameter_mm: f32,
 }
 
 /// Errors in precipitation input.
@@ -172,6 +174,11 @@ pub struct PrecipConfig {
     pub turbulence_m_per_s: f32,
     /// Snow turbulence correlation time (s); default 1.0.
     pub turbulence_time_s: f32,
+    /// Poisson thinning of the size distributions: only rain drops (and snowflakes, by melted
+    /// diameter) of at least this size are simulated, mm; 0 (default) keeps them all. Thinning
+    /// a Poisson field by size keeps it Poisson, with `N(D)` cut at the new lower bound.
+    #[serde(default)]
+    pub min_diameter_mm: f32,
 }
 
 impl Default for PrecipConfig {
@@ -187,6 +194,7 @@ impl Default for PrecipConfig {
             tick: 0,
             turbulence_m_per_s: 0.3,
             turbulence_time_s: 1.0,
+            min_diameter_mm: 0.0,
         }
     }
 }
@@ -220,6 +228,7 @@ impl PrecipConfig {
             ("snow_mm_per_h", self.snow_mm_per_h),
             ("turbulence_m_per_s", self.turbulence_m_per_s),
             ("turbulence_time_s", self.turbulence_time_s),
+            ("min_diameter_mm", self.min_diameter_mm),
         ];
         for (field, value) in scalars {
             if !value.is_finite() {
@@ -255,7 +264,7 @@ impl PrecipConfig {
             rain_lambda_per_mm: rain_lambda_per_mm(self.rain_mm_per_h),
             snow_lambda_per_mm: snow_lambda_per_mm(self.snow_mm_per_h),
             turbulence_time_s: self.turbulence_time_s,
-            _pad0: 0,
+            min_diameter_mm: self.min_diameter_mm,
         })
     }
 
@@ -265,12 +274,13 @@ impl PrecipConfig {
         8.0 * h.x * h.y * h.z
     }
 
-    /// Expected (rain, snow) particle counts in the box: volume × ∫N(D)dD.
+    /// Expected (rain, snow) particle counts in the box: volume × ∫N(D)dD over the simulated
+    /// sizes (from `min_diameter_mm` up).
     pub fn expected_counts(&self) -> (f64, f64) {
         let v = self.volume_m3();
         (
-            v * rain_number_density_per_m3(self.rain_mm_per_h),
-            v * snow_number_density_per_m3(self.snow_mm_per_h),
+            v * rain_number_density_above_per_m3(self.rain_mm_per_h, self.min_diameter_mm),
+            v * snow_number_density_above_per_m3(self.snow_mm_per_h, self.min_diameter_mm),
         )
     }
 }
@@ -330,6 +340,34 @@ pub fn snow_number_density_per_m3(snow_mm_per_h: f32) -> f64 {
     )
 }
 
+/// Rain drops per m³ with D in [max(0.1, d_min), 6] mm (the Poisson-thinned density).
+pub fn rain_number_density_above_per_m3(rain_mm_per_h: f32, d_min_mm: f32) -> f64 {
+    let lo = RAIN_D_MIN_MM.max(d_min_mm);
+    if rain_mm_per_h < MIN_RATE_MM_PER_H || lo >= RAIN_D_MAX_MM {
+        return 0.0;
+    }
+    truncated_exp_integral(
+        MARSHALL_PALMER_N0_PER_M3_PER_MM as f64,
+        rain_lambda_per_mm(rain_mm_per_h) as f64,
+        lo as f64,
+        RAIN_D_MAX_MM as f64,
+    )
+}
+
+/// Snowflakes per m³ with melted D in [max(0.2, d_min), 5] mm (the Poisson-thinned density).
+pub fn snow_number_density_above_per_m3(snow_mm_per_h: f32, d_min_mm: f32) -> f64 {
+    let lo = SNOW_MELTED_D_MIN_MM.max(d_min_mm);
+    if snow_mm_per_h < MIN_RATE_MM_PER_H || lo >= SNOW_MELTED_D_MAX_MM {
+        return 0.0;
+    }
+    truncated_exp_integral(
+        snow_n0_per_m3_per_mm(snow_mm_per_h),
+        snow_lambda_per_mm(snow_mm_per_h) as f64,
+        lo as f64,
+        SNOW_MELTED_D_MAX_MM as f64,
+    )
+}
+
 /// Rain drop terminal velocity (m/s): `max(9.65 − 10.3·exp(−0.6·D), 2.7·min(D, 0.2))`, D in mm
 /// (the floor only acts below 0.205 mm, where the Atlas fit falls to zero).
 pub fn rain_terminal_velocity_m_per_s(diameter_mm: f32) -> f32 {
@@ -370,12 +408,17 @@ pub fn truncated_exp_inverse_cdf(u: f32, lambda_per_mm: f32, d_min_mm: f32, d_ma
 /// Diameter (mm, flake diameter for snow) at uniform `u` from the size distribution of `kind`.
 pub fn diameter_from_uniform_mm(kind: u32, u: f32, params: &PrecipParams) -> f32 {
     if kind == KIND_RAIN {
-        truncated_exp_inverse_cdf(u, params.rain_lambda_per_mm, RAIN_D_MIN_MM, RAIN_D_MAX_MM)
+        truncated_exp_inverse_cdf(
+            u,
+            params.rain_lambda_per_mm,
+            RAIN_D_MIN_MM.max(params.min_diameter_mm),
+            RAIN_D_MAX_MM,
+        )
     } else {
         let melted = truncated_exp_inverse_cdf(
             u,
             params.snow_lambda_per_mm,
-            SNOW_MELTED_D_MIN_MM,
+            SNOW_MELTED_D_MIN_MM.max(params.min_diameter_mm),
             SNOW_MELTED_D_MAX_MM,
         );
         snow_flake_diameter_mm(melted)
@@ -414,7 +457,7 @@ fn respawn_diameter_mm(kind: u32, index: u32, params: &PrecipParams) -> f32 {
     let mut d = 0.0;
     if kind == KIND_RAIN {
         let lambda = params.rain_lambda_per_mm;
-        let a = RAIN_D_MIN_MM;
+        let a = RAIN_D_MIN_MM.max(params.min_diameter_mm);
         let exp_weight = a * lambda / (a * lambda + 1.0);
         for k in 0..draw::RESPAWN_D_TRIES {
             let base = draw::RESPAWN_D + 4 * k;
@@ -431,7 +474,7 @@ fn respawn_diameter_mm(kind: u32, index: u32, params: &PrecipParams) -> f32 {
                 break;
             }
         }
-        d = d.clamp(RAIN_D_MIN_MM, RAIN_D_MAX_MM);
+        d = d.clamp(a, RAIN_D_MAX_MM);
     } else {
         let v_max = snow_fall_speed_m_per_s(snow_flake_diameter_mm(SNOW_MELTED_D_MAX_MM));
         for k in 0..draw::RESPAWN_D_TRIES {

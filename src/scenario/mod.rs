@@ -630,6 +630,39 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
             None => check_route(&f, &a.spawn, &a.route)?,
         }
     }
+    // The explicit particle field around the rig must stay within its cap at every rate the
+    // run reaches (rain and snow can change independently, so their maxima are combined).
+    {
+        let mut rain = (s.weather.rain_mm_per_h, "weather.rain_mm_per_h".to_owned());
+        let mut snow = (s.weather.snow_mm_per_h, "weather.snow_mm_per_h".to_owned());
+        for (i, c) in s.weather_changes.iter().enumerate() {
+            if let Some(r) = c.rain_mm_per_h.filter(|r| *r > rain.0) {
+                rain = (r, format!("weather_changes[{i}].rain_mm_per_h"));
+            }
+            if let Some(r) = c.snow_mm_per_h.filter(|r| *r > snow.0) {
+                snow = (r, format!("weather_changes[{i}].snow_mm_per_h"));
+            }
+        }
+        if crate::physics::precip_field::check_field_rates(rain.0, snow.0).is_err() {
+            let n = crate::physics::precip_field::expected_field_particles(rain.0, snow.0);
+            let field = if crate::physics::precip_field::check_field_rates(rain.0, 0.0).is_err() {
+                rain.1
+            } else {
+                snow.1
+            };
+            return Err((
+                field,
+                format!(
+                    "rain {} mm/h with snow {} mm/h would put {n:.0} drops and flakes in the \
+                     particle field around the rig, more than its limit of {}; expected a \
+                     physical rate (the heaviest recorded rain is ~300 mm/h)",
+                    rain.0,
+                    snow.0,
+                    crate::physics::precip_field::MAX_FIELD_PARTICLES
+                ),
+            ));
+        }
+    }
     if let Some(t) = &s.traffic {
         if t.mix.iter().any(|(_, w)| !(w.is_finite() && *w >= 0.0))
             || t.mix.iter().all(|(_, w)| *w <= 0.0)

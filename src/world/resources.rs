@@ -60,3 +60,16 @@ impl RoadSurfaces {
         }
     }
 }
+
+/// The explicit precipitation particles around the ego rig (`physics::precip_field`), advanced
+/// every tick by `advance_particles`; empty when it neither rains nor snows.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct PrecipField {
+    pub particles: Vec<crate::physics::precip::Particle>,
+    pub params: crate::physics::precip::PrecipParams,
+    /// Rates the population was last sized for (mm/h).
+    pub sized_for: (f32, f32),
+    /// Set when the rates asked for more than `MAX_FIELD_PARTICLES` (scenario validation
+    /// prevents it; the field then stays empty).
+    pub error: Option<crate::physics::precip::PrecipError>,
+}

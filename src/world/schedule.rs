@@ -1,5 +1,6 @@
 //! The fixed-step schedule: weather and road surfaces, traffic (vehicles, then pedestrians'
-//! step-outs and crosswalk decisions), route following, then the clock. Single-threaded, so runs are deterministic.
+//! step-outs and crosswalk decisions), route following, the precipitation particles around the
+//! ego, then the clock. Single-threaded, so runs are deterministic.
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
@@ -7,13 +8,14 @@ use bevy_ecs::schedule::SingleThreadedExecutor;
 use super::systems::motion::{advance_clock, follow_route, measure_twist, remember_poses};
 use super::systems::pedestrians::{cross_at_crosswalks, trigger_step_outs};
 use super::systems::traffic::drive_vehicles;
-use super::systems::weather::{apply_weather_changes, update_road_surfaces};
+use super::systems::weather::{advance_particles, apply_weather_changes, update_road_surfaces};
 
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SimSet {
     Weather,
     Traffic,
     Motion,
+    Particles,
     Clock,
 }
 
@@ -25,6 +27,7 @@ pub fn build_schedule() -> Schedule {
             SimSet::Weather,
             SimSet::Traffic,
             SimSet::Motion,
+            SimSet::Particles,
             SimSet::Clock,
         )
             .chain(),
@@ -40,6 +43,7 @@ pub fn build_schedule() -> Schedule {
             .in_set(SimSet::Traffic),
     );
     schedule.add_systems(follow_route.in_set(SimSet::Motion));
+    schedule.add_systems(advance_particles.in_set(SimSet::Particles));
     schedule.add_systems((measure_twist, advance_clock).chain().in_set(SimSet::Clock));
     schedule
 }

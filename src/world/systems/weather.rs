@@ -3,7 +3,8 @@
 use bevy_ecs::prelude::*;
 
 use crate::physics::friction::SurfaceWeather;
-use crate::world::resources::{RoadSurfaces, SimClock, WeatherState};
+use crate::world::components::{Ego, Pose};
+use crate::world::resources::{PrecipField, RoadSurfaces, SimClock, SimRng, WeatherState};
 
 /// Applies the scripted weather changes whose time has come.
 pub fn apply_weather_changes(clock: Res<SimClock>, mut state: ResMut<WeatherState>) {
@@ -33,5 +34,62 @@ pub fn update_road_surfaces(
     for s in roads.surfaces.iter_mut() {
         // Rates are validated when the scenario loads, so the step cannot fail.
         let _ = s.step(&w, clock.dt_s);
+    }
+}
+
+/// Advances the precipitation particle field around the ego by one tick (the CPU twin of
+/// `shaders/particles.wgsl`, keyed by the scenario seed and the tick, so runs are
+/// deterministic), after the ego moved: the box follows the ego and particles leaving it are
+/// recycled. Sizes the population when the rates change; empties it when precipitation stops.
+pub fn advance_particles(
+    clock: Res<SimClock>,
+    rng: Res<SimRng>,
+    state: Res<WeatherState>,
+    ego: Query<&Pose, With<Ego>>,
+    mut field: ResMut<PrecipField>,
+) {
+    use crate::physics::precip::{advance_particles_cpu, precip_seed, resize_population};
+    use crate::physics::precip_field::{MAX_FIELD_PARTICLES, field_config};
+    let w = &state.weather;
+    let ego_position = ego.single().map(|p| p.position).unwrap_or(glam::Vec3::ZERO);
+    let wind_dir = w.wind_dir_deg.to_radians();
+    let wind = glam::Vec3::new(
+        w.wind_m_per_s * wind_dir.cos(),
+        w.wind_m_per_s * wind_dir.sin(),
+        0.0,
+    );
+    let config = field_config(
+        ego_position,
+        w.rain_mm_per_h,
+        w.snow_mm_per_h,
+        wind,
+        clock.dt_s,
+        precip_seed(crate::rng::seed32(rng.seed)),
+        clock.tick as u32,
+    );
+    let field = &mut *field;
+    if (w.rain_mm_per_h, w.snow_mm_per_h) != field.sized_for {
+        field.sized_for = (w.rain_mm_per_h, w.snow_mm_per_h);
+        if let Err(e) = resize_population(
+            &mut field.particles,
+            &config,
+            &mut field.params,
+            MAX_FIELD_PARTICLES,
+        ) {
+            log::error!("precipitation field: {e}");
+            field.particles.clear();
+            field.error = Some(e);
+        }
+    }
+    match config.params(field.particles.len() as u32) {
+        Ok(p) => field.params = p,
+        Err(e) => {
+            field.particles.clear();
+            field.error = Some(e);
+            return;
+        }
+    }
+    if !field.particles.is_empty() {
+        advance_particles_cpu(&mut field.particles, &field.params);
     }
 }

@@ -1,0 +1,296 @@
+//! The precipitation field the sensors see: explicit rain drops and snowflakes in a box around
+//! the ego rig (advanced every physics tick by [`super::precip::advance_particles_cpu`]), and the
+//! uniform grid over them that the lidar and camera walk (3D DDA, `shaders/shared/particle_grid.wgsl`
+//! and its twin `src/cpu/particle_grid.rs`).
+//!
+//! # Which particles are explicit
+//!
+//! Only where single drops matter: in a box of ±[`FIELD_HALF_XY_M`] around the ego, from the
+//! ground to [`FIELD_HEIGHT_M`], and only drops (flakes, by melted diameter) of at least
+//! [`FIELD_MIN_DIAMETER_MM`]. That is a Poisson thinning of the Marshall–Palmer / Gunn–Marshall
+//! field, so the explicit population is again Poisson with `N(D)` cut at the bound, and its
+//! count follows the rate (`volume × ∫_{D_min} N(D) dD`, e.g. ≈ 1.0 M drops at 50 mm/h,
+//! 0.24 M at 10 mm/h, 0.03 M at 2 mm/h). The sensors' per-beam / per-slice samplers keep drawing
+//! the complement (smaller particles inside the box, all particles outside it), so the
+//! statistics of the sum stay those of the full distribution.
+//!
+//! The field is advanced on the CPU (the twin of `shaders/particles.wgsl`) and extracted once
+//! into [`crate::sim::FrameInputs`]: both backends read the same bytes.
+
+use glam::Vec3;
+
+use super::precip::{
+    Particle, PrecipConfig, PrecipError, PrecipParams, rain_number_density_above_per_m3,
+    snow_number_density_above_per_m3,
+};
+use crate::gpu::types::ParticleGrid;
+
+/// Half width of the field box around the ego, metres (x and y).
+pub const FIELD_HALF_XY_M: f32 = 12.0;
+/// Height of the field box above the ego's ground, metres.
+pub const FIELD_HEIGHT_M: f32 = 6.0;
+/// Poisson thinning bound: explicit drops have D ≥ this (snow: melted D), mm.
+pub const FIELD_MIN_DIAMETER_MM: f32 = 1.5;
+/// Most explicit particles (an absurd rate fails with a clear error instead).
+pub const MAX_FIELD_PARTICLES: usize = 4_000_000;
+/// Grid margin: particles are filed in every cell within this distance of their exposure
+/// segment; the sensors' test radii (beam radius, pixel footprint + drop radius) are clamped
+/// to it so that every hit is found, metres.
+pub const GRID_MARGIN_M: f32 = 0.05;
+/// Mean particles per grid cell aimed at.
+const PARTICLES_PER_CELL: f32 = 2.0;
+/// Grid resolution limits.
+const MAX_CELLS_PER_AXIS: u32 = 512;
+const MIN_CELL_M: f32 = 0.1;
+const MAX_CELL_M: f32 = 2.0;
+
+/// The field's box config at this tick (centre above the ego's ground point).
+pub fn field_config(
+    ego_position_m: Vec3,
+    rain_mm_per_h: f32,
+    snow_mm_per_h: f32,
+    wind_m_per_s: Vec3,
+    dt_s: f32,
+    seed: u32,
+    tick: u32,
+) -> PrecipConfig {
+    PrecipConfig {
+        center_m: ego_position_m + Vec3::new(0.0, 0.0, 0.5 * FIELD_HEIGHT_M),
+        half_extents_m: Vec3::new(FIELD_HALF_XY_M, FIELD_HALF_XY_M, 0.5 * FIELD_HEIGHT_M),
+        wind_m_per_s,
+        dt_s,
+        rain_mm_per_h,
+        snow_mm_per_h,
+        seed,
+        tick,
+        min_diameter_mm: FIELD_MIN_DIAMETER_MM,
+        ..Default::default()
+    }
+}
+
+/// Expected explicit particles at these rates (rain + snow).
+pub fn expected_field_particles(rain_mm_per_h: f32, snow_mm_per_h: f32) -> f64 {
+    let volume = 4.0 * FIELD_HALF_XY_M as f64 * FIELD_HALF_XY_M as f64 * FIELD_HEIGHT_M as f64;
+    volume
+        * (rain_number_density_above_per_m3(rain_mm_per_h, FIELD_MIN_DIAMETER_MM)
+            + snow_number_density_above_per_m3(snow_mm_per_h, FIELD_MIN_DIAMETER_MM))
+}
+
+/// Fails when the field would hold more than [`MAX_FIELD_PARTICLES`] at these rates.
+pub fn check_field_rates(rain_mm_per_h: f32, snow_mm_per_h: f32) -> Result<(), PrecipError> {
+    let n = expected_field_particles(rain_mm_per_h, snow_mm_per_h);
+    if n.round() > MAX_FIELD_PARTICLES as f64 {
+        return Err(PrecipError::TooManyParticles {
+            expected: n.round() as u64,
+            limit: MAX_FIELD_PARTICLES,
+        });
+    }
+    Ok(())
+}
+
+/// The explicit particles and their per-frame grid, as the backends read them (same bytes for
+/// both).
+#[derive(Clone, Debug, Default)]
+pub struct PrecipInputs {
+    pub grid: ParticleGrid,
+    pub particles: Vec<Particle>,
+    /// `cell_count + 1` cell starts (CSR: cell `c` holds `indices[start[c]..start[c + 1]]`), then
+    /// the particle indices sorted by cell, from `grid.index_offset`.
+    pub cells: Vec<u32>,
+}
+
+/// An empty grid: no field (samplers draw the whole distribution everywhere).
+pub fn empty_grid() -> ParticleGrid {
+    ParticleGrid {
+        origin_m: [0.0; 3],
+        cell_m: 1.0,
+        dims: [1, 1, 1],
+        particle_count: 0,
+        field_min_m: [1.0; 3],
+        min_diameter_mm: FIELD_MIN_DIAMETER_MM,
+        field_max_m: [-1.0; 3],
+        exposure_s: 0.0,
+        ego_velocity_m_per_s: [0.0; 3],
+        margin_m: GRID_MARGIN_M,
+        index_offset: 2,
+        _pad: [0; 3],
+    }
+}
+
+/// Inputs with no field.
+pub fn no_field() -> PrecipInputs {
+    PrecipInputs {
+        grid: empty_grid(),
+        particles: Vec::new(),
+        cells: vec![0, 0],
+    }
+}
+
+/// Builds the uniform grid over the field's particles. Each particle is filed in every cell
+/// that the box of its exposure segments touches, grown by [`GRID_MARGIN_M`]: the segments are
+/// `p + (v − u)·τ`, `τ ∈ [−exposure_s/2, exposure_s/2]`, for a camera at rest (`u = 0`) and one
+/// moving with the ego (`u = ego_velocity`). Deterministic (a counting sort, particles in
+/// index order within a cell).
+pub fn build_particle_grid(
+    particles: &[Particle],
+    params: &PrecipParams,
+    exposure_s: f32,
+    ego_velocity_m_per_s: Vec3,
+) -> PrecipInputs {
+    if particles.is_empty() {
+        let mut out = no_field();
+        // The box is still where the explicit sizes live: samplers leave them out there.
+        let c = Vec3::from(params.center_m);
+        let h = Vec3::from(params.half_extents_m);
+        out.grid.field_min_m = (c - h).to_array();
+        out.grid.field_max_m = (c + h).to_array();
+        out.grid.min_diameter_mm = params.min_diameter_mm;
+        return out;
+    }
+    let center = Vec3::from(params.center_m);
+    let half = Vec3::from(params.half_extents_m);
+    let half_t = 0.5 * exposure_s.max(0.0);
+    let segment_box = |p: &Particle| {
+        let pos = Vec3::from(p.position_m);
+        let v = Vec3::from(p.velocity_m_per_s);
+        let mut lo = pos;
+        let mut hi = pos;
+        for u in [Vec3::ZERO, ego_velocity_m_per_s] {
+            for tau in [-half_t, half_t] {
+                let q = pos + (v - u) * tau;
+                lo = lo.min(q);
+                hi = hi.max(q);
+            }
+        }
+        (
+            lo - Vec3::splat(GRID_MARGIN_M),
+            hi + Vec3::splat(GRID_MARGIN_M),
+        )
+    };
+    let mut lo = center - half;
+    let mut hi = center + half;
+    for p in particles {
+        let (a, b) = segment_box(p);
+        lo = lo.min(a);
+        hi = hi.max(b);
+    }
+    let size = hi - lo;
+    let volume = (size.x * size.y * size.z).max(1e-6);
+    let mut cell = (PARTICLES_PER_CELL * volume / particles.len() as f32)
+        .cbrt()
+        .clamp(MIN_CELL_M, MAX_CELL_M);
+    cell = cell.max(size.max_element() / MAX_CELLS_PER_AXIS as f32);
+    let dims = [
+        ((size.x / cell).ceil() as u32).clamp(1, MAX_CELLS_PER_AXIS),
+        ((size.y / cell).ceil() as u32).clamp(1, MAX_CELLS_PER_AXIS),
+        ((size.z / cell).ceil() as u32).clamp(1, MAX_CELLS_PER_AXIS),
+    ];
+    let cell_count = (dims[0] * dims[1] * dims[2]) as usize;
+    let cell_of = |q: Vec3| -> [u32; 3] {
+        let r = (q - lo) / cell;
+        [
+            (r.x.floor().max(0.0) as u32).min(dims[0] - 1),
+            (r.y.floor().max(0.0) as u32).min(dims[1] - 1),
+            (r.z.floor().max(0.0) as u32).min(dims[2] - 1),
+        ]
+    };
+    let ranges: Vec<([u32; 3], [u32; 3])> = particles
+        .iter()
+        .map(|p| {
+            let (a, b) = segment_box(p);
+            (cell_of(a), cell_of(b))
+        })
+        .collect();
+    let index = |x: u32, y: u32, z: u32| ((z * dims[1] + y) * dims[0] + x) as usize;
+    let mut starts = vec![0u32; cell_count + 1];
+    for (a, b) in &ranges {
+        for z in a[2]..=b[2] {
+            for y in a[1]..=b[1] {
+                for x in a[0]..=b[0] {
+                    starts[index(x, y, z) + 1] += 1;
+                }
+            }
+        }
+    }
+    for c in 0..cell_count {
+        starts[c + 1] += starts[c];
+    }
+    let total = starts[cell_count] as usize;
+    let mut cells = Vec::with_capacity(cell_count + 1 + total);
+    cells.extend_from_slice(&starts);
+    cells.resize(cell_count + 1 + total, 0);
+    let mut fill = starts;
+    let offset = cell_count + 1;
+    for (i, (a, b)) in ranges.iter().enumerate() {
+        for z in a[2]..=b[2] {
+            for y in a[1]..=b[1] {
+                for x in a[0]..=b[0] {
+                    let c = index(x, y, z);
+                    cells[offset + fill[c] as usize] = i as u32;
+                    fill[c] += 1;
+                }
+            }
+        }
+    }
+    PrecipInputs {
+        grid: ParticleGrid {
+            origin_m: lo.to_array(),
+            cell_m: cell,
+            dims,
+            particle_count: particles.len() as u32,
+            field_min_m: (center - half).to_array(),
+            min_diameter_mm: params.min_diameter_mm,
+            field_max_m: (center + half).to_array(),
+            exposure_s: exposure_s.max(0.0),
+            ego_velocity_m_per_s: ego_velocity_m_per_s.to_array(),
+            margin_m: GRID_MARGIN_M,
+            index_offset: offset as u32,
+            _pad: [0; 3],
+        },
+        particles: particles.to_vec(),
+        cells,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::physics::precip::KIND_RAIN;
+
+    #[test]
+    fn field_counts_follow_the_rate_and_cap() {
+        let n5 = expected_field_particles(5.0, 0.0);
+        let n50 = expected_field_particles(50.0, 0.0);
+        assert!(n5 > 1000.0 && n50 > 5.0 * n5, "{n5} {n50}");
+        assert!(check_field_rates(50.0, 0.0).is_ok());
+        assert!(matches!(
+            check_field_rates(5000.0, 0.0),
+            Err(PrecipError::TooManyParticles { .. })
+        ));
+    }
+
+    #[test]
+    fn grid_files_every_particle_where_it_is() {
+        let config = field_config(Vec3::ZERO, 10.0, 0.0, Vec3::ZERO, 0.01, 1, 0);
+        let params = config.params(0).unwrap();
+        let particles: Vec<Particle> = (0..50)
+            .map(|i| Particle {
+                position_m: [i as f32 * 0.4 - 10.0, 0.3 * i as f32 - 7.0, 0.1 * i as f32],
+                diameter_mm: 2.0,
+                velocity_m_per_s: [0.0, 0.0, -6.5],
+                kind: KIND_RAIN,
+            })
+            .collect();
+        let g = build_particle_grid(&particles, &params, 0.01, Vec3::new(10.0, 0.0, 0.0));
+        let grid = g.grid;
+        let n = (grid.dims[0] * grid.dims[1] * grid.dims[2]) as usize;
+        assert_eq!(grid.index_offset as usize, n + 1);
+        assert_eq!(g.cells.len(), n + 1 + g.cells[n] as usize);
+        for (i, p) in particles.iter().enumerate() {
+            let q = (Vec3::from(p.position_m) - Vec3::from(grid.origin_m)) / grid.cell_m;
+            let c = ((q.z as u32 * grid.dims[1] + q.y as u32) * grid.dims[0] + q.x as u32) as usize;
+            let list = &g.cells[n + 1 + g.cells[c] as usize..n + 1 + g.cells[c + 1] as usize];
+            assert!(list.contains(&(i as u32)), "particle {i} not in its cell");
+        }
+    }
+}
