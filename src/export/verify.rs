@@ -445,7 +445,14 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
     let mut expected: BTreeSet<String> = want_frames
         .iter()
         .flat_map(|&f| {
-            expected_files(f, &formats, cameras.len(), lidar, episode_frames, compensated)
+            expected_files(
+                f,
+                &formats,
+                cameras.len(),
+                lidar,
+                episode_frames,
+                compensated,
+            )
         })
         .collect();
     expected.insert(super::manifest::SCENARIO_RESOLVED.into());
