@@ -470,6 +470,17 @@ fn u01h(h: u32, k: u32) -> f32 {
     return u01(pcg_hash(h ^ pcg_hash(k)));
 }
 
+// Radiance of a drop (kind 0) or flake (kind 1) at pw and its opacity from its coverage
+// `alpha`: a drop refracts the environment towards the camera (sky and lamps, dimmed); a flake
+// scatters sky, sun and lamps. Returns (radiance, opacity).
+fn particle_light(kind: u32, alpha: f32, pw: vec3<f32>) -> vec4<f32> {
+    let up = vec3<f32>(0.0, 0.0, 1.0);
+    if kind == 0u {
+        return vec4<f32>((cp.sky_horizon + cp.sky_zenith) * 0.45 + lamp_irradiance(pw, up, true) * (0.1 / PI), min(alpha * 0.6, 1.0));
+    }
+    return vec4<f32>(0.85 / PI * (sky_irradiance(up) + cp.sun_irradiance * 0.5 + lamp_irradiance(pw, up, true)), min(alpha, 1.0));
+}
+
 // Falling particles of one kind (0 rain, 1 snow) in depth slices around the camera,
 // composited front to back over `background` until t_end. Drops fall at their terminal
 // velocity relative to the moving camera; over the shutter each draws a streak whose pixel
@@ -533,17 +544,9 @@ fn precip(kind: u32, density: f32, lambda: f32, o: vec3<f32>, dc: vec3<f32>, t_e
             if in_field(pw) && d_size >= grid.min_diameter_mm {
                 continue;
             }
-            var lp: vec3<f32>;
-            if kind == 0u {
-                // A drop refracts the environment towards the camera: sky and lamps, dimmed.
-                alpha = min(alpha * 0.6, 1.0);
-                lp = (cp.sky_horizon + cp.sky_zenith) * 0.45 + lamp_irradiance(pw, vec3<f32>(0.0, 0.0, 1.0), true) * (0.1 / PI);
-            } else {
-                alpha = min(alpha, 1.0);
-                lp = 0.85 / PI * (sky_irradiance(vec3<f32>(0.0, 0.0, 1.0)) + cp.sun_irradiance * 0.5 + lamp_irradiance(pw, vec3<f32>(0.0, 0.0, 1.0), true));
-            }
-            acc += lp * (trans * alpha);
-            trans = trans * (1.0 - alpha);
+            let pl = particle_light(kind, alpha, pw);
+            acc += pl.xyz * (trans * pl.w);
+            trans = trans * (1.0 - pl.w);
         }
         z = z * 1.45;
     }
@@ -594,16 +597,9 @@ fn precip_field(o: vec3<f32>, d: vec3<f32>, dc: vec3<f32>, t_end: f32, backgroun
             let streak = length(e - d * be);
             var alpha = min(dm / w, 1.0) * min(w / max(streak, dm), 1.0);
             let pw = a + e * s;
-            var lp: vec3<f32>;
-            if q.kind == 0u {
-                alpha = min(alpha * 0.6, 1.0);
-                lp = (cp.sky_horizon + cp.sky_zenith) * 0.45 + lamp_irradiance(pw, vec3<f32>(0.0, 0.0, 1.0), true) * (0.1 / PI);
-            } else {
-                alpha = min(alpha, 1.0);
-                lp = 0.85 / PI * (sky_irradiance(vec3<f32>(0.0, 0.0, 1.0)) + cp.sun_irradiance * 0.5 + lamp_irradiance(pw, vec3<f32>(0.0, 0.0, 1.0), true));
-            }
-            acc += lp * (trans * alpha);
-            trans = trans * (1.0 - alpha);
+            let pl = particle_light(q.kind, alpha, pw);
+            acc += pl.xyz * (trans * pl.w);
+            trans = trans * (1.0 - pl.w);
         }
         grid_walk_next(&walk);
     }

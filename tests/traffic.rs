@@ -93,26 +93,7 @@ fn platoon_settles_at_the_idm_equilibrium_gap() {
 }
 
 fn overlap(a: &ActorState, b: &ActorState, size: &HashMap<u32, (f32, f32)>) -> bool {
-    // Separating-axis test of two oriented rectangles.
-    let rect = |s: &ActorState| {
-        let (l, w) = size[&s.id];
-        let (f, r) = (
-            Vec2::from_angle(s.yaw_rad),
-            Vec2::from_angle(s.yaw_rad).perp(),
-        );
-        (s.position.truncate(), f, r, l / 2.0, w / 2.0)
-    };
-    let (pa, fa, ra, la, wa) = rect(a);
-    let (pb, fb, rb, lb, wb) = rect(b);
-    let d = pb - pa;
-    for axis in [fa, ra, fb, rb] {
-        let proj_a = la * fa.dot(axis).abs() + wa * ra.dot(axis).abs();
-        let proj_b = lb * fb.dot(axis).abs() + wb * rb.dot(axis).abs();
-        if d.dot(axis).abs() > proj_a + proj_b {
-            return false;
-        }
-    }
-    true
+    common::footprints_overlap(a, size[&a.id], b, size[&b.id])
 }
 
 #[test]

@@ -27,22 +27,7 @@ fn footprint(kind: &str) -> (f32, f32) {
 
 /// Separating-axis test of two oriented footprints.
 fn overlap(a: &ActorState, b: &ActorState) -> bool {
-    let rect = |s: &ActorState| {
-        let (l, w) = footprint(&s.kind);
-        let f = Vec2::from_angle(s.yaw_rad);
-        (s.position.truncate(), f, f.perp(), l / 2.0, w / 2.0)
-    };
-    let (pa, fa, ra, la, wa) = rect(a);
-    let (pb, fb, rb, lb, wb) = rect(b);
-    let d = pb - pa;
-    for axis in [fa, ra, fb, rb] {
-        let proj_a = la * fa.dot(axis).abs() + wa * ra.dot(axis).abs();
-        let proj_b = lb * fb.dot(axis).abs() + wb * rb.dot(axis).abs();
-        if d.dot(axis).abs() > proj_a + proj_b {
-            return false;
-        }
-    }
-    true
+    common::footprints_overlap(a, footprint(&a.kind), b, footprint(&b.kind))
 }
 
 /// No vehicle overlaps another road user (pedestrians may brush past one another).

@@ -122,6 +122,29 @@ fn slab_node(n: &BvhNode, o: Vec3A, inv: Vec3A, t_max: f32) -> f32 {
     }
 }
 
+/// Pushes node `i`, entered at `t`, unless the ray misses it or the stack is full.
+#[inline]
+fn push_entered<const N: usize>(i: u32, t: f32, stack: &mut [(u32, f32); N], sp: &mut usize) {
+    if t < MISS_T && *sp < N {
+        stack[*sp] = (i, t);
+        *sp += 1;
+    }
+}
+
+/// Tests node `i`'s box and pushes it with its entry distance (the traversal's root step).
+#[inline]
+fn push_node<const N: usize>(
+    nodes: &[BvhNode],
+    i: u32,
+    o: Vec3A,
+    inv: Vec3A,
+    t_max: f32,
+    stack: &mut [(u32, f32); N],
+    sp: &mut usize,
+) {
+    push_entered(i, slab_node(&nodes[i as usize], o, inv, t_max), stack, sp);
+}
+
 /// Pushes the children of an inner node that the ray enters before `t_max`, far one first,
 /// each with its entry distance (a pop skips it when a hit found since is nearer).
 #[inline(always)]
@@ -136,18 +159,12 @@ fn push_children<const N: usize>(
 ) {
     let tl = slab_node(&nodes[l as usize], o, inv, t_max);
     let tr = slab_node(&nodes[l as usize + 1], o, inv, t_max);
-    let mut push = |i: u32, t: f32| {
-        if t < MISS_T && *sp < N {
-            stack[*sp] = (i, t);
-            *sp += 1;
-        }
-    };
     if tl <= tr {
-        push(l + 1, tr);
-        push(l, tl);
+        push_entered(l + 1, tr, stack, sp);
+        push_entered(l, tl, stack, sp);
     } else {
-        push(l, tl);
-        push(l + 1, tr);
+        push_entered(l, tl, stack, sp);
+        push_entered(l + 1, tr, stack, sp);
     }
 }
 
@@ -206,16 +223,15 @@ pub fn trace_at(
     let inv_w = Vec3A::from(safe_inv(d));
     let mut tstack = [(0u32, 0.0f32); TLAS_STACK];
     let mut tsp = 0usize;
-    let t_root = slab_node(
-        &scene.tlas_nodes[scene.tlas_root as usize],
+    push_node(
+        scene.tlas_nodes,
+        scene.tlas_root,
         o_a,
         inv_w,
         best.t,
+        &mut tstack,
+        &mut tsp,
     );
-    if t_root < MISS_T {
-        tstack[0] = (scene.tlas_root, t_root);
-        tsp = 1;
-    }
     while tsp > 0 {
         tsp -= 1;
         let (ni, nt) = tstack[tsp];
@@ -243,16 +259,15 @@ pub fn trace_at(
             let inv_o = Vec3A::from(safe_inv(od));
             let mut bstack = [(0u32, 0.0f32); BLAS_STACK];
             let mut bsp = 0usize;
-            let t_blas = slab_node(
-                &scene.blas_nodes[inst.blas_root as usize],
+            push_node(
+                scene.blas_nodes,
+                inst.blas_root,
                 oo_a,
                 inv_o,
                 best.t,
+                &mut bstack,
+                &mut bsp,
             );
-            if t_blas < MISS_T {
-                bstack[0] = (inst.blas_root, t_blas);
-                bsp = 1;
-            }
             while bsp > 0 {
                 bsp -= 1;
                 let (bi, bt) = bstack[bsp];

@@ -556,30 +556,40 @@ fn precip(
             if dist > 0.5 * (dm + w) {
                 continue;
             }
-            let mut alpha =
-                (dm / w).min(1.0) * (w / lv.length().max(dm)).min(1.0) * presence.max(1.0);
+            let alpha = (dm / w).min(1.0) * (w / lv.length().max(dm)).min(1.0) * presence.max(1.0);
             let pw = o + xform_dir(&cp.world_from_camera, Vec3::new(p0.x, p0.y, z));
             if c.field.in_field(pw) && d_size >= c.field.grid.min_diameter_mm {
                 continue;
             }
-            let lp;
-            if kind == 0 {
-                alpha = (alpha * 0.6).min(1.0);
-                lp = (v3(cp.sky_horizon) + v3(cp.sky_zenith)) * 0.45
-                    + lamp_irradiance(c, pw, Vec3::Z, true) * (0.1 / PI);
-            } else {
-                alpha = alpha.min(1.0);
-                lp = 0.85 / PI
-                    * (sky_irradiance(cp, Vec3::Z)
-                        + v3(cp.sun_irradiance) * 0.5
-                        + lamp_irradiance(c, pw, Vec3::Z, true));
-            }
-            acc += lp * (trans * alpha);
-            trans *= 1.0 - alpha;
+            let (lp, opacity) = particle_light(c, kind, alpha, pw);
+            acc += lp * (trans * opacity);
+            trans *= 1.0 - opacity;
         }
         z *= 1.45;
     }
     acc + background * trans
+}
+
+/// Radiance of a drop (kind 0) or flake (kind 1) at `pw` and its opacity from its coverage
+/// `alpha`: a drop refracts the environment towards the camera (sky and lamps, dimmed); a
+/// flake scatters sky, sun and lamps. Twin of camera.wgsl's `particle_light`.
+fn particle_light(c: &Ctx, kind: u32, alpha: f32, pw: Vec3) -> (Vec3, f32) {
+    let cp = c.cp;
+    if kind == 0 {
+        (
+            (v3(cp.sky_horizon) + v3(cp.sky_zenith)) * 0.45
+                + lamp_irradiance(c, pw, Vec3::Z, true) * (0.1 / PI),
+            (alpha * 0.6).min(1.0),
+        )
+    } else {
+        (
+            0.85 / PI
+                * (sky_irradiance(cp, Vec3::Z)
+                    + v3(cp.sun_irradiance) * 0.5
+                    + lamp_irradiance(c, pw, Vec3::Z, true)),
+            alpha.min(1.0),
+        )
+    }
 }
 
 fn precip_field(c: &Ctx, o: Vec3, d: Vec3, dc: Vec3, t_end: f32, background: Vec3) -> Vec3 {
@@ -620,22 +630,11 @@ fn precip_field(c: &Ctx, o: Vec3, d: Vec3, dc: Vec3, t_end: f32, background: Vec
                 continue;
             }
             let streak = (e - d * be).length();
-            let mut alpha = (dm / w).min(1.0) * (w / streak.max(dm)).min(1.0);
+            let alpha = (dm / w).min(1.0) * (w / streak.max(dm)).min(1.0);
             let pw = a + e * s;
-            let lp;
-            if q.kind == 0 {
-                alpha = (alpha * 0.6).min(1.0);
-                lp = (v3(cp.sky_horizon) + v3(cp.sky_zenith)) * 0.45
-                    + lamp_irradiance(c, pw, Vec3::Z, true) * (0.1 / PI);
-            } else {
-                alpha = alpha.min(1.0);
-                lp = 0.85 / PI
-                    * (sky_irradiance(cp, Vec3::Z)
-                        + v3(cp.sun_irradiance) * 0.5
-                        + lamp_irradiance(c, pw, Vec3::Z, true));
-            }
-            acc += lp * (trans * alpha);
-            trans *= 1.0 - alpha;
+            let (lp, opacity) = particle_light(c, q.kind, alpha, pw);
+            acc += lp * (trans * opacity);
+            trans *= 1.0 - opacity;
         }
         grid_walk_next(field, &mut walk);
     }

@@ -101,3 +101,31 @@ pub fn assert_same_dataset(a: &Path, b: &Path) {
     }
     assert_eq!(ma["vs:complete"], true);
 }
+
+// ---------------------------------------------------------------- traffic
+
+/// Whether two actors' footprints, oriented rectangles of (length, width) at their poses,
+/// overlap (separating-axis test).
+pub fn footprints_overlap(
+    a: &verisim::sim::ActorState,
+    size_a: (f32, f32),
+    b: &verisim::sim::ActorState,
+    size_b: (f32, f32),
+) -> bool {
+    use glam::Vec2;
+    let rect = |s: &verisim::sim::ActorState, (l, w): (f32, f32)| {
+        let f = Vec2::from_angle(s.yaw_rad);
+        (s.position.truncate(), f, f.perp(), l / 2.0, w / 2.0)
+    };
+    let (pa, fa, ra, la, wa) = rect(a, size_a);
+    let (pb, fb, rb, lb, wb) = rect(b, size_b);
+    let d = pb - pa;
+    for axis in [fa, ra, fb, rb] {
+        let proj_a = la * fa.dot(axis).abs() + wa * ra.dot(axis).abs();
+        let proj_b = lb * fb.dot(axis).abs() + wb * rb.dot(axis).abs();
+        if d.dot(axis).abs() > proj_a + proj_b {
+            return false;
+        }
+    }
+    true
+}
