@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::HashMap;
 
-use glam::Vec2;
 use verisim::Simulation;
 use verisim::physics::longitudinal::{G_M_PER_S2, IdmParams, equilibrium_gap_m};
 use verisim::physics::vehicle::VehicleType;

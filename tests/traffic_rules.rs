@@ -5,7 +5,6 @@
 
 mod common;
 
-use glam::Vec2;
 use verisim::Simulation;
 use verisim::physics::longitudinal::{IdmParams, idm_accel_m_per_s2};
 use verisim::physics::mobil::MobilParams;
