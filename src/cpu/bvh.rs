@@ -123,7 +123,7 @@ fn slab_node(n: &BvhNode, o: Vec3A, inv: Vec3A, t_max: f32) -> f32 {
 }
 
 /// Pushes node `i`, entered at `t`, unless the ray misses it or the stack is full.
-#[inline]
+#[inline(always)]
 fn push_entered<const N: usize>(i: u32, t: f32, stack: &mut [(u32, f32); N], sp: &mut usize) {
     if t < MISS_T && *sp < N {
         stack[*sp] = (i, t);
@@ -132,7 +132,7 @@ fn push_entered<const N: usize>(i: u32, t: f32, stack: &mut [(u32, f32); N], sp:
 }
 
 /// Tests node `i`'s box and pushes it with its entry distance (the traversal's root step).
-#[inline]
+#[inline(always)]
 fn push_node<const N: usize>(
     nodes: &[BvhNode],
     i: u32,
