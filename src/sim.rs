@@ -850,7 +850,12 @@ impl Simulation {
             // The lamp grid depends on the exposure (a lamp's reach is where its light falls
             // under LAMP_CUTOFF after exposure).
             // No scene point lies below the scene's bounds (1 m of margin for particles).
-            let floor_z = tlas.nodes.first().map_or(0.0, |n| n.aabb_min[2]) - 1.0;
+            let floor_z = tlas
+                .nodes
+                .first()
+                .and_then(|n| n.bounds())
+                .map_or(0.0, |b| b.0[2])
+                - 1.0;
             let grid =
                 crate::sensors::camera_model::build_light_grid(&lights, params.exposure, floor_z);
             params.light_grid_cells = grid.cells;

@@ -8,8 +8,13 @@
 @group(0) @binding(4) var<storage, read> materials: array<Material>;
 
 const MISS_T: f32 = 1.0e30;
-const TLAS_STACK: u32 = 32u;
-const BLAS_STACK: u32 = 48u;
+// A 4-wide traversal needs at most 3 * depth + 1 stack entries.
+const TLAS_STACK: u32 = 48u;
+const BLAS_STACK: u32 = 64u;
+// Stack entries: a node index, or a leaf LEAF_BIT | (count - 1) << LEAF_COUNT_SHIFT | first.
+const LEAF_BIT: u32 = 0x80000000u;
+const LEAF_COUNT_SHIFT: u32 = 29u;
+const LEAF_FIRST_MASK: u32 = 0x1fffffffu;
 
 struct Hit {
     t: f32,
@@ -28,18 +33,53 @@ fn safe_inv(d: vec3<f32>) -> vec3<f32> {
     return vec3<f32>(1.0) / dd;
 }
 
-// Entry distance of a ray into a box, or MISS_T when it misses or enters beyond t_max.
-fn slab(bmin: vec3<f32>, bmax: vec3<f32>, o: vec3<f32>, inv: vec3<f32>, t_max: f32) -> f32 {
-    let t0 = (bmin - o) * inv;
-    let t1 = (bmax - o) * inv;
-    let tn = min(t0, t1);
-    let tf = max(t0, t1);
-    let t_near = max(max(tn.x, tn.y), max(tn.z, 0.0));
-    let t_far = min(min(tf.x, tf.y), tf.z);
-    if t_near <= t_far && t_near < t_max {
-        return t_near;
+// Entry distances of a ray into a node's four boxes, MISS_T where it misses one or enters it
+// at or beyond t_max. Each axis's near plane is picked by the direction's sign (the value
+// min(t0, t1) would give); an empty slot's inverted box is entered only beyond any range.
+fn slab4(n: BvhNode, o: vec3<f32>, inv: vec3<f32>, t_max: f32) -> vec4<f32> {
+    let neg = inv < vec3<f32>(0.0);
+    let tx0 = (select(n.min_x, n.max_x, neg.x) - vec4<f32>(o.x)) * inv.x;
+    let tx1 = (select(n.max_x, n.min_x, neg.x) - vec4<f32>(o.x)) * inv.x;
+    let ty0 = (select(n.min_y, n.max_y, neg.y) - vec4<f32>(o.y)) * inv.y;
+    let ty1 = (select(n.max_y, n.min_y, neg.y) - vec4<f32>(o.y)) * inv.y;
+    let tz0 = (select(n.min_z, n.max_z, neg.z) - vec4<f32>(o.z)) * inv.z;
+    let tz1 = (select(n.max_z, n.min_z, neg.z) - vec4<f32>(o.z)) * inv.z;
+    let t_near = max(max(tx0, ty0), max(tz0, vec4<f32>(0.0)));
+    let t_far = min(min(tx1, ty1), tz1);
+    return select(vec4<f32>(MISS_T), t_near, (t_near <= t_far) & (t_near < vec4<f32>(t_max)));
+}
+
+// The slots a ray enters, as stack entries sorted far first (so the nearest pops first);
+// equal distances keep slot order (the later slot is nearer).
+struct Slots {
+    entry: array<u32, 4>,
+    t: array<f32, 4>,
+    n: u32,
+}
+
+fn entered_slots(node: BvhNode, t_near: vec4<f32>) -> Slots {
+    var s: Slots;
+    s.n = 0u;
+    for (var k = 0u; k < 4u; k += 1u) {
+        let t = t_near[k];
+        if t >= MISS_T {
+            continue;
+        }
+        var entry = node.child[k];
+        if node.count[k] != 0u {
+            entry = LEAF_BIT | ((node.count[k] - 1u) << LEAF_COUNT_SHIFT) | node.child[k];
+        }
+        var j = s.n;
+        while j > 0u && s.t[j - 1u] < t {
+            s.entry[j] = s.entry[j - 1u];
+            s.t[j] = s.t[j - 1u];
+            j -= 1u;
+        }
+        s.entry[j] = entry;
+        s.t[j] = t;
+        s.n += 1u;
     }
-    return MISS_T;
+    return s;
 }
 
 // Möller–Trumbore, two-sided. Returns (t, u, v) with t = MISS_T on a miss.
@@ -114,35 +154,27 @@ fn trace_at(o: vec3<f32>, d: vec3<f32>, t_max: f32, any_hit: bool, tlas_root: u3
     let inv_w = safe_inv(d);
     var tstack: array<u32, TLAS_STACK>;
     var tstack_t: array<f32, TLAS_STACK>;
-    var tsp = 0u;
-    let t_root = slab(tlas_nodes[tlas_root].aabb_min, tlas_nodes[tlas_root].aabb_max, o, inv_w, best.t);
-    if t_root < MISS_T {
-        tstack[0] = tlas_root;
-        tstack_t[0] = t_root;
-        tsp = 1u;
-    }
+    tstack[0] = tlas_root;
+    tstack_t[0] = 0.0;
+    var tsp = 1u;
     while tsp > 0u {
         tsp -= 1u;
-        if tstack_t[tsp] >= best.t {
+        let t_entry = tstack_t[tsp];
+        if t_entry >= best.t {
             continue;
         }
-        let node = tlas_nodes[tstack[tsp]];
-        if node.count == 0u {
-            let l = node.left_first;
-            let tl = slab(tlas_nodes[l].aabb_min, tlas_nodes[l].aabb_max, o, inv_w, best.t);
-            let tr = slab(tlas_nodes[l + 1u].aabb_min, tlas_nodes[l + 1u].aabb_max, o, inv_w, best.t);
-            // Push the far child first so the near one is visited first.
-            if tl <= tr {
-                if tr < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l + 1u; tstack_t[tsp] = tr; tsp += 1u; }
-                if tl < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l; tstack_t[tsp] = tl; tsp += 1u; }
-            } else {
-                if tl < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l; tstack_t[tsp] = tl; tsp += 1u; }
-                if tr < MISS_T && tsp < TLAS_STACK { tstack[tsp] = l + 1u; tstack_t[tsp] = tr; tsp += 1u; }
+        let entry = tstack[tsp];
+        if (entry & LEAF_BIT) == 0u {
+            let node = tlas_nodes[entry];
+            let s = entered_slots(node, slab4(node, o, inv_w, best.t));
+            for (var i = 0u; i < s.n; i += 1u) {
+                if tsp < TLAS_STACK { tstack[tsp] = s.entry[i]; tstack_t[tsp] = s.t[i]; tsp += 1u; }
             }
             continue;
         }
-        for (var k = 0u; k < node.count; k += 1u) {
-            let ii = node.left_first + k;
+        let first = entry & LEAF_FIRST_MASK;
+        let count = ((entry & ~LEAF_BIT) >> LEAF_COUNT_SHIFT) + 1u;
+        for (var ii = first; ii < first + count; ii += 1u) {
             let inst = instances[ii];
             let ray = instance_ray(inst, o, d, time_s);
             let oo = ray.o;
@@ -150,34 +182,26 @@ fn trace_at(o: vec3<f32>, d: vec3<f32>, t_max: f32, any_hit: bool, tlas_root: u3
             let inv_o = safe_inv(od);
             var bstack: array<u32, BLAS_STACK>;
             var bstack_t: array<f32, BLAS_STACK>;
-            var bsp = 0u;
-            let t_blas = slab(blas_nodes[inst.blas_root].aabb_min, blas_nodes[inst.blas_root].aabb_max, oo, inv_o, best.t);
-            if t_blas < MISS_T {
-                bstack[0] = inst.blas_root;
-                bstack_t[0] = t_blas;
-                bsp = 1u;
-            }
+            bstack[0] = inst.blas_root;
+            bstack_t[0] = t_entry;
+            var bsp = 1u;
             while bsp > 0u {
                 bsp -= 1u;
                 if bstack_t[bsp] >= best.t {
                     continue;
                 }
-                let bn = blas_nodes[bstack[bsp]];
-                if bn.count == 0u {
-                    let l = bn.left_first;
-                    let tl = slab(blas_nodes[l].aabb_min, blas_nodes[l].aabb_max, oo, inv_o, best.t);
-                    let tr = slab(blas_nodes[l + 1u].aabb_min, blas_nodes[l + 1u].aabb_max, oo, inv_o, best.t);
-                    if tl <= tr {
-                        if tr < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l + 1u; bstack_t[bsp] = tr; bsp += 1u; }
-                        if tl < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l; bstack_t[bsp] = tl; bsp += 1u; }
-                    } else {
-                        if tl < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l; bstack_t[bsp] = tl; bsp += 1u; }
-                        if tr < MISS_T && bsp < BLAS_STACK { bstack[bsp] = l + 1u; bstack_t[bsp] = tr; bsp += 1u; }
+                let bentry = bstack[bsp];
+                if (bentry & LEAF_BIT) == 0u {
+                    let bn = blas_nodes[bentry];
+                    let s = entered_slots(bn, slab4(bn, oo, inv_o, best.t));
+                    for (var i = 0u; i < s.n; i += 1u) {
+                        if bsp < BLAS_STACK { bstack[bsp] = s.entry[i]; bstack_t[bsp] = s.t[i]; bsp += 1u; }
                     }
                     continue;
                 }
-                for (var j = 0u; j < bn.count; j += 1u) {
-                    let ti = bn.left_first + j;
+                let tfirst = bentry & LEAF_FIRST_MASK;
+                let tcount = ((bentry & ~LEAF_BIT) >> LEAF_COUNT_SHIFT) + 1u;
+                for (var ti = tfirst; ti < tfirst + tcount; ti += 1u) {
                     let r = intersect_triangle(oo, od, triangles[ti]);
                     if r.x < best.t {
                         best.t = r.x;

@@ -2,11 +2,20 @@
 
 const NO_RETURN: u32 = 0xffffffffu;
 
+// A 4-wide BVH node (see BvhNode in src/gpu/types.rs): slot k is an inner child (node
+// child[k]) when count[k] == 0, a leaf of items child[k]..child[k]+count[k] when
+// 1 <= count[k] <= MAX_LEAF, and empty when count[k] == EMPTY_SLOT.
+const EMPTY_SLOT: u32 = 0xffffffffu;
+
 struct BvhNode {
-    aabb_min: vec3<f32>,
-    left_first: u32,
-    aabb_max: vec3<f32>,
-    count: u32,
+    min_x: vec4<f32>,
+    max_x: vec4<f32>,
+    min_y: vec4<f32>,
+    max_y: vec4<f32>,
+    min_z: vec4<f32>,
+    max_z: vec4<f32>,
+    child: vec4<u32>,
+    count: vec4<u32>,
 }
 
 struct Triangle {

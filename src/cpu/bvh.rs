@@ -1,12 +1,13 @@
 //! CPU twin of `shaders/shared/bvh.wgsl`: two-level BVH traversal, step for step alike.
 
-use glam::{Vec3, Vec3A};
+use glam::{Vec3, Vec4};
 
 use crate::gpu::types::{BvhNode, GpuMaterial, Instance, NO_RETURN, Triangle};
 
 pub const MISS_T: f32 = 1.0e30;
-const TLAS_STACK: usize = 32;
-const BLAS_STACK: usize = 48;
+/// Stack sizes: a 4-wide traversal needs at most `3 * depth + 1` entries.
+pub const TLAS_STACK: usize = 48;
+pub const BLAS_STACK: usize = 64;
 
 /// The buffers a frame is traced against (the same ones the GPU binds in group 0).
 #[derive(Clone, Copy)]
@@ -67,21 +68,6 @@ pub fn safe_inv(d: Vec3) -> Vec3 {
 }
 
 #[inline]
-pub fn slab(bmin: [f32; 3], bmax: [f32; 3], o: Vec3, inv: Vec3, t_max: f32) -> f32 {
-    let t0 = (v3(bmin) - o) * inv;
-    let t1 = (v3(bmax) - o) * inv;
-    let tn = t0.min(t1);
-    let tf = t0.max(t1);
-    let t_near = tn.x.max(tn.y).max(tn.z.max(0.0));
-    let t_far = tf.x.min(tf.y).min(tf.z);
-    if t_near <= t_far && t_near < t_max {
-        t_near
-    } else {
-        MISS_T
-    }
-}
-
-#[inline]
 pub fn intersect_triangle(o: Vec3, d: Vec3, tri: &Triangle) -> (f32, f32, f32) {
     let e1 = v3(tri.e1);
     let e2 = v3(tri.e2);
@@ -108,64 +94,112 @@ pub fn intersect_triangle(o: Vec3, d: Vec3, tri: &Triangle) -> (f32, f32, f32) {
     (t, u, v)
 }
 
-/// [`slab`] on a node's box with SSE lanes (glam `Vec3A`); the same arithmetic, per lane.
+/// A ray splatted across four lanes, for testing a node's four boxes at once, with the
+/// planes each axis enters and leaves by (the direction's sign: min then max when it is
+/// positive), as indices into a node's six plane arrays.
+#[derive(Clone, Copy)]
+struct Ray4 {
+    o: [Vec4; 3],
+    inv: [Vec4; 3],
+    near: [usize; 3],
+}
+
+impl Ray4 {
+    #[inline(always)]
+    fn new(o: Vec3, inv: Vec3) -> Self {
+        let plane = |axis: usize, c: f32| 2 * axis + usize::from(c < 0.0);
+        Ray4 {
+            o: [Vec4::splat(o.x), Vec4::splat(o.y), Vec4::splat(o.z)],
+            inv: [Vec4::splat(inv.x), Vec4::splat(inv.y), Vec4::splat(inv.z)],
+            near: [plane(0, inv.x), plane(1, inv.y), plane(2, inv.z)],
+        }
+    }
+}
+
+/// The slab test on a node's four boxes, one per SSE lane: the entry distances and a bit mask
+/// of the boxes entered before `t_max` (twin of `slab4` in bvh.wgsl, which returns `MISS_T`
+/// where this mask is clear). Each axis's near plane is picked by the direction's sign, the
+/// plane `min(t0, t1)` would pick; an empty slot's inverted box is therefore entered only
+/// beyond any traced range.
 #[inline(always)]
-fn slab_node(n: &BvhNode, o: Vec3A, inv: Vec3A, t_max: f32) -> f32 {
-    let t0 = (Vec3A::from_array(n.aabb_min) - o) * inv;
-    let t1 = (Vec3A::from_array(n.aabb_max) - o) * inv;
-    let t_near = t0.min(t1).max_element().max(0.0);
-    let t_far = t0.max(t1).min_element();
-    if t_near <= t_far && t_near < t_max {
-        t_near
+fn slab4(n: &BvhNode, r: &Ray4, t_max: f32) -> (Vec4, u32) {
+    let planes: &[[f32; 4]; 8] = bytemuck::cast_ref(n);
+    let t = |axis: usize, plane: usize| (Vec4::from_array(planes[plane]) - r.o[axis]) * r.inv[axis];
+    let tx0 = t(0, r.near[0]);
+    let tx1 = t(0, r.near[0] ^ 1);
+    let ty0 = t(1, r.near[1]);
+    let ty1 = t(1, r.near[1] ^ 1);
+    let tz0 = t(2, r.near[2]);
+    let tz1 = t(2, r.near[2] ^ 1);
+    let t_near = tx0.max(ty0).max(tz0.max(Vec4::ZERO));
+    let t_far = tx1.min(ty1).min(tz1);
+    let mask = t_near.cmple(t_far) & t_near.cmplt(Vec4::splat(t_max));
+    (t_near, mask.bitmask())
+}
+
+/// Stack entries: a node index, or a leaf `LEAF_BIT | (count - 1) << LEAF_COUNT_SHIFT | first`.
+pub const LEAF_BIT: u32 = 1 << 31;
+pub const LEAF_COUNT_SHIFT: u32 = 29;
+/// Leaf items (triangles, instances) must have indices below this.
+pub const LEAF_FIRST_LIMIT: u32 = 1 << LEAF_COUNT_SHIFT;
+
+/// The stack entry of slot `k`: its node, or its leaf's items.
+#[inline(always)]
+fn slot_entry(n: &BvhNode, k: usize) -> u32 {
+    let c = n.count[k];
+    if c == 0 {
+        n.child[k]
     } else {
-        MISS_T
+        LEAF_BIT | ((c - 1) << LEAF_COUNT_SHIFT) | n.child[k]
     }
 }
 
-/// Pushes node `i`, entered at `t`, unless the ray misses it or the stack is full.
+/// Of the slots of `n` the ray enters (bits of `mask`, entry distances `t_near`), returns the
+/// nearest and pushes the others far first, so they pop nearest first; equal distances keep
+/// slot order (the later slot is nearer). `mask` must not be empty. This visits the slots in
+/// the order the shader's push-all-then-pop does.
 #[inline(always)]
-fn push_entered<const N: usize>(i: u32, t: f32, stack: &mut [(u32, f32); N], sp: &mut usize) {
-    if t < MISS_T && *sp < N {
-        stack[*sp] = (i, t);
-        *sp += 1;
-    }
-}
-
-/// Tests node `i`'s box and pushes it with its entry distance (the traversal's root step).
-#[inline(always)]
-fn push_node<const N: usize>(
-    nodes: &[BvhNode],
-    i: u32,
-    o: Vec3A,
-    inv: Vec3A,
-    t_max: f32,
+fn nearest_and_push<const N: usize>(
+    n: &BvhNode,
+    t_near: Vec4,
+    mask: u32,
     stack: &mut [(u32, f32); N],
     sp: &mut usize,
-) {
-    push_entered(i, slab_node(&nodes[i as usize], o, inv, t_max), stack, sp);
+) -> u32 {
+    if mask & (mask - 1) == 0 {
+        return slot_entry(n, mask.trailing_zeros() as usize);
+    }
+    let t = t_near.to_array();
+    let mut e = [(0u32, 0.0f32); 4];
+    let mut m = 0usize;
+    let mut bits = mask;
+    while bits != 0 {
+        let k = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        let item = (slot_entry(n, k), t[k]);
+        let mut j = m;
+        while j > 0 && e[j - 1].1 < item.1 {
+            e[j] = e[j - 1];
+            j -= 1;
+        }
+        e[j] = item;
+        m += 1;
+    }
+    for &item in &e[..m - 1] {
+        if *sp < N {
+            stack[*sp] = item;
+            *sp += 1;
+        }
+    }
+    e[m - 1].0
 }
 
-/// Pushes the children of an inner node that the ray enters before `t_max`, far one first,
-/// each with its entry distance (a pop skips it when a hit found since is nearer).
+/// The items `first..first+count` of a leaf stack entry.
 #[inline(always)]
-fn push_children<const N: usize>(
-    nodes: &[BvhNode],
-    l: u32,
-    o: Vec3A,
-    inv: Vec3A,
-    t_max: f32,
-    stack: &mut [(u32, f32); N],
-    sp: &mut usize,
-) {
-    let tl = slab_node(&nodes[l as usize], o, inv, t_max);
-    let tr = slab_node(&nodes[l as usize + 1], o, inv, t_max);
-    if tl <= tr {
-        push_entered(l + 1, tr, stack, sp);
-        push_entered(l, tl, stack, sp);
-    } else {
-        push_entered(l, tl, stack, sp);
-        push_entered(l + 1, tr, stack, sp);
-    }
+fn leaf_items(entry: u32) -> std::ops::Range<u32> {
+    let first = entry & (LEAF_FIRST_LIMIT - 1);
+    let count = ((entry & !LEAF_BIT) >> LEAF_COUNT_SHIFT) + 1;
+    first..first + count
 }
 
 /// The ray in an instance's object frame, the instance posed at `time_s` (seconds from the
@@ -219,95 +253,91 @@ pub fn trace_at(
         inst: NO_RETURN,
         time_s,
     };
-    let o_a = Vec3A::from(o);
-    let inv_w = Vec3A::from(safe_inv(d));
+    let ray_w = Ray4::new(o, safe_inv(d));
     let mut tstack = [(0u32, 0.0f32); TLAS_STACK];
-    let mut tsp = 0usize;
-    push_node(
-        scene.tlas_nodes,
-        scene.tlas_root,
-        o_a,
-        inv_w,
-        best.t,
-        &mut tstack,
-        &mut tsp,
-    );
+    tstack[0] = (scene.tlas_root, 0.0);
+    let mut tsp = 1usize;
     while tsp > 0 {
         tsp -= 1;
-        let (ni, nt) = tstack[tsp];
-        if nt >= best.t {
+        let (entry, t_entry) = tstack[tsp];
+        if t_entry >= best.t {
             continue;
         }
-        let node = &scene.tlas_nodes[ni as usize];
-        if node.count == 0 {
-            push_children(
-                scene.tlas_nodes,
-                node.left_first,
-                o_a,
-                inv_w,
-                best.t,
-                &mut tstack,
-                &mut tsp,
-            );
+        let mut entry = entry;
+        while entry & LEAF_BIT == 0 {
+            let node = &scene.tlas_nodes[entry as usize];
+            let (t_near, mask) = slab4(node, &ray_w, best.t);
+            if mask == 0 {
+                break;
+            }
+            entry = nearest_and_push(node, t_near, mask, &mut tstack, &mut tsp);
+        }
+        if entry & LEAF_BIT == 0 {
             continue;
         }
-        for k in 0..node.count {
-            let ii = node.left_first + k;
+        for ii in leaf_items(entry) {
             let inst = &scene.instances[ii as usize];
             let (oo, od) = instance_ray(inst, o, d, time_s);
-            let oo_a = Vec3A::from(oo);
-            let inv_o = Vec3A::from(safe_inv(od));
-            let mut bstack = [(0u32, 0.0f32); BLAS_STACK];
-            let mut bsp = 0usize;
-            push_node(
-                scene.blas_nodes,
-                inst.blas_root,
-                oo_a,
-                inv_o,
-                best.t,
-                &mut bstack,
-                &mut bsp,
-            );
-            while bsp > 0 {
-                bsp -= 1;
-                let (bi, bt) = bstack[bsp];
-                if bt >= best.t {
-                    continue;
-                }
-                let bn = &scene.blas_nodes[bi as usize];
-                if bn.count == 0 {
-                    push_children(
-                        scene.blas_nodes,
-                        bn.left_first,
-                        oo_a,
-                        inv_o,
-                        best.t,
-                        &mut bstack,
-                        &mut bsp,
-                    );
-                    continue;
-                }
-                for j in 0..bn.count {
-                    let ti = bn.left_first + j;
-                    let (t, u, v) = intersect_triangle(oo, od, &scene.triangles[ti as usize]);
-                    if t < best.t {
-                        best = Hit {
-                            t,
-                            u,
-                            v,
-                            tri: ti,
-                            inst: ii,
-                            time_s,
-                        };
-                        if any_hit {
-                            return best;
-                        }
-                    }
-                }
+            if trace_blas(scene, ii, oo, od, t_entry, any_hit, &mut best) {
+                return best;
             }
         }
     }
     best
+}
+
+/// Closest hit in instance `ii`'s BLAS of the object-space ray `oo + t od`, updating `best`;
+/// true when `any_hit` and a hit was found. `t_entry` is where the ray enters the TLAS leaf.
+#[inline(always)]
+fn trace_blas(
+    scene: &SceneView,
+    ii: u32,
+    oo: Vec3,
+    od: Vec3,
+    t_entry: f32,
+    any_hit: bool,
+    best: &mut Hit,
+) -> bool {
+    let ray_o = Ray4::new(oo, safe_inv(od));
+    let mut bstack = [(0u32, 0.0f32); BLAS_STACK];
+    bstack[0] = (scene.instances[ii as usize].blas_root, t_entry);
+    let mut bsp = 1usize;
+    while bsp > 0 {
+        bsp -= 1;
+        let (entry, t_node) = bstack[bsp];
+        if t_node >= best.t {
+            continue;
+        }
+        let mut entry = entry;
+        while entry & LEAF_BIT == 0 {
+            let node = &scene.blas_nodes[entry as usize];
+            let (t_near, mask) = slab4(node, &ray_o, best.t);
+            if mask == 0 {
+                break;
+            }
+            entry = nearest_and_push(node, t_near, mask, &mut bstack, &mut bsp);
+        }
+        if entry & LEAF_BIT == 0 {
+            continue;
+        }
+        for ti in leaf_items(entry) {
+            let (t, u, v) = intersect_triangle(oo, od, &scene.triangles[ti as usize]);
+            if t < best.t {
+                *best = Hit {
+                    t,
+                    u,
+                    v,
+                    tri: ti,
+                    inst: ii,
+                    time_s: best.time_s,
+                };
+                if any_hit {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 /// Unit world-space normal of the hit triangle (its instance posed at the hit's time), facing

@@ -31,6 +31,9 @@ pub fn default_material(kind: ActorKind) -> &'static str {
     }
 }
 
+/// How far a tyre's outer face sits inside the body's side, metres.
+const WHEEL_INSET_M: f32 = 0.01;
+
 /// Builds the mesh of an actor of `kind` with size (length, width, height) and body material.
 pub fn actor_mesh(kind: ActorKind, size: (f32, f32, f32), body: u32) -> Mesh {
     let (l, w, h) = size;
@@ -41,7 +44,10 @@ pub fn actor_mesh(kind: ActorKind, size: (f32, f32, f32), body: u32) -> Mesh {
             let r = (0.22 * h).clamp(0.25, 0.55).min(0.2 * l);
             let tyre_w = (0.12 * w).min(0.35);
             let axle_x = 0.5 * l - 1.2 * r - 0.1 * l;
-            let wheel_y = 0.5 * w - 0.5 * tyre_w;
+            // Tyres sit 1 cm inside the body's side, so where they overlap it the body hides
+            // them: coplanar faces of two materials would z-fight, and which one a ray meets
+            // would then hang on rounding.
+            let wheel_y = 0.5 * w - 0.5 * tyre_w - WHEEL_INSET_M;
             for (sx, sy) in [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)] {
                 m.wheel(
                     Vec3::new(sx * axle_x, sy * wheel_y, r),

@@ -1,5 +1,6 @@
 //! Binned SAH BVH construction (parallel with rayon), used for both levels: a BLAS over a
-//! mesh's triangles and a TLAS over instance bounds.
+//! mesh's triangles and a TLAS over instance bounds. The binary SAH tree is collapsed into a
+//! 4-wide tree ([`BvhNode`]): half the depth, and four boxes per node tested at once.
 
 use glam::Vec3;
 
@@ -46,12 +47,126 @@ impl Aabb {
     }
 }
 
-/// A built BVH: `nodes[0]` is the root; `order[i]` is the original index of the item at leaf
-/// position `i` (leaves reference positions `left_first..left_first+count`).
+/// A node of the binary SAH tree: a leaf when `count > 0` (items `left_first..+count`),
+/// otherwise an inner node whose children are `left_first` and `left_first + 1`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BinaryNode {
+    pub aabb_min: [f32; 3],
+    pub left_first: u32,
+    pub aabb_max: [f32; 3],
+    pub count: u32,
+}
+
+impl BinaryNode {
+    fn area(&self) -> f32 {
+        Aabb {
+            min: Vec3::from_array(self.aabb_min),
+            max: Vec3::from_array(self.aabb_max),
+        }
+        .area()
+    }
+}
+
+/// A built binary BVH: `nodes[0]` is the root; `order[i]` is the original index of the item
+/// at leaf position `i`.
+#[derive(Clone, Debug, Default)]
+pub struct BinaryBvh {
+    pub nodes: Vec<BinaryNode>,
+    pub order: Vec<u32>,
+}
+
+/// A built 4-wide BVH: `nodes[0]` is the root (always an inner node); `order[i]` is the
+/// original index of the item at leaf position `i` (leaf slots reference positions
+/// `child..child+count`).
 #[derive(Clone, Debug, Default)]
 pub struct Bvh {
     pub nodes: Vec<BvhNode>,
     pub order: Vec<u32>,
+}
+
+/// Builds the 4-wide BVH over items given by their bounds (an empty input gives a root with
+/// every slot empty).
+pub fn build(bounds: &[Aabb]) -> Bvh {
+    let binary = build_binary(bounds);
+    Bvh {
+        nodes: collapse(&binary),
+        order: binary.order,
+    }
+}
+
+/// Depth of a 4-wide BVH (the root alone: 1). A traversal stack needs at most
+/// `3 * depth + 1` entries.
+pub fn depth(nodes: &[BvhNode]) -> usize {
+    let mut max = 0;
+    let mut work = vec![(0usize, 1usize)];
+    while let Some((i, d)) = work.pop() {
+        max = max.max(d);
+        let n = &nodes[i];
+        for k in 0..4 {
+            if n.count[k] == 0 {
+                work.push((n.child[k] as usize, d + 1));
+            }
+        }
+    }
+    max
+}
+
+/// Collapses a binary tree into a 4-wide one. Each wide node takes its binary node's
+/// grandchildren: both children are opened first, so every wide level spans two binary levels
+/// (the depth halves); a child that is a leaf leaves a slot, which the largest inner
+/// grandchild fills.
+fn collapse(b: &BinaryBvh) -> Vec<BvhNode> {
+    let mut out = vec![BvhNode::empty()];
+    if b.order.is_empty() {
+        return out;
+    }
+    let root = &b.nodes[0];
+    if root.count > 0 {
+        out[0].set_slot(0, root.aabb_min, root.aabb_max, root.left_first, root.count);
+        return out;
+    }
+    // (wide node to fill, binary inner node it stands for)
+    let mut work = vec![(0usize, 0usize)];
+    while let Some((slot, bi)) = work.pop() {
+        let n = &b.nodes[bi];
+        let l = n.left_first as usize;
+        let mut kids: Vec<usize> = [l, l + 1]
+            .iter()
+            .flat_map(|&c| {
+                let cn = &b.nodes[c];
+                if cn.count == 0 {
+                    vec![cn.left_first as usize, cn.left_first as usize + 1]
+                } else {
+                    vec![c]
+                }
+            })
+            .collect();
+        while kids.len() < 4 {
+            let pick = kids
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| b.nodes[**c].count == 0)
+                .max_by(|x, y| b.nodes[*x.1].area().total_cmp(&b.nodes[*y.1].area()))
+                .map(|(i, _)| i);
+            let Some(i) = pick else { break };
+            let c = kids.remove(i);
+            let l = b.nodes[c].left_first as usize;
+            kids.insert(i, l + 1);
+            kids.insert(i, l);
+        }
+        for (k, &c) in kids.iter().enumerate() {
+            let cn = &b.nodes[c];
+            if cn.count > 0 {
+                out[slot].set_slot(k, cn.aabb_min, cn.aabb_max, cn.left_first, cn.count);
+            } else {
+                let child = out.len();
+                out.push(BvhNode::empty());
+                out[slot].set_slot(k, cn.aabb_min, cn.aabb_max, child as u32, 0);
+                work.push((child, c));
+            }
+        }
+    }
+    out
 }
 
 enum Tree {
@@ -74,14 +189,15 @@ impl Tree {
     }
 }
 
-/// Builds a BVH over items given by their bounds. An empty input gives one empty leaf.
-pub fn build(bounds: &[Aabb]) -> Bvh {
+/// Builds a binary SAH BVH over items given by their bounds. An empty input gives one root
+/// whose box no ray reaches.
+pub fn build_binary(bounds: &[Aabb]) -> BinaryBvh {
     let mut order: Vec<u32> = (0..bounds.len() as u32).collect();
     let centroids: Vec<Vec3> = bounds.iter().map(Aabb::center).collect();
     if bounds.is_empty() {
-        return Bvh {
+        return BinaryBvh {
             // A box no ray can reach within any range the tracer uses.
-            nodes: vec![BvhNode {
+            nodes: vec![BinaryNode {
                 aabb_min: [1.0e29; 3],
                 left_first: 0,
                 aabb_max: [1.0e29; 3],
@@ -92,7 +208,7 @@ pub fn build(bounds: &[Aabb]) -> Bvh {
     }
     let tree = build_rec(&mut order, 0, bounds, &centroids, 0);
     let mut nodes = Vec::with_capacity(2 * bounds.len() / MAX_LEAF + 1);
-    nodes.push(BvhNode::default());
+    nodes.push(BinaryNode::default());
     let mut work = vec![(0usize, &tree)];
     while let Some((slot, t)) = work.pop() {
         let b = t.bounds();
@@ -105,8 +221,8 @@ pub fn build(bounds: &[Aabb]) -> Bvh {
             }
             Tree::Inner { children, .. } => {
                 let left = nodes.len();
-                nodes.push(BvhNode::default());
-                nodes.push(BvhNode::default());
+                nodes.push(BinaryNode::default());
+                nodes.push(BinaryNode::default());
                 nodes[slot].left_first = left as u32;
                 nodes[slot].count = 0;
                 work.push((left, &children.0));
@@ -114,7 +230,7 @@ pub fn build(bounds: &[Aabb]) -> Bvh {
             }
         }
     }
-    Bvh { nodes, order }
+    BinaryBvh { nodes, order }
 }
 
 fn build_rec(
@@ -266,6 +382,7 @@ fn sah_split(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gpu::types::EMPTY_SLOT;
 
     fn random_boxes(n: usize) -> Vec<Aabb> {
         (0..n)
@@ -284,7 +401,7 @@ mod tests {
     #[test]
     fn bvh_covers_each_item_once_and_nests() {
         let boxes = random_boxes(20_000);
-        let bvh = build(&boxes);
+        let bvh = build_binary(&boxes);
         let mut seen = vec![0u32; boxes.len()];
         let mut max_depth = 0;
         let mut work = vec![(0usize, 0u32)];
@@ -323,7 +440,77 @@ mod tests {
             };
             100
         ];
-        let bvh = build(&boxes);
+        let bvh = build_binary(&boxes);
         assert!(bvh.nodes.iter().all(|n| n.count as usize <= MAX_LEAF));
+        let wide = build(&boxes);
+        assert!(wide.nodes.iter().all(|n| {
+            n.count
+                .iter()
+                .all(|&c| c == EMPTY_SLOT || c as usize <= MAX_LEAF)
+        }));
+    }
+
+    fn binary_depth(b: &BinaryBvh) -> usize {
+        if b.order.is_empty() {
+            return 1;
+        }
+        let mut max = 0;
+        let mut work = vec![(0usize, 1usize)];
+        while let Some((i, d)) = work.pop() {
+            max = max.max(d);
+            let n = b.nodes[i];
+            if n.count == 0 {
+                work.push((n.left_first as usize, d + 1));
+                work.push((n.left_first as usize + 1, d + 1));
+            }
+        }
+        max
+    }
+
+    /// Checks that a 4-wide tree holds each of `n` items once and each slot's box holds its
+    /// subtree's items.
+    fn assert_wide_tree_sound(wide: &Bvh, boxes: &[Aabb]) {
+        let n = boxes.len();
+        let mut seen = vec![0u32; n];
+        let inside =
+            |p: Vec3, lo: [f32; 3], hi: [f32; 3]| (0..3).all(|k| p[k] >= lo[k] && p[k] <= hi[k]);
+        // (node, the box it must lie in)
+        let mut work = vec![(0usize, None::<([f32; 3], [f32; 3])>)];
+        while let Some((i, outer)) = work.pop() {
+            let node = wide.nodes[i];
+            for k in 0..4 {
+                if node.count[k] == EMPTY_SLOT {
+                    continue;
+                }
+                let (lo, hi) = node.slot_box(k);
+                if let Some((olo, ohi)) = outer {
+                    assert!(inside(Vec3::from_array(lo), olo, ohi));
+                    assert!(inside(Vec3::from_array(hi), olo, ohi));
+                }
+                if node.count[k] == 0 {
+                    work.push((node.child[k] as usize, Some((lo, hi))));
+                    continue;
+                }
+                for p in node.child[k]..node.child[k] + node.count[k] {
+                    let item = wide.order[p as usize] as usize;
+                    seen[item] += 1;
+                    assert!(inside(boxes[item].min, lo, hi) && inside(boxes[item].max, lo, hi));
+                }
+            }
+        }
+        assert!(seen.iter().all(|&s| s == 1), "{n} items");
+    }
+
+    /// The 4-wide tree holds each item once, each slot's box holds its subtree's items, and
+    /// its depth is at most half the binary tree's (rounded up), as the collapse promises.
+    #[test]
+    fn wide_bvh_covers_each_item_once_nests_and_halves_the_depth() {
+        for n in [0usize, 1, 3, 4, 5, 17, 20_000] {
+            let boxes = random_boxes(n);
+            let wide = build(&boxes);
+            assert_wide_tree_sound(&wide, &boxes);
+            let bd = binary_depth(&build_binary(&boxes));
+            assert!(depth(&wide.nodes) <= bd.div_ceil(2).max(1), "{n} items");
+        }
     }
 }

@@ -5,7 +5,7 @@ use glam::{Affine3A, Vec3};
 
 use super::bvh::{self, Aabb};
 use super::mesh::Mesh;
-use crate::gpu::types::{BvhNode, Instance, Triangle, affine_rows};
+use crate::gpu::types::{BvhNode, EMPTY_SLOT, Instance, Triangle, affine_rows};
 
 /// Index of a mesh in a [`GeometryPool`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -52,10 +52,12 @@ impl GeometryPool {
         }));
         self.nodes.extend(built.nodes.iter().map(|n| {
             let mut n = *n;
-            if n.count > 0 {
-                n.left_first += tri_base;
-            } else if n.aabb_min[0] < 1.0e29 {
-                n.left_first += node_base;
+            for k in 0..4 {
+                match n.count[k] {
+                    EMPTY_SLOT => {}
+                    0 => n.child[k] += node_base,
+                    _ => n.child[k] += tri_base,
+                }
             }
             n
         }));

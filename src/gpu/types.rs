@@ -6,15 +6,91 @@ use bytemuck::{Pod, Zeroable};
 /// Label value of a lidar slot with no return.
 pub const NO_RETURN: u32 = u32::MAX;
 
-/// A BVH node: a leaf when `count > 0` (items `first..first+count`), otherwise an inner node
-/// whose children are `left_first` and `left_first + 1`.
+/// A 4-wide BVH node: the boxes of up to four children, one per lane (structure of arrays,
+/// so a CPU tests all four with SSE and a GPU with `vec4` arithmetic). Slot `k` is
+/// - an inner child, node `child[k]`, when `count[k] == 0`;
+/// - a leaf of the items `child[k]..child[k] + count[k]` when `1 <= count[k] <= MAX_LEAF`;
+/// - empty when `count[k] == EMPTY_SLOT`; its box is inverted (min `+EMPTY_SLOT_AT`, max
+///   `-EMPTY_SLOT_AT`), so a slab test that takes each axis's near plane by the ray's
+///   direction sign enters it only beyond `EMPTY_SLOT_AT` (no traced range reaches there).
+///
+/// A BVH's root is always an inner node (index 0 of its nodes); its own box is the union of
+/// its slots' boxes.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq)]
 pub struct BvhNode {
-    pub aabb_min: [f32; 3],
-    pub left_first: u32,
-    pub aabb_max: [f32; 3],
-    pub count: u32,
+    pub min_x: [f32; 4],
+    pub max_x: [f32; 4],
+    pub min_y: [f32; 4],
+    pub max_y: [f32; 4],
+    pub min_z: [f32; 4],
+    pub max_z: [f32; 4],
+    pub child: [u32; 4],
+    pub count: [u32; 4],
+}
+
+/// `BvhNode::count` of an unused slot.
+pub const EMPTY_SLOT: u32 = u32::MAX;
+
+/// An empty slot's inverted box: min `+EMPTY_SLOT_AT`, max `-EMPTY_SLOT_AT` on every axis.
+/// Traced ranges stay below it.
+pub const EMPTY_SLOT_AT: f32 = 1.0e30;
+
+impl BvhNode {
+    /// A node with every slot empty.
+    pub fn empty() -> Self {
+        let lo = [EMPTY_SLOT_AT; 4];
+        let hi = [-EMPTY_SLOT_AT; 4];
+        BvhNode {
+            min_x: lo,
+            max_x: hi,
+            min_y: lo,
+            max_y: hi,
+            min_z: lo,
+            max_z: hi,
+            child: [0; 4],
+            count: [EMPTY_SLOT; 4],
+        }
+    }
+
+    /// Slot `k`'s box as (min, max).
+    pub fn slot_box(&self, k: usize) -> ([f32; 3], [f32; 3]) {
+        (
+            [self.min_x[k], self.min_y[k], self.min_z[k]],
+            [self.max_x[k], self.max_y[k], self.max_z[k]],
+        )
+    }
+
+    /// Sets slot `k` to a box and a child (`count` 0: inner node; otherwise a leaf).
+    pub fn set_slot(&mut self, k: usize, min: [f32; 3], max: [f32; 3], child: u32, count: u32) {
+        self.min_x[k] = min[0];
+        self.min_y[k] = min[1];
+        self.min_z[k] = min[2];
+        self.max_x[k] = max[0];
+        self.max_y[k] = max[1];
+        self.max_z[k] = max[2];
+        self.child[k] = child;
+        self.count[k] = count;
+    }
+
+    /// The union of the used slots' boxes (None when every slot is empty).
+    pub fn bounds(&self) -> Option<([f32; 3], [f32; 3])> {
+        let mut out: Option<([f32; 3], [f32; 3])> = None;
+        for k in 0..4 {
+            if self.count[k] == EMPTY_SLOT {
+                continue;
+            }
+            let (lo, hi) = self.slot_box(k);
+            out = Some(match out {
+                None => (lo, hi),
+                Some((a, b)) => (
+                    std::array::from_fn(|i| a[i].min(lo[i])),
+                    std::array::from_fn(|i| b[i].max(hi[i])),
+                ),
+            });
+        }
+        out
+    }
 }
 
 /// A triangle stored as a vertex and two edges (Möller–Trumbore), object space.
