@@ -94,11 +94,11 @@ pub fn build(bounds: &[Aabb]) -> Bvh {
     }
 }
 
-/// Depth of a 4-wide BVH (the root alone: 1). A traversal stack needs at most
-/// `3 * depth + 1` entries.
-pub fn depth(nodes: &[BvhNode]) -> usize {
+/// Depth of the 4-wide BVH rooted at node `root` of `nodes` (the root alone: 1). A traversal
+/// stack needs at most `3 * depth + 1` entries (each visit pops one entry and pushes four).
+pub fn depth(nodes: &[BvhNode], root: u32) -> usize {
     let mut max = 0;
-    let mut work = vec![(0usize, 1usize)];
+    let mut work = vec![(root as usize, 1usize)];
     while let Some((i, d)) = work.pop() {
         max = max.max(d);
         let n = &nodes[i];
@@ -510,7 +510,7 @@ mod tests {
             let wide = build(&boxes);
             assert_wide_tree_sound(&wide, &boxes);
             let bd = binary_depth(&build_binary(&boxes));
-            assert!(depth(&wide.nodes) <= bd.div_ceil(2).max(1), "{n} items");
+            assert!(depth(&wide.nodes, 0) <= bd.div_ceil(2).max(1), "{n} items");
         }
     }
 }
