@@ -49,6 +49,15 @@ fn slab4(n: BvhNode, o: vec3<f32>, inv: vec3<f32>, t_max: f32) -> vec4<f32> {
     return select(vec4<f32>(MISS_T), t_near, (t_near <= t_far) & (t_near < vec4<f32>(t_max)));
 }
 
+// The items first..first+count of a leaf stack entry (twin of leaf_items in src/cpu/bvh.rs).
+fn leaf_first(entry: u32) -> u32 {
+    return entry & LEAF_FIRST_MASK;
+}
+
+fn leaf_count(entry: u32) -> u32 {
+    return ((entry & ~LEAF_BIT) >> LEAF_COUNT_SHIFT) + 1u;
+}
+
 // The slots a ray enters, as stack entries sorted far first (so the nearest pops first);
 // equal distances keep slot order (the later slot is nearer).
 struct Slots {
@@ -172,9 +181,8 @@ fn trace_at(o: vec3<f32>, d: vec3<f32>, t_max: f32, any_hit: bool, tlas_root: u3
             }
             continue;
         }
-        let first = entry & LEAF_FIRST_MASK;
-        let count = ((entry & ~LEAF_BIT) >> LEAF_COUNT_SHIFT) + 1u;
-        for (var ii = first; ii < first + count; ii += 1u) {
+        let first = leaf_first(entry);
+        for (var ii = first; ii < first + leaf_count(entry); ii += 1u) {
             let inst = instances[ii];
             let ray = instance_ray(inst, o, d, time_s);
             let oo = ray.o;
@@ -199,9 +207,8 @@ fn trace_at(o: vec3<f32>, d: vec3<f32>, t_max: f32, any_hit: bool, tlas_root: u3
                     }
                     continue;
                 }
-                let tfirst = bentry & LEAF_FIRST_MASK;
-                let tcount = ((bentry & ~LEAF_BIT) >> LEAF_COUNT_SHIFT) + 1u;
-                for (var ti = tfirst; ti < tfirst + tcount; ti += 1u) {
+                let tfirst = leaf_first(bentry);
+                for (var ti = tfirst; ti < tfirst + leaf_count(bentry); ti += 1u) {
                     let r = intersect_triangle(oo, od, triangles[ti]);
                     if r.x < best.t {
                         best.t = r.x;

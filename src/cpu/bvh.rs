@@ -194,6 +194,28 @@ fn nearest_and_push<const N: usize>(
     e[m - 1].0
 }
 
+/// From stack entry `entry`, goes down to the nearest leaf the ray enters before `t_max`,
+/// pushing the other entered slots on the way; None when it enters none.
+#[inline(always)]
+fn descend<const N: usize>(
+    nodes: &[BvhNode],
+    mut entry: u32,
+    ray: &Ray4,
+    t_max: f32,
+    stack: &mut [(u32, f32); N],
+    sp: &mut usize,
+) -> Option<u32> {
+    while entry & LEAF_BIT == 0 {
+        let node = &nodes[entry as usize];
+        let (t_near, mask) = slab4(node, ray, t_max);
+        if mask == 0 {
+            return None;
+        }
+        entry = nearest_and_push(node, t_near, mask, stack, sp);
+    }
+    Some(entry)
+}
+
 /// The items `first..first+count` of a leaf stack entry.
 #[inline(always)]
 fn leaf_items(entry: u32) -> std::ops::Range<u32> {
@@ -263,18 +285,16 @@ pub fn trace_at(
         if t_entry >= best.t {
             continue;
         }
-        let mut entry = entry;
-        while entry & LEAF_BIT == 0 {
-            let node = &scene.tlas_nodes[entry as usize];
-            let (t_near, mask) = slab4(node, &ray_w, best.t);
-            if mask == 0 {
-                break;
-            }
-            entry = nearest_and_push(node, t_near, mask, &mut tstack, &mut tsp);
-        }
-        if entry & LEAF_BIT == 0 {
+        let Some(entry) = descend(
+            scene.tlas_nodes,
+            entry,
+            &ray_w,
+            best.t,
+            &mut tstack,
+            &mut tsp,
+        ) else {
             continue;
-        }
+        };
         for ii in leaf_items(entry) {
             let inst = &scene.instances[ii as usize];
             let (oo, od) = instance_ray(inst, o, d, time_s);
@@ -308,18 +328,16 @@ fn trace_blas(
         if t_node >= best.t {
             continue;
         }
-        let mut entry = entry;
-        while entry & LEAF_BIT == 0 {
-            let node = &scene.blas_nodes[entry as usize];
-            let (t_near, mask) = slab4(node, &ray_o, best.t);
-            if mask == 0 {
-                break;
-            }
-            entry = nearest_and_push(node, t_near, mask, &mut bstack, &mut bsp);
-        }
-        if entry & LEAF_BIT == 0 {
+        let Some(entry) = descend(
+            scene.blas_nodes,
+            entry,
+            &ray_o,
+            best.t,
+            &mut bstack,
+            &mut bsp,
+        ) else {
             continue;
-        }
+        };
         for ti in leaf_items(entry) {
             let (t, u, v) = intersect_triangle(oo, od, &scene.triangles[ti as usize]);
             if t < best.t {
