@@ -23,6 +23,8 @@ pub enum BackendError {
     Readback(String),
     #[error("GPU error: {0}")]
     Gpu(String),
+    #[error("collect called with no frame in flight")]
+    NothingInFlight,
 }
 
 /// Which backend the user asked for.
@@ -67,7 +69,29 @@ pub struct SensorFrames {
 pub trait Backend {
     /// One line naming the backend and device.
     fn describe(&self) -> String;
-    fn render(&mut self, inputs: &FrameInputs) -> Result<SensorFrames, BackendError>;
+
+    /// Starts a frame. Frames come back from [`Backend::collect`] in submission order; a
+    /// pipelined backend (the GPU) renders while the caller prepares the next frame.
+    fn submit(&mut self, inputs: &FrameInputs) -> Result<(), BackendError>;
+
+    /// The oldest submitted frame, waited for. Calling it with no frame in flight is an error.
+    fn collect(&mut self) -> Result<SensorFrames, BackendError>;
+
+    /// How many frames to keep submitted before collecting the oldest (1: no overlap).
+    fn frames_in_flight(&self) -> usize {
+        1
+    }
+
+    /// Seconds spent in the backend's own stages so far, named, for the run summary.
+    fn timings(&self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
+
+    /// Renders one frame and waits for it (submit, then collect).
+    fn render(&mut self, inputs: &FrameInputs) -> Result<SensorFrames, BackendError> {
+        self.submit(inputs)?;
+        self.collect()
+    }
 }
 
 /// Creates the backend; `Auto` falls back to the CPU with a one-line notice on stderr.

@@ -240,6 +240,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 summary.bytes_written as f64 / 1e6,
                 out.display()
             );
+            if !quiet {
+                eprintln!("verisim: {}", summary.stages.describe());
+            }
         }
         Command::Simulate {
             scenario,

@@ -7,7 +7,9 @@
 //! same way: a frame is finished exactly when its record exists, so a run killed at any moment
 //! resumes with `--resume` and ends with the same bytes as an uninterrupted run.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -92,6 +94,58 @@ pub struct RenderSummary {
     pub bytes_written: u64,
     pub seconds: f64,
     pub temporaries_removed: usize,
+    pub stages: RenderClock,
+}
+
+/// Where a run's time went: seconds of the render thread per stage, the backend's own
+/// stages, and seconds summed over the writer's tasks (which run in parallel with each other
+/// and with rendering, so they can exceed the wall time; on a loaded machine they include
+/// time spent waiting for a core).
+#[derive(Clone, Debug, Default)]
+pub struct RenderClock {
+    /// Building episodes' worlds and backends (static BVH, pipelines, uploads).
+    pub setup: f64,
+    /// Advancing the world and building the frame inputs (TLAS, particles, lamps).
+    pub simulate: f64,
+    /// Handing a frame to the backend (on the CPU backend: rendering it).
+    pub submit: f64,
+    /// Waiting for a submitted frame and reading it back.
+    pub collect: f64,
+    /// Blocked because the writer had no room: the run was bound by encoding and writing.
+    pub writer_full: f64,
+    /// Labels, COCO masks and file encoding (seconds summed over the writer's tasks).
+    pub encode: f64,
+    /// Checksums, writes, fsyncs and frame records (seconds summed over the writer's tasks).
+    pub write: f64,
+    pub backend: Vec<(&'static str, f64)>,
+}
+
+impl RenderClock {
+    /// One line for the run summary.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "render thread: setup {:.2} s, simulate {:.2} s, submit {:.2} s, collect {:.2} s, writer full {:.2} s",
+            self.setup, self.simulate, self.submit, self.collect, self.writer_full
+        );
+        if !self.backend.is_empty() {
+            let parts: Vec<String> = self
+                .backend
+                .iter()
+                .map(|(n, v)| format!("{n} {v:.2} s"))
+                .collect();
+            s += &format!(" ({})", parts.join(", "));
+        }
+        s += &format!(
+            "; writer tasks (summed over threads): encode {:.2} s, write {:.2} s",
+            self.encode, self.write
+        );
+        s
+    }
+}
+
+/// Adds the seconds since `t` to a nanosecond counter shared by the writer's tasks.
+fn add_since(counter: &AtomicU64, t: Instant) {
+    counter.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
 }
 
 impl RenderSummary {
@@ -136,13 +190,20 @@ fn same_geometry(a: &GeometryPool, b: &GeometryPool) -> bool {
         && bytemuck::cast_slice::<_, u8>(&a.nodes) == bytemuck::cast_slice::<_, u8>(&b.nodes)
 }
 
+/// A frame's files: encoded bytes, and second copies of some of them (SemanticKITTI's copies
+/// of the KITTI point clouds and labels), as (path, index into `files`).
+struct FrameFiles {
+    files: Vec<EncodedFile>,
+    links: Vec<(PathBuf, usize)>,
+}
+
 /// Encodes one frame in the chosen formats: the files, and the record without checksums.
 fn encode_dataset_frame(
     dir: &DatasetDir,
     layout: &KittiLayout,
     cfg: &RunConfig,
     r: &Rendered,
-) -> Result<(Vec<EncodedFile>, FrameRecord), ExportError> {
+) -> Result<(FrameFiles, FrameRecord), ExportError> {
     let inputs = &r.inputs;
     let f = inputs.frame;
     let (labels, coco_images) = rayon::join(
@@ -171,29 +232,30 @@ fn encode_dataset_frame(
         },
     );
     let all = encode_frame(layout, inputs, &r.frames, &labels)?;
-    let mut files = Vec::with_capacity(all.len() + 2);
+    let mut out = FrameFiles {
+        files: Vec::with_capacity(all.len()),
+        links: Vec::new(),
+    };
     for (path, bytes) in all {
         let rel = dir.relative(&path);
         let folder = rel.split('/').nth(1).unwrap_or("");
-        if cfg.has(Format::SemanticKitti) {
-            match folder {
-                "velodyne" => files.push((
-                    dir.root
-                        .join(semantic_kitti::velodyne_path(f, cfg.episode_frames)),
-                    bytes.clone(),
-                )),
-                "velodyne_labels" => files.push((
-                    dir.root
-                        .join(semantic_kitti::labels_path(f, cfg.episode_frames)),
-                    bytes.clone(),
-                )),
-                _ => {}
-            }
+        let sk_path = match folder {
+            "velodyne" => Some(semantic_kitti::velodyne_path(f, cfg.episode_frames)),
+            "velodyne_labels" => Some(semantic_kitti::labels_path(f, cfg.episode_frames)),
+            _ => None,
         }
+        .filter(|_| cfg.has(Format::SemanticKitti))
+        .map(|p| dir.root.join(p));
         let keep =
             cfg.has(Format::Kitti) || (cfg.has(Format::Coco) && folder.starts_with("image_"));
-        if keep {
-            files.push((path, bytes));
+        match (keep, sk_path) {
+            (true, Some(sk)) => {
+                out.links.push((sk, out.files.len()));
+                out.files.push((path, bytes));
+            }
+            (true, None) => out.files.push((path, bytes)),
+            (false, Some(sk)) => out.files.push((sk, bytes)),
+            (false, None) => {}
         }
     }
     let pose = inputs
@@ -217,7 +279,7 @@ fn encode_dataset_frame(
         coco: coco_images,
         files: Vec::new(),
     };
-    Ok((files, record))
+    Ok((out, record))
 }
 
 /// Writes a frame's files, then its record; returns the bytes written. With `fsync` the
@@ -225,11 +287,12 @@ fn encode_dataset_frame(
 /// record never outlives its files.
 fn write_dataset_frame(
     dir: &DatasetDir,
-    files: Vec<EncodedFile>,
+    frame: FrameFiles,
     mut record: FrameRecord,
     fsync: bool,
 ) -> Result<u64, ExportError> {
-    let written: Vec<FileRecord> = files
+    let files = frame.files;
+    let mut written: Vec<FileRecord> = files
         .par_iter()
         .map(|(p, b)| {
             write_atomic_with(p, b, fsync)?;
@@ -240,10 +303,28 @@ fn write_dataset_frame(
             })
         })
         .collect::<Result<_, ExportError>>()?;
+    // Second copies share the first's bytes and checksum (a hard link would be cheaper, but
+    // an edit in place of one file would then change the other).
+    let copies: Vec<FileRecord> = frame
+        .links
+        .par_iter()
+        .map(|(path, i)| {
+            write_atomic_with(path, &files[*i].1, fsync)?;
+            Ok(FileRecord {
+                path: dir.relative(path),
+                ..written[*i].clone()
+            })
+        })
+        .collect::<Result<_, ExportError>>()?;
+    written.extend(copies);
     let bytes = written.iter().map(|f| f.bytes).sum();
     if fsync {
-        let parents: std::collections::BTreeSet<&Path> =
-            files.iter().filter_map(|(p, _)| p.parent()).collect();
+        let parents: std::collections::BTreeSet<&Path> = files
+            .iter()
+            .map(|(p, _)| p)
+            .chain(frame.links.iter().map(|(p, _)| p))
+            .filter_map(|p| p.parent())
+            .collect();
         for d in parents {
             sync_dir(d)?;
         }
@@ -399,17 +480,30 @@ pub fn render(
     let backend_name = Mutex::new(String::new());
     let total = todo.len() as u32;
     let (tx, rx) = mpsc::sync_channel::<Rendered>(2);
+    let (encode_ns, write_ns) = (AtomicU64::new(0), AtomicU64::new(0));
+    let writer_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(rayon::current_num_threads())
+        .thread_name(|i| format!("verisim-writer-{i}"))
+        .build()
+        .map_err(|e| ExportError::Io {
+            path: opts.out.clone(),
+            source: std::io::Error::other(e),
+        })?;
     let result = std::thread::scope(|scope| -> Result<(), RenderError> {
+        let writer_pool = &writer_pool;
         let (dir_w, layout_w, cfg_w) = (&dir, &layout, &cfg);
+        let (encode_ns, write_ns) = (&encode_ns, &write_ns);
         let fsync = opts.fsync;
         let writer = scope.spawn(move || -> Result<(u64, u64, u32), ExportError> {
-            // This thread receives (blocking, outside the rayon pool, which the CPU backend
-            // needs) and hands each frame to the pool, with at most one frame per worker in
-            // flight: frames encode in parallel with each other and with rendering.
-            let max_in_flight = rayon::current_num_threads().max(2);
+            // This thread receives (blocking, outside any rayon pool) and hands each frame to
+            // the writer's own pool, with at most one frame per worker in flight: frames encode
+            // in parallel with each other and with rendering. The render thread's parallel work
+            // (the TLAS, particles, the CPU backend) stays in the global pool, so it is never
+            // queued behind a busy writer's tasks; the OS shares the cores between the two.
+            let max_in_flight = writer_pool.current_num_threads().max(2);
             let (done_tx, done_rx) = mpsc::channel::<Result<(u64, u64, u32), ExportError>>();
             let mut tally = Tally::default();
-            rayon::in_place_scope(|s| {
+            writer_pool.in_place_scope(|s| {
                 let mut in_flight = 0;
                 for r in rx {
                     while in_flight >= max_in_flight {
@@ -424,9 +518,13 @@ pub fn render(
                                 .lidar
                                 .as_ref()
                                 .map_or(0, |l| l.points().count() as u64);
+                            let t = Instant::now();
                             let (files, record) = encode_dataset_frame(dir_w, layout_w, cfg_w, &r)?;
                             drop(r);
+                            add_since(encode_ns, t);
+                            let t = Instant::now();
                             let bytes = write_dataset_frame(dir_w, files, record, fsync)?;
+                            add_since(write_ns, t);
                             Ok((bytes, points, 1))
                         };
                         let _ = done_tx.send(work());
@@ -453,7 +551,51 @@ pub fn render(
         });
         let mut render_error = None;
         let mut rendered_only = 0u32;
-        for (done, &f) in todo.iter().enumerate() {
+        // Frames submitted to the backend and not collected yet, oldest first: a pipelined
+        // backend renders them while this thread simulates the next frame.
+        let mut pending: VecDeque<(u32, FrameInputs, Arc<GeometryPool>, Option<EpisodeDraw>)> =
+            VecDeque::new();
+        let mut done = 0u32;
+        // Collects the oldest pending frame and hands it on; false when the run must stop.
+        let mut finish_oldest = |b: &mut Box<dyn Backend>,
+                                 pending: &mut VecDeque<_>,
+                                 render_error: &mut Option<RenderError>,
+                                 clock: &mut RenderClock|
+         -> bool {
+            let Some((_, inputs, pool, variation)) = pending.pop_front() else {
+                return true;
+            };
+            let t = Instant::now();
+            let frames = match b.collect() {
+                Ok(fr) => fr,
+                Err(e) => {
+                    *render_error = Some(e.into());
+                    return false;
+                }
+            };
+            clock.collect += t.elapsed().as_secs_f64();
+            if opts.render_only {
+                rendered_only += 1;
+            } else {
+                let t = Instant::now();
+                let item = Rendered {
+                    inputs,
+                    frames,
+                    pool,
+                    variation,
+                };
+                if tx.send(item).is_err() {
+                    return false; // the writer stopped on an error; it is reported below
+                }
+                clock.writer_full += t.elapsed().as_secs_f64();
+            }
+            done += 1;
+            on_progress(done, total);
+            true
+        };
+        let mut clock = RenderClock::default();
+        'frames: for &f in &todo {
+            let t = Instant::now();
             let episode = sweep::episode_of(scenario, f);
             if state.as_ref().is_none_or(|s| s.episode != episode) {
                 let (sc, draw) = match sweep::episode_scenario(scenario, episode) {
@@ -468,6 +610,14 @@ pub fn render(
                     .as_ref()
                     .is_some_and(|s| same_geometry(&s.pool, &sim.assets.pool));
                 if !reuse || backend.is_none() {
+                    // A new backend starts empty: finish the old one's frames first.
+                    if let Some(b) = backend.as_mut() {
+                        while !pending.is_empty() {
+                            if !finish_oldest(b, &mut pending, &mut render_error, &mut clock) {
+                                break 'frames;
+                            }
+                        }
+                    }
                     match create_backend(opts.backend, &sim.assets.pool) {
                         Ok(b) => backend = Some(b),
                         Err(e) => {
@@ -482,38 +632,45 @@ pub fn render(
                     sim,
                     draw,
                 });
+                clock.setup += t.elapsed().as_secs_f64();
             }
+            let t = Instant::now();
             let st = state.as_mut().expect("set above");
             let b = backend.as_mut().expect("set above");
             st.sim
                 .advance_to_frame(f - sweep::episode_start(scenario, f));
             let mut inputs = st.sim.frame_inputs();
             at_global_frame(&mut inputs, scenario.run.seed, f);
-            let frames = match b.render(&inputs) {
-                Ok(fr) => fr,
-                Err(e) => {
-                    render_error = Some(e.into());
-                    break;
-                }
-            };
+            let t_submit = Instant::now();
+            clock.simulate += (t_submit - t).as_secs_f64();
+            if let Err(e) = b.submit(&inputs) {
+                render_error = Some(e.into());
+                break;
+            }
+            clock.submit += t_submit.elapsed().as_secs_f64();
             *backend_name.lock().expect("not poisoned") = b.describe();
-            if opts.render_only {
-                rendered_only += 1;
-            } else {
-                let item = Rendered {
-                    inputs,
-                    frames,
-                    pool: st.pool.clone(),
-                    variation: st.draw.clone(),
-                };
-                if tx.send(item).is_err() {
-                    break; // the writer stopped on an error; it is reported below
+            pending.push_back((f, inputs, st.pool.clone(), st.draw.clone()));
+            while pending.len() >= b.frames_in_flight() {
+                if !finish_oldest(b, &mut pending, &mut render_error, &mut clock) {
+                    break 'frames;
                 }
             }
-            on_progress(done as u32 + 1, total);
         }
+        if render_error.is_none()
+            && let Some(b) = backend.as_mut()
+        {
+            while !pending.is_empty() {
+                if !finish_oldest(b, &mut pending, &mut render_error, &mut clock) {
+                    break;
+                }
+            }
+        }
+        clock.backend = backend.as_ref().map(|b| b.timings()).unwrap_or_default();
+        summary.stages = clock;
         drop(tx);
         let (bytes, points, n) = writer.join().expect("writer thread does not panic")?;
+        summary.stages.encode = encode_ns.load(Ordering::Relaxed) as f64 * 1e-9;
+        summary.stages.write = write_ns.load(Ordering::Relaxed) as f64 * 1e-9;
         summary.bytes_written = bytes;
         summary.lidar_points = points;
         summary.frames_rendered = n.max(rendered_only);

@@ -6,6 +6,8 @@ pub mod camera;
 pub mod lidar;
 pub mod particle_grid;
 
+use std::collections::VecDeque;
+
 use crate::backend::{Backend, BackendError, CameraFrame, LidarFrame, SensorFrames};
 use crate::geometry::GeometryPool;
 use crate::gpu::types::GpuMaterial;
@@ -14,6 +16,8 @@ use crate::sim::FrameInputs;
 pub struct CpuBackend {
     pool: GeometryPool,
     materials: Vec<GpuMaterial>,
+    /// Frames rendered by `submit` and not collected yet (the CPU renders at once).
+    done: VecDeque<SensorFrames>,
 }
 
 impl CpuBackend {
@@ -21,6 +25,7 @@ impl CpuBackend {
         CpuBackend {
             pool: pool.clone(),
             materials: crate::geometry::materials::gpu_table(),
+            done: VecDeque::new(),
         }
     }
 
@@ -39,6 +44,16 @@ impl CpuBackend {
 impl Backend for CpuBackend {
     fn describe(&self) -> String {
         format!("cpu ({} threads)", rayon::current_num_threads())
+    }
+
+    fn submit(&mut self, inputs: &FrameInputs) -> Result<(), BackendError> {
+        let frame = self.render(inputs)?;
+        self.done.push_back(frame);
+        Ok(())
+    }
+
+    fn collect(&mut self) -> Result<SensorFrames, BackendError> {
+        self.done.pop_front().ok_or(BackendError::NothingInFlight)
     }
 
     fn render(&mut self, inputs: &FrameInputs) -> Result<SensorFrames, BackendError> {

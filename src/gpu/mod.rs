@@ -38,6 +38,8 @@ pub struct GpuContext {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
+    /// The device writes pass timestamps (kernel times in the run summary).
+    pub timestamps: bool,
 }
 
 impl GpuContext {
@@ -71,9 +73,14 @@ impl GpuContext {
                 },
             })?;
         let info = adapter.get_info();
+        let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("verisim"),
-            required_features: wgpu::Features::empty(),
+            required_features: if timestamps {
+                wgpu::Features::TIMESTAMP_QUERY
+            } else {
+                wgpu::Features::empty()
+            },
             required_limits: adapter.limits(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -87,6 +94,7 @@ impl GpuContext {
             device,
             queue,
             info,
+            timestamps,
         })
     }
 
@@ -147,7 +155,6 @@ impl Growable {
 struct SensorBuffers {
     params: Growable,
     output: Growable,
-    readback: Growable,
     /// Camera lamps (unused by the lidar).
     lights: Growable,
     /// Exposed linear RGBA per camera pixel, between the shading and the sensor pass.
@@ -162,12 +169,108 @@ impl SensorBuffers {
         SensorBuffers {
             params: Growable::new(device, "sensor params", U::UNIFORM | U::COPY_DST),
             output: Growable::new(device, "sensor output", U::STORAGE | U::COPY_SRC),
-            readback: Growable::new(device, "sensor readback", U::MAP_READ | U::COPY_DST),
             lights: Growable::new(device, "camera lights", U::STORAGE | U::COPY_DST),
             exposed: Growable::new(device, "camera exposed", U::STORAGE),
             light_grid: Growable::new(device, "camera light grid", U::STORAGE | U::COPY_DST),
         }
     }
+}
+
+/// The mappable copies of one frame's outputs. Each frame in flight owns one set, so frame
+/// n + 1 renders while frame n is mapped and read.
+struct Readbacks {
+    lidar: Growable,
+    cameras: Vec<Growable>,
+    queries: Option<Queries>,
+}
+
+/// Pass timestamps, begin and end of each pass in recording order: the lidar's pass, then
+/// each camera's shading and sensor passes (passes beyond the set are not timed).
+struct Queries {
+    set: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    read: wgpu::Buffer,
+}
+
+const QUERIES: u32 = 34;
+
+impl Readbacks {
+    fn new(ctx: &GpuContext) -> Self {
+        use wgpu::BufferUsages as U;
+        let device = &ctx.device;
+        let buffer = |label, usage| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: u64::from(QUERIES) * 8,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        Readbacks {
+            lidar: readback_buffer(device),
+            cameras: Vec::new(),
+            queries: ctx.timestamps.then(|| Queries {
+                set: device.create_query_set(&wgpu::QuerySetDescriptor {
+                    label: Some("pass timestamps"),
+                    ty: wgpu::QueryType::Timestamp,
+                    count: QUERIES,
+                }),
+                resolve: buffer("timestamps resolve", U::QUERY_RESOLVE | U::COPY_SRC),
+                read: buffer("timestamps readback", U::MAP_READ | U::COPY_DST),
+            }),
+        }
+    }
+
+    /// Timestamp writes for the pass whose begin index is `first`.
+    fn pass_times(&self, first: u32) -> Option<wgpu::ComputePassTimestampWrites<'_>> {
+        let q = self.queries.as_ref()?;
+        (first + 2 <= QUERIES).then_some(wgpu::ComputePassTimestampWrites {
+            query_set: &q.set,
+            beginning_of_pass_write_index: Some(first),
+            end_of_pass_write_index: Some(first + 1),
+        })
+    }
+}
+
+fn readback_buffer(device: &wgpu::Device) -> Growable {
+    use wgpu::BufferUsages as U;
+    Growable::new(device, "sensor readback", U::MAP_READ | U::COPY_DST)
+}
+
+/// A submitted frame: its readback set, what to read from it, and the mapping callbacks.
+struct InFlight {
+    readbacks: Readbacks,
+    submission: wgpu::SubmissionIndex,
+    /// Channels, columns and output slots of the lidar.
+    lidar: Option<(u32, u32, usize)>,
+    /// Width and height of each camera.
+    cameras: Vec<(u32, u32)>,
+    mapped: mpsc::Receiver<(usize, Result<(), wgpu::BufferAsyncError>)>,
+    /// Timestamps written (0: none, or no query set).
+    queries_used: u32,
+}
+
+/// Seconds spent per stage of the GPU backend, summed over frames.
+#[derive(Default)]
+struct Stages {
+    /// Uploads, bind groups, command recording and submission.
+    record: f64,
+    /// Blocked until the GPU finished a frame and its readback was mapped.
+    wait: f64,
+    /// Copying mapped readbacks into the frames.
+    copy: f64,
+    /// Lidar and camera kernel time on the device, from pass timestamps.
+    lidar_kernels: f64,
+    camera_kernels: f64,
+}
+
+/// Frames kept in flight on the GPU, from `VERISIM_GPU_FRAMES_IN_FLIGHT` (default 3).
+fn frames_in_flight_setting() -> usize {
+    std::env::var("VERISIM_GPU_FRAMES_IN_FLIGHT")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| (1..=64).contains(&n))
+        .unwrap_or(3)
 }
 
 pub struct GpuBackend {
@@ -188,6 +291,11 @@ pub struct GpuBackend {
     particle_grid: Growable,
     field_particles: Growable,
     grid_cells: Growable,
+    /// Readback sets not in use.
+    free: Vec<Readbacks>,
+    in_flight: std::collections::VecDeque<InFlight>,
+    depth: usize,
+    stages: Stages,
 }
 
 fn storage_init(device: &wgpu::Device, label: &str, bytes: &[u8]) -> wgpu::Buffer {
@@ -259,6 +367,10 @@ impl GpuBackend {
             particle_grid: Growable::new(device, "particle grid", U::UNIFORM | U::COPY_DST),
             field_particles: Growable::new(device, "field particles", U::STORAGE | U::COPY_DST),
             grid_cells: Growable::new(device, "grid cells", U::STORAGE | U::COPY_DST),
+            free: Vec::new(),
+            in_flight: Default::default(),
+            depth: frames_in_flight_setting(),
+            stages: Stages::default(),
             ctx,
         })
     }
@@ -323,7 +435,17 @@ fn read_back<T: bytemuck::Pod>(
     let view = slice
         .get_mapped_range()
         .map_err(|e| BackendError::Readback(format!("{e:?}")))?;
-    let out = bytemuck::cast_slice::<u8, T>(&view[..bytes as usize]).to_vec();
+    // Copied in parallel chunks: one thread copying out of mapped memory reaches a fraction
+    // of the bandwidth, and at a thousand frames a second this copy paces the render thread.
+    let mut out: Vec<T> = bytemuck::zeroed_vec(count);
+    {
+        use rayon::prelude::*;
+        const CHUNK: usize = 256 * 1024;
+        let dst: &mut [u8] = bytemuck::cast_slice_mut(&mut out);
+        dst.par_chunks_mut(CHUNK)
+            .zip(view[..bytes as usize].par_chunks(CHUNK))
+            .for_each(|(d, s)| d.copy_from_slice(s));
+    }
     drop(view);
     buffer.unmap();
     Ok(out)
@@ -334,8 +456,27 @@ impl Backend for GpuBackend {
         self.ctx.describe()
     }
 
-    fn render(&mut self, inputs: &FrameInputs) -> Result<SensorFrames, BackendError> {
+    fn frames_in_flight(&self) -> usize {
+        self.depth
+    }
+
+    fn timings(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("gpu record+upload", self.stages.record),
+            ("gpu wait", self.stages.wait),
+            ("gpu readback copy", self.stages.copy),
+            ("lidar kernels", self.stages.lidar_kernels),
+            ("camera kernels", self.stages.camera_kernels),
+        ]
+    }
+
+    fn submit(&mut self, inputs: &FrameInputs) -> Result<(), BackendError> {
+        let started = std::time::Instant::now();
         let ctx = &self.ctx;
+        let mut rb = self.free.pop().unwrap_or_else(|| Readbacks::new(ctx));
+        while rb.cameras.len() < inputs.cameras.len() {
+            rb.cameras.push(readback_buffer(&ctx.device));
+        }
         self.instances
             .upload(ctx, bytemuck::cast_slice(&inputs.tlas.instances));
         self.tlas_nodes
@@ -355,6 +496,8 @@ impl Backend for GpuBackend {
         }
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         let mut readbacks: Vec<(&wgpu::Buffer, u64)> = Vec::new();
+        let mut lidar_shape = None;
+        let mut queries_used = 0u32;
 
         if let Some(l) = &inputs.lidar {
             let slots = crate::cpu::lidar::output_slots(&l.params) as u64;
@@ -363,11 +506,17 @@ impl Backend for GpuBackend {
             self.columns.upload(ctx, bytemuck::cast_slice(&l.columns));
             self.lidar.params.upload(ctx, bytemuck::bytes_of(&l.params));
             self.lidar.output.ensure(&ctx.device, out_bytes);
-            self.lidar.readback.ensure(&ctx.device, out_bytes);
+            rb.lidar.ensure(&ctx.device, out_bytes);
         }
-        for (c, bufs) in inputs.cameras.iter().zip(self.cameras.iter_mut()) {
+        for ((c, bufs), readback) in inputs
+            .cameras
+            .iter()
+            .zip(self.cameras.iter_mut())
+            .zip(rb.cameras.iter_mut())
+        {
             let out_bytes =
                 (c.params.width * c.params.height) as u64 * std::mem::size_of::<PixelOut>() as u64;
+            readback.ensure(&ctx.device, out_bytes);
             bufs.params.upload(ctx, bytemuck::bytes_of(&c.params));
             if c.lights.is_empty() {
                 bufs.lights.upload(ctx, &[0u8; 48]);
@@ -375,7 +524,6 @@ impl Backend for GpuBackend {
                 bufs.lights.upload(ctx, bytemuck::cast_slice(&c.lights));
             }
             bufs.output.ensure(&ctx.device, out_bytes);
-            bufs.readback.ensure(&ctx.device, out_bytes);
             bufs.exposed
                 .ensure(&ctx.device, (c.params.width * c.params.height) as u64 * 16);
             if c.light_grid.is_empty() {
@@ -415,7 +563,10 @@ impl Backend for GpuBackend {
                 ],
             });
             {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("lidar"),
+                    timestamp_writes: rb.pass_times(queries_used),
+                });
                 pass.set_pipeline(&self.lidar_pipeline);
                 pass.set_bind_group(0, &scene, &[]);
                 pass.set_bind_group(1, &sensor, &[]);
@@ -427,13 +578,25 @@ impl Backend for GpuBackend {
             encoder.copy_buffer_to_buffer(
                 &self.lidar.output.buffer,
                 0,
-                &self.lidar.readback.buffer,
+                &rb.lidar.buffer,
                 0,
                 out_bytes,
             );
-            readbacks.push((&self.lidar.readback.buffer, out_bytes));
+            readbacks.push((&rb.lidar.buffer, out_bytes));
+            queries_used += 2;
+            lidar_shape = Some((
+                l.params.channels,
+                l.params.columns,
+                crate::cpu::lidar::output_slots(&l.params),
+            ));
         }
-        for (c, bufs) in inputs.cameras.iter().zip(self.cameras.iter()) {
+        for ((c, bufs), readback) in inputs
+            .cameras
+            .iter()
+            .zip(self.cameras.iter())
+            .zip(rb.cameras.iter())
+        {
+            let first = queries_used;
             let out_bytes =
                 (c.params.width * c.params.height) as u64 * std::mem::size_of::<PixelOut>() as u64;
             let scene = self.scene_group(&self.camera_pipeline);
@@ -490,7 +653,10 @@ impl Backend for GpuBackend {
             });
             let groups = (c.params.width.div_ceil(8), c.params.height.div_ceil(8));
             {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("camera"),
+                    timestamp_writes: rb.pass_times(first),
+                });
                 pass.set_pipeline(&self.camera_pipeline);
                 pass.set_bind_group(0, &scene, &[]);
                 pass.set_bind_group(1, &sensor, &[]);
@@ -498,24 +664,27 @@ impl Backend for GpuBackend {
                 pass.dispatch_workgroups(groups.0, groups.1, 1);
             }
             {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("camera sensor"),
+                    timestamp_writes: rb.pass_times(first + 2),
+                });
                 pass.set_pipeline(&self.camera_sensor_pipeline);
                 pass.set_bind_group(0, &empty, &[]);
                 pass.set_bind_group(1, &sensor_io, &[]);
                 pass.dispatch_workgroups(groups.0, groups.1, 1);
             }
-            encoder.copy_buffer_to_buffer(
-                &bufs.output.buffer,
-                0,
-                &bufs.readback.buffer,
-                0,
-                out_bytes,
-            );
-            readbacks.push((&bufs.readback.buffer, out_bytes));
+            encoder.copy_buffer_to_buffer(&bufs.output.buffer, 0, &readback.buffer, 0, out_bytes);
+            readbacks.push((&readback.buffer, out_bytes));
+            queries_used = (queries_used + 4).min(QUERIES);
         }
-        ctx.queue.submit([encoder.finish()]);
-
-        let (tx, rx) = mpsc::channel();
+        if let Some(q) = rb.queries.as_ref().filter(|_| queries_used > 0) {
+            let bytes = u64::from(queries_used) * 8;
+            encoder.resolve_query_set(&q.set, 0..queries_used, &q.resolve, 0);
+            encoder.copy_buffer_to_buffer(&q.resolve, 0, &q.read, 0, bytes);
+            readbacks.push((&q.read, bytes));
+        }
+        let submission = ctx.queue.submit([encoder.finish()]);
+        let (tx, mapped) = mpsc::channel();
         for (i, (buffer, bytes)) in readbacks.iter().enumerate() {
             let tx = tx.clone();
             buffer
@@ -524,38 +693,89 @@ impl Backend for GpuBackend {
                     let _ = tx.send((i, r));
                 });
         }
-        ctx.device
-            .poll(wgpu::PollType::wait_indefinitely())
+        self.in_flight.push_back(InFlight {
+            readbacks: rb,
+            submission,
+            lidar: lidar_shape,
+            cameras: inputs
+                .cameras
+                .iter()
+                .map(|c| (c.params.width, c.params.height))
+                .collect(),
+            mapped,
+            queries_used,
+        });
+        self.stages.record += started.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    fn collect(&mut self) -> Result<SensorFrames, BackendError> {
+        let frame = self
+            .in_flight
+            .pop_front()
+            .ok_or(BackendError::NothingInFlight)?;
+        let started = std::time::Instant::now();
+        self.ctx
+            .device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(frame.submission.clone()),
+                timeout: None,
+            })
             .map_err(|e| BackendError::Gpu(e.to_string()))?;
-        drop(tx);
-        for (i, r) in rx.iter() {
+        let expected = usize::from(frame.lidar.is_some())
+            + frame.cameras.len()
+            + usize::from(frame.queries_used > 0 && frame.readbacks.queries.is_some());
+        for _ in 0..expected {
+            let (i, r) = frame
+                .mapped
+                .recv()
+                .map_err(|_| BackendError::Readback("a mapping callback was dropped".into()))?;
             r.map_err(|e| BackendError::Readback(format!("buffer {i}: {e}")))?;
         }
-
-        let mut k = 0;
-        let lidar = match &inputs.lidar {
-            Some(l) => {
-                let slots = crate::cpu::lidar::output_slots(&l.params);
-                let hits = read_back::<LidarHit>(readbacks[k].0, slots)?;
-                k += 1;
-                Some(LidarFrame {
-                    channels: l.params.channels,
-                    columns: l.params.columns,
-                    hits,
-                })
-            }
+        let waited = std::time::Instant::now();
+        self.stages.wait += (waited - started).as_secs_f64();
+        let lidar = match frame.lidar {
+            Some((channels, columns, slots)) => Some(LidarFrame {
+                channels,
+                columns,
+                hits: read_back::<LidarHit>(&frame.readbacks.lidar.buffer, slots)?,
+            }),
             None => None,
         };
-        let mut cameras = Vec::new();
-        for c in &inputs.cameras {
-            let n = (c.params.width * c.params.height) as usize;
-            cameras.push(CameraFrame {
-                width: c.params.width,
-                height: c.params.height,
-                pixels: read_back::<PixelOut>(readbacks[k].0, n)?,
-            });
-            k += 1;
+        let cameras = frame
+            .cameras
+            .iter()
+            .zip(&frame.readbacks.cameras)
+            .map(|(&(width, height), rb)| {
+                Ok(CameraFrame {
+                    width,
+                    height,
+                    pixels: read_back::<PixelOut>(&rb.buffer, (width * height) as usize)?,
+                })
+            })
+            .collect::<Result<Vec<_>, BackendError>>()?;
+        if let Some(q) = frame
+            .readbacks
+            .queries
+            .as_ref()
+            .filter(|_| frame.queries_used > 0)
+        {
+            let ticks = read_back::<u64>(&q.read, frame.queries_used as usize)?;
+            let ns = f64::from(self.ctx.queue.get_timestamp_period());
+            let spans: Vec<f64> = ticks
+                .chunks_exact(2)
+                .map(|t| t[1].saturating_sub(t[0]) as f64 * ns * 1e-9)
+                .collect();
+            let camera_spans = if frame.lidar.is_some() {
+                self.stages.lidar_kernels += spans[0];
+                &spans[1..]
+            } else {
+                &spans[..]
+            };
+            self.stages.camera_kernels += camera_spans.iter().sum::<f64>();
         }
+        self.free.push(frame.readbacks);
+        self.stages.copy += waited.elapsed().as_secs_f64();
         Ok(SensorFrames { cameras, lidar })
     }
 }

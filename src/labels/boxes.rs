@@ -20,6 +20,8 @@ pub const MIN_BOX_HEIGHT_PX: f32 = 10.0;
 pub const MIN_VISIBLE_PIXELS: u32 = 30;
 /// The silhouette is sampled on the image plane extended by this many image sizes on each side.
 const EXTENSION: f32 = 1.0;
+/// Rays a silhouette is sampled with at most (about 1/5 of a KITTI image).
+const SILHOUETTE_SAMPLES: f32 = 100_000.0;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ObjectLabel {
@@ -105,41 +107,48 @@ fn silhouette(
 ) -> (u32, u32) {
     let p = &cam.params;
     let (w, h) = (p.width as f32, p.height as f32);
-    // Project the label box's corners that lie in front of the camera.
+    // Bound the projection of the label box's part in front of the camera: its corners in
+    // front, and where its edges cross the near plane (an object beside the camera reaches
+    // behind it, and its silhouette is bounded by the near-plane crossings).
     let (l, wd, ht) = (obj.size_m.x, obj.size_m.y, obj.size_m.z);
-    let mut lo = (f32::INFINITY, f32::INFINITY);
-    let mut hi = (f32::NEG_INFINITY, f32::NEG_INFINITY);
-    let mut any_behind = false;
-    for k in 0..8 {
-        let c = Vec3::new(
+    let corners: [Vec3; 8] = std::array::from_fn(|k| {
+        camera_from_object.transform_point3(Vec3::new(
             if k & 1 == 0 { -l / 2.0 } else { l / 2.0 },
             if k & 2 == 0 { -wd / 2.0 } else { wd / 2.0 },
             if k & 4 == 0 { 0.0 } else { ht },
-        );
-        let q = camera_from_object.transform_point3(c);
-        if q.z < 0.05 {
-            any_behind = true;
-            continue;
+        ))
+    });
+    const NEAR: f32 = 0.05;
+    let mut front: Vec<Vec3> = corners.iter().copied().filter(|q| q.z >= NEAR).collect();
+    for a in 0..8usize {
+        for bit in [1usize, 2, 4] {
+            let b = a | bit;
+            if b == a {
+                continue;
+            }
+            let (qa, qb) = (corners[a], corners[b]);
+            if (qa.z >= NEAR) != (qb.z >= NEAR) {
+                front.push(qa.lerp(qb, (NEAR - qa.z) / (qb.z - qa.z)));
+            }
         }
-        let (u, v) = (p.fx * q.x / q.z + p.cx, p.fy * q.y / q.z + p.cy);
+    }
+    let mut lo = (f32::INFINITY, f32::INFINITY);
+    let mut hi = (f32::NEG_INFINITY, f32::NEG_INFINITY);
+    for q in &front {
+        let z = q.z.max(NEAR);
+        let (u, v) = (p.fx * q.x / z + p.cx, p.fy * q.y / z + p.cy);
         lo = (lo.0.min(u), lo.1.min(v));
         hi = (hi.0.max(u), hi.1.max(v));
     }
-    let (x0, y0, x1, y1) = if any_behind || !lo.0.is_finite() {
-        (
-            -EXTENSION * w,
-            -EXTENSION * h,
-            (1.0 + EXTENSION) * w,
-            (1.0 + EXTENSION) * h,
-        )
-    } else {
-        (
-            lo.0.max(-EXTENSION * w).floor(),
-            lo.1.max(-EXTENSION * h).floor(),
-            hi.0.min((1.0 + EXTENSION) * w).ceil(),
-            hi.1.min((1.0 + EXTENSION) * h).ceil(),
-        )
-    };
+    if !(lo.0.is_finite() && lo.1.is_finite() && hi.0.is_finite() && hi.1.is_finite()) {
+        return (0, 0);
+    }
+    let (x0, y0, x1, y1) = (
+        lo.0.max(-EXTENSION * w).floor(),
+        lo.1.max(-EXTENSION * h).floor(),
+        hi.0.min((1.0 + EXTENSION) * w).ceil(),
+        hi.1.min((1.0 + EXTENSION) * h).ceil(),
+    );
     if x1 <= x0 || y1 <= y0 {
         return (0, 0);
     }
@@ -162,12 +171,21 @@ fn silhouette(
     let o = xform_point(&p.world_from_camera, Vec3::ZERO);
     let (xs, ys) = (x0 as i32, y0 as i32);
     let (xe, ye) = (x1 as i32, y1 as i32);
+    // A silhouette larger than SILHOUETTE_SAMPLES pixels is sampled on a coarser grid, each
+    // sample counting for stride² pixels: truncation and the visible fraction are ratios of
+    // areas, and an object beside the camera can cover millions of extended-plane pixels.
+    let area = (x1 - x0) * (y1 - y0);
+    let stride = (area / SILHOUETTE_SAMPLES).sqrt().ceil().max(1.0) as i32;
+    let weight = (stride * stride) as u32;
+    let in_image =
+        |x: i32, y: i32| x >= 0 && y >= 0 && (x as u32) < p.width && (y as u32) < p.height;
     (ys..ye)
         .into_par_iter()
+        .step_by(stride as usize)
         .map(|y| {
             let mut inside = 0u32;
             let mut total = 0u32;
-            for x in xs..xe {
+            for x in (xs..xe).step_by(stride as usize) {
                 let dc = Vec3::new(
                     (x as f32 + 0.5 - p.cx) / p.fx,
                     (y as f32 + 0.5 - p.cy) / p.fy,
@@ -175,9 +193,9 @@ fn silhouette(
                 );
                 let d = xform_dir(&p.world_from_camera, dc).normalize();
                 if trace(&scene, o, d, p.max_depth_m, true).is_hit() {
-                    total += 1;
-                    if x >= 0 && y >= 0 && (x as u32) < p.width && (y as u32) < p.height {
-                        inside += 1;
+                    total += weight;
+                    if in_image(x, y) {
+                        inside += weight;
                     }
                 }
             }

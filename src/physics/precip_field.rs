@@ -167,13 +167,12 @@ pub fn build_particle_grid(
             hi + Vec3::splat(GRID_MARGIN_M),
         )
     };
-    let mut lo = center - half;
-    let mut hi = center + half;
-    for p in particles {
-        let (a, b) = segment_box(p);
-        lo = lo.min(a);
-        hi = hi.max(b);
-    }
+    use rayon::prelude::*;
+    let boxes: Vec<(Vec3, Vec3)> = particles.par_iter().map(segment_box).collect();
+    let (lo, hi) = boxes.par_iter().copied().reduce(
+        || (center - half, center + half),
+        |a, b| (a.0.min(b.0), a.1.max(b.1)),
+    );
     let size = hi - lo;
     let volume = (size.x * size.y * size.z).max(1e-6);
     let mut cell = (PARTICLES_PER_CELL * volume / particles.len() as f32)
@@ -194,13 +193,11 @@ pub fn build_particle_grid(
             (r.z.floor().max(0.0) as u32).min(dims[2] - 1),
         ]
     };
-    let ranges: Vec<([u32; 3], [u32; 3])> = particles
-        .iter()
-        .map(|p| {
-            let (a, b) = segment_box(p);
-            (cell_of(a), cell_of(b))
-        })
+    let ranges: Vec<([u32; 3], [u32; 3])> = boxes
+        .par_iter()
+        .map(|&(a, b)| (cell_of(a), cell_of(b)))
         .collect();
+    drop(boxes);
     let index = |x: u32, y: u32, z: u32| ((z * dims[1] + y) * dims[0] + x) as usize;
     let mut starts = vec![0u32; cell_count + 1];
     for (a, b) in &ranges {
