@@ -131,7 +131,7 @@ impl RenderClock {
             let parts: Vec<String> = self
                 .backend
                 .iter()
-                .map(|(n, v)| format!("{n} {v:.2} s"))
+                .map(|(n, v)| format!("{n} {v:.3} s"))
                 .collect();
             s += &format!(" ({})", parts.join(", "));
         }
@@ -481,8 +481,9 @@ pub fn render(
     let total = todo.len() as u32;
     let (tx, rx) = mpsc::sync_channel::<Rendered>(2);
     let (encode_ns, write_ns) = (AtomicU64::new(0), AtomicU64::new(0));
+    // One core is left to the render thread, the pipeline's critical path.
     let writer_pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(rayon::current_num_threads())
+        .num_threads(rayon::current_num_threads().saturating_sub(1).max(2))
         .thread_name(|i| format!("verisim-writer-{i}"))
         .build()
         .map_err(|e| ExportError::Io {

@@ -250,11 +250,9 @@ struct InFlight {
     queries_used: u32,
 }
 
-/// Seconds spent per stage of the GPU backend, summed over frames.
+/// Seconds spent per stage of the readback thread, summed over frames.
 #[derive(Default)]
 struct Stages {
-    /// Uploads, bind groups, command recording and submission.
-    record: f64,
     /// Blocked until the GPU finished a frame and its readback was mapped.
     wait: f64,
     /// Copying mapped readbacks into the frames.
@@ -291,11 +289,14 @@ pub struct GpuBackend {
     particle_grid: Growable,
     field_particles: Growable,
     grid_cells: Growable,
-    /// Readback sets not in use.
-    free: Vec<Readbacks>,
-    in_flight: std::collections::VecDeque<InFlight>,
+    collector: Collector,
+    /// Frames submitted and not collected.
+    in_flight: usize,
     depth: usize,
-    stages: Stages,
+    /// Seconds spent recording and submitting (the render thread's part).
+    record: f64,
+    /// Seconds `collect` waited for the readback thread.
+    waited: f64,
 }
 
 fn storage_init(device: &wgpu::Device, label: &str, bytes: &[u8]) -> wgpu::Buffer {
@@ -367,10 +368,11 @@ impl GpuBackend {
             particle_grid: Growable::new(device, "particle grid", U::UNIFORM | U::COPY_DST),
             field_particles: Growable::new(device, "field particles", U::STORAGE | U::COPY_DST),
             grid_cells: Growable::new(device, "grid cells", U::STORAGE | U::COPY_DST),
-            free: Vec::new(),
-            in_flight: Default::default(),
+            collector: Collector::new(&ctx),
+            in_flight: 0,
             depth: frames_in_flight_setting(),
-            stages: Stages::default(),
+            record: 0.0,
+            waited: 0.0,
             ctx,
         })
     }
@@ -435,17 +437,10 @@ fn read_back<T: bytemuck::Pod>(
     let view = slice
         .get_mapped_range()
         .map_err(|e| BackendError::Readback(format!("{e:?}")))?;
-    // Copied in parallel chunks: one thread copying out of mapped memory reaches a fraction
-    // of the bandwidth, and at a thousand frames a second this copy paces the render thread.
-    let mut out: Vec<T> = bytemuck::zeroed_vec(count);
-    {
-        use rayon::prelude::*;
-        const CHUNK: usize = 256 * 1024;
-        let dst: &mut [u8] = bytemuck::cast_slice_mut(&mut out);
-        dst.par_chunks_mut(CHUNK)
-            .zip(view[..bytes as usize].par_chunks(CHUNK))
-            .for_each(|(d, s)| d.copy_from_slice(s));
-    }
+    // One copy on this thread: a parallel copy into fresh memory measured slower on an H100
+    // host (its page faults contend), and reusing frame buffers would tie frames to the
+    // backend.
+    let out = bytemuck::cast_slice::<u8, T>(&view[..bytes as usize]).to_vec();
     drop(view);
     buffer.unmap();
     Ok(out)
@@ -461,19 +456,22 @@ impl Backend for GpuBackend {
     }
 
     fn timings(&self) -> Vec<(&'static str, f64)> {
+        let st = self.collector.stages.lock().expect("not poisoned");
         vec![
-            ("gpu record+upload", self.stages.record),
-            ("gpu wait", self.stages.wait),
-            ("gpu readback copy", self.stages.copy),
-            ("lidar kernels", self.stages.lidar_kernels),
-            ("camera kernels", self.stages.camera_kernels),
+            ("gpu record+upload", self.record),
+            ("waiting for the readback thread", self.waited),
+            ("readback thread: gpu wait", st.wait),
+            ("readback copy", st.copy),
+            ("lidar kernels", st.lidar_kernels),
+            ("camera kernels", st.camera_kernels),
         ]
     }
 
     fn submit(&mut self, inputs: &FrameInputs) -> Result<(), BackendError> {
         let started = std::time::Instant::now();
         let ctx = &self.ctx;
-        let mut rb = self.free.pop().unwrap_or_else(|| Readbacks::new(ctx));
+        let reused = self.collector.free.lock().expect("not poisoned").pop();
+        let mut rb = reused.unwrap_or_else(|| Readbacks::new(ctx));
         while rb.cameras.len() < inputs.cameras.len() {
             rb.cameras.push(readback_buffer(&ctx.device));
         }
@@ -693,7 +691,7 @@ impl Backend for GpuBackend {
                     let _ = tx.send((i, r));
                 });
         }
-        self.in_flight.push_back(InFlight {
+        let frame = InFlight {
             readbacks: rb,
             submission,
             lidar: lidar_shape,
@@ -704,78 +702,156 @@ impl Backend for GpuBackend {
                 .collect(),
             mapped,
             queries_used,
-        });
-        self.stages.record += started.elapsed().as_secs_f64();
+        };
+        self.collector
+            .to_finish
+            .as_ref()
+            .expect("set until drop")
+            .send(frame)
+            .map_err(|_| BackendError::Gpu("the readback thread stopped".into()))?;
+        self.in_flight += 1;
+        self.record += started.elapsed().as_secs_f64();
         Ok(())
     }
 
     fn collect(&mut self) -> Result<SensorFrames, BackendError> {
+        if self.in_flight == 0 {
+            return Err(BackendError::NothingInFlight);
+        }
+        self.in_flight -= 1;
+        let t = std::time::Instant::now();
         let frame = self
-            .in_flight
-            .pop_front()
-            .ok_or(BackendError::NothingInFlight)?;
-        let started = std::time::Instant::now();
-        self.ctx
-            .device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(frame.submission.clone()),
-                timeout: None,
+            .collector
+            .finished
+            .recv()
+            .map_err(|_| BackendError::Gpu("the readback thread stopped".into()))?;
+        self.waited += t.elapsed().as_secs_f64();
+        frame
+    }
+}
+
+/// Waits for a submitted frame on the readback thread, copies its outputs out of the mapped
+/// buffers and hands its readback set back for reuse.
+fn finish_frame(
+    device: &wgpu::Device,
+    period_ns: f64,
+    frame: InFlight,
+    free: &std::sync::Mutex<Vec<Readbacks>>,
+    stages: &std::sync::Mutex<Stages>,
+) -> Result<SensorFrames, BackendError> {
+    let started = std::time::Instant::now();
+    device
+        .poll(wgpu::PollType::Wait {
+            submission_index: Some(frame.submission.clone()),
+            timeout: None,
+        })
+        .map_err(|e| BackendError::Gpu(e.to_string()))?;
+    let expected = usize::from(frame.lidar.is_some())
+        + frame.cameras.len()
+        + usize::from(frame.queries_used > 0 && frame.readbacks.queries.is_some());
+    for _ in 0..expected {
+        let (i, r) = frame
+            .mapped
+            .recv()
+            .map_err(|_| BackendError::Readback("a mapping callback was dropped".into()))?;
+        r.map_err(|e| BackendError::Readback(format!("buffer {i}: {e}")))?;
+    }
+    let waited = std::time::Instant::now();
+    let lidar = match frame.lidar {
+        Some((channels, columns, slots)) => Some(LidarFrame {
+            channels,
+            columns,
+            hits: read_back::<LidarHit>(&frame.readbacks.lidar.buffer, slots)?,
+        }),
+        None => None,
+    };
+    let cameras = frame
+        .cameras
+        .iter()
+        .zip(&frame.readbacks.cameras)
+        .map(|(&(width, height), rb)| {
+            Ok(CameraFrame {
+                width,
+                height,
+                pixels: read_back::<PixelOut>(&rb.buffer, (width * height) as usize)?,
             })
-            .map_err(|e| BackendError::Gpu(e.to_string()))?;
-        let expected = usize::from(frame.lidar.is_some())
-            + frame.cameras.len()
-            + usize::from(frame.queries_used > 0 && frame.readbacks.queries.is_some());
-        for _ in 0..expected {
-            let (i, r) = frame
-                .mapped
-                .recv()
-                .map_err(|_| BackendError::Readback("a mapping callback was dropped".into()))?;
-            r.map_err(|e| BackendError::Readback(format!("buffer {i}: {e}")))?;
-        }
-        let waited = std::time::Instant::now();
-        self.stages.wait += (waited - started).as_secs_f64();
-        let lidar = match frame.lidar {
-            Some((channels, columns, slots)) => Some(LidarFrame {
-                channels,
-                columns,
-                hits: read_back::<LidarHit>(&frame.readbacks.lidar.buffer, slots)?,
-            }),
-            None => None,
+        })
+        .collect::<Result<Vec<_>, BackendError>>()?;
+    let mut kernels = (0.0, 0.0);
+    if let Some(q) = frame
+        .readbacks
+        .queries
+        .as_ref()
+        .filter(|_| frame.queries_used > 0)
+    {
+        let ticks = read_back::<u64>(&q.read, frame.queries_used as usize)?;
+        let spans: Vec<f64> = ticks
+            .chunks_exact(2)
+            .map(|t| t[1].saturating_sub(t[0]) as f64 * period_ns * 1e-9)
+            .collect();
+        let camera_spans = if frame.lidar.is_some() {
+            kernels.0 = spans[0];
+            &spans[1..]
+        } else {
+            &spans[..]
         };
-        let cameras = frame
-            .cameras
-            .iter()
-            .zip(&frame.readbacks.cameras)
-            .map(|(&(width, height), rb)| {
-                Ok(CameraFrame {
-                    width,
-                    height,
-                    pixels: read_back::<PixelOut>(&rb.buffer, (width * height) as usize)?,
-                })
+        kernels.1 = camera_spans.iter().sum::<f64>();
+    }
+    free.lock().expect("not poisoned").push(frame.readbacks);
+    let mut st = stages.lock().expect("not poisoned");
+    st.wait += (waited - started).as_secs_f64();
+    st.copy += waited.elapsed().as_secs_f64();
+    st.lidar_kernels += kernels.0;
+    st.camera_kernels += kernels.1;
+    Ok(SensorFrames { cameras, lidar })
+}
+
+/// The readback thread: it finishes submitted frames in order while the render thread
+/// simulates and submits the next ones, so the copies out of mapped memory leave the
+/// pipeline's critical path.
+struct Collector {
+    to_finish: Option<mpsc::Sender<InFlight>>,
+    finished: mpsc::Receiver<Result<SensorFrames, BackendError>>,
+    free: std::sync::Arc<std::sync::Mutex<Vec<Readbacks>>>,
+    stages: std::sync::Arc<std::sync::Mutex<Stages>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Collector {
+    fn new(ctx: &GpuContext) -> Self {
+        let (to_finish, jobs) = mpsc::channel::<InFlight>();
+        let (done, finished) = mpsc::channel();
+        let free = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stages = std::sync::Arc::new(std::sync::Mutex::new(Stages::default()));
+        let device = ctx.device.clone();
+        let period_ns = f64::from(ctx.queue.get_timestamp_period());
+        let (free_t, stages_t) = (free.clone(), stages.clone());
+        let thread = std::thread::Builder::new()
+            .name("verisim-readback".into())
+            .spawn(move || {
+                for frame in jobs {
+                    let r = finish_frame(&device, period_ns, frame, &free_t, &stages_t);
+                    if done.send(r).is_err() {
+                        break;
+                    }
+                }
             })
-            .collect::<Result<Vec<_>, BackendError>>()?;
-        if let Some(q) = frame
-            .readbacks
-            .queries
-            .as_ref()
-            .filter(|_| frame.queries_used > 0)
-        {
-            let ticks = read_back::<u64>(&q.read, frame.queries_used as usize)?;
-            let ns = f64::from(self.ctx.queue.get_timestamp_period());
-            let spans: Vec<f64> = ticks
-                .chunks_exact(2)
-                .map(|t| t[1].saturating_sub(t[0]) as f64 * ns * 1e-9)
-                .collect();
-            let camera_spans = if frame.lidar.is_some() {
-                self.stages.lidar_kernels += spans[0];
-                &spans[1..]
-            } else {
-                &spans[..]
-            };
-            self.stages.camera_kernels += camera_spans.iter().sum::<f64>();
+            .expect("spawning the readback thread");
+        Collector {
+            to_finish: Some(to_finish),
+            finished,
+            free,
+            stages,
+            thread: Some(thread),
         }
-        self.free.push(frame.readbacks);
-        self.stages.copy += waited.elapsed().as_secs_f64();
-        Ok(SensorFrames { cameras, lidar })
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.to_finish = None; // ends the thread's loop once the queued frames are done
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
