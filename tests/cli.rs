@@ -370,6 +370,20 @@ fn overrides_change_the_resolved_scenario() {
 }
 
 #[test]
+fn overrides_apply_to_every_shipped_scene() {
+    // Optional fields left out of a scene (e.g. a step-out triggered by distance, with no
+    // `at_s`) must stay valid when any override is applied.
+    for entry in std::fs::read_dir("scenes").unwrap() {
+        let path = entry.unwrap().path();
+        let scene = path.to_str().unwrap();
+        let o = verisim(&["validate", scene, "--set", "run.frames=2"]);
+        assert!(o.status.success(), "{scene}: {}", stderr(&o));
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.contains("frames: 2"), "{scene}: {text}");
+    }
+}
+
+#[test]
 fn export_mesh_writes_a_consistent_ply() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("scene.ply");

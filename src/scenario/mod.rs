@@ -136,6 +136,9 @@ pub fn apply_overrides(scenario: &Scenario, sets: &[String]) -> Result<Scenario,
             .map_err(|m| fail(format!("no field `{}`: {m}", key.trim())))?;
         *slot = new_value;
     }
+    // An absent optional field serializes as null, which the field's own checks (written for
+    // the RON form, where it is simply left out) would refuse: leave it out here too.
+    drop_null_fields(&mut tree);
     let result: Result<Scenario, _> = serde_path_to_error::deserialize(&tree);
     let scenario = result.map_err(|e| ScenarioError::Override {
         assignment: sets.join(" "),
@@ -176,6 +179,18 @@ fn descend<'a>(
 }
 
 /// Converts a RON value written on the command line to the JSON tree used for overrides.
+/// Removes every object entry whose value is null, at any depth.
+fn drop_null_fields(node: &mut serde_json::Value) {
+    match node {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_null_fields);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_fields),
+        _ => {}
+    }
+}
+
 fn ron_text_to_json(text: &str) -> Result<serde_json::Value, String> {
     // A bare capitalised word such as `Van` is a unit enum variant (RON itself reads it as a
     // unit struct, which would become null).
