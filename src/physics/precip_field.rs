@@ -199,36 +199,37 @@ pub fn build_particle_grid(
         .collect();
     drop(boxes);
     let index = |x: u32, y: u32, z: u32| ((z * dims[1] + y) * dims[0] + x) as usize;
-    let mut starts = vec![0u32; cell_count + 1];
-    for (a, b) in &ranges {
-        for z in a[2]..=b[2] {
-            for y in a[1]..=b[1] {
-                for x in a[0]..=b[0] {
-                    starts[index(x, y, z) + 1] += 1;
-                }
-            }
-        }
+    // Every (cell, particle) pair as one key, cell in the high bits: sorted, they list each
+    // cell's particles in ascending order, the layout a serial counting sort gives, built in
+    // parallel.
+    let mut keys: Vec<u64> = ranges
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, (a, b))| {
+            (a[2]..=b[2]).flat_map(move |z| {
+                (a[1]..=b[1]).flat_map(move |y| {
+                    (a[0]..=b[0]).map(move |x| ((index(x, y, z) as u64) << 32) | i as u64)
+                })
+            })
+        })
+        .collect();
+    drop(ranges);
+    keys.par_sort_unstable();
+    let total = keys.len();
+    let offset = cell_count + 1;
+    let mut cells = vec![0u32; offset + total];
+    // starts[c] = number of keys with a cell below c.
+    let (starts, members) = cells.split_at_mut(offset);
+    for &k in &keys {
+        starts[(k >> 32) as usize + 1] += 1;
     }
     for c in 0..cell_count {
         starts[c + 1] += starts[c];
     }
-    let total = starts[cell_count] as usize;
-    let mut cells = Vec::with_capacity(cell_count + 1 + total);
-    cells.extend_from_slice(&starts);
-    cells.resize(cell_count + 1 + total, 0);
-    let mut fill = starts;
-    let offset = cell_count + 1;
-    for (i, (a, b)) in ranges.iter().enumerate() {
-        for z in a[2]..=b[2] {
-            for y in a[1]..=b[1] {
-                for x in a[0]..=b[0] {
-                    let c = index(x, y, z);
-                    cells[offset + fill[c] as usize] = i as u32;
-                    fill[c] += 1;
-                }
-            }
-        }
-    }
+    members
+        .par_iter_mut()
+        .zip(keys.par_iter())
+        .for_each(|(m, &k)| *m = k as u32);
     PrecipInputs {
         grid: ParticleGrid {
             origin_m: lo.to_array(),
