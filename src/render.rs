@@ -194,7 +194,7 @@ fn same_geometry(a: &GeometryPool, b: &GeometryPool) -> bool {
 /// of the KITTI point clouds and labels), as (path, index into `files`).
 struct FrameFiles {
     files: Vec<EncodedFile>,
-    links: Vec<(PathBuf, usize)>,
+    copies: Vec<(PathBuf, usize)>,
 }
 
 /// Encodes one frame in the chosen formats: the files, and the record without checksums.
@@ -234,7 +234,7 @@ fn encode_dataset_frame(
     let all = encode_frame(layout, inputs, &r.frames, &labels)?;
     let mut out = FrameFiles {
         files: Vec::with_capacity(all.len()),
-        links: Vec::new(),
+        copies: Vec::new(),
     };
     for (path, bytes) in all {
         let rel = dir.relative(&path);
@@ -250,7 +250,7 @@ fn encode_dataset_frame(
             cfg.has(Format::Kitti) || (cfg.has(Format::Coco) && folder.starts_with("image_"));
         match (keep, sk_path) {
             (true, Some(sk)) => {
-                out.links.push((sk, out.files.len()));
+                out.copies.push((sk, out.files.len()));
                 out.files.push((path, bytes));
             }
             (true, None) => out.files.push((path, bytes)),
@@ -306,7 +306,7 @@ fn write_dataset_frame(
     // Second copies share the first's bytes and checksum (a hard link would be cheaper, but
     // an edit in place of one file would then change the other).
     let copies: Vec<FileRecord> = frame
-        .links
+        .copies
         .par_iter()
         .map(|(path, i)| {
             write_atomic_with(path, &files[*i].1, fsync)?;
@@ -322,7 +322,7 @@ fn write_dataset_frame(
         let parents: std::collections::BTreeSet<&Path> = files
             .iter()
             .map(|(p, _)| p)
-            .chain(frame.links.iter().map(|(p, _)| p))
+            .chain(frame.copies.iter().map(|(p, _)| p))
             .filter_map(|p| p.parent())
             .collect();
         for d in parents {
@@ -554,44 +554,48 @@ pub fn render(
         let mut rendered_only = 0u32;
         // Frames submitted to the backend and not collected yet, oldest first: a pipelined
         // backend renders them while this thread simulates the next frame.
-        let mut pending: VecDeque<(u32, FrameInputs, Arc<GeometryPool>, Option<EpisodeDraw>)> =
+        let mut pending: VecDeque<(FrameInputs, Arc<GeometryPool>, Option<EpisodeDraw>)> =
             VecDeque::new();
         let mut done = 0u32;
-        // Collects the oldest pending frame and hands it on; false when the run must stop.
-        let mut finish_oldest = |b: &mut Box<dyn Backend>,
-                                 pending: &mut VecDeque<_>,
-                                 render_error: &mut Option<RenderError>,
-                                 clock: &mut RenderClock|
+        // Collects the oldest pending frames and hands them on until at most `keep` remain;
+        // false when the run must stop.
+        let mut finish_down_to = |keep: usize,
+                                  b: &mut Box<dyn Backend>,
+                                  pending: &mut VecDeque<_>,
+                                  render_error: &mut Option<RenderError>,
+                                  clock: &mut RenderClock|
          -> bool {
-            let Some((_, inputs, pool, variation)) = pending.pop_front() else {
-                return true;
-            };
-            let t = Instant::now();
-            let frames = match b.collect() {
-                Ok(fr) => fr,
-                Err(e) => {
-                    *render_error = Some(e.into());
-                    return false;
-                }
-            };
-            clock.collect += t.elapsed().as_secs_f64();
-            if opts.render_only {
-                rendered_only += 1;
-            } else {
-                let t = Instant::now();
-                let item = Rendered {
-                    inputs,
-                    frames,
-                    pool,
-                    variation,
+            while pending.len() > keep {
+                let Some((inputs, pool, variation)) = pending.pop_front() else {
+                    break;
                 };
-                if tx.send(item).is_err() {
-                    return false; // the writer stopped on an error; it is reported below
+                let t = Instant::now();
+                let frames = match b.collect() {
+                    Ok(fr) => fr,
+                    Err(e) => {
+                        *render_error = Some(e.into());
+                        return false;
+                    }
+                };
+                clock.collect += t.elapsed().as_secs_f64();
+                if opts.render_only {
+                    rendered_only += 1;
+                } else {
+                    let t = Instant::now();
+                    let item = Rendered {
+                        inputs,
+                        frames,
+                        pool,
+                        variation,
+                    };
+                    if tx.send(item).is_err() {
+                        return false; // the writer stopped on an error; it is reported below
+                    }
+                    clock.writer_full += t.elapsed().as_secs_f64();
                 }
-                clock.writer_full += t.elapsed().as_secs_f64();
+                done += 1;
+                on_progress(done, total);
             }
-            done += 1;
-            on_progress(done, total);
             true
         };
         let mut clock = RenderClock::default();
@@ -612,12 +616,10 @@ pub fn render(
                     .is_some_and(|s| same_geometry(&s.pool, &sim.assets.pool));
                 if !reuse || backend.is_none() {
                     // A new backend starts empty: finish the old one's frames first.
-                    if let Some(b) = backend.as_mut() {
-                        while !pending.is_empty() {
-                            if !finish_oldest(b, &mut pending, &mut render_error, &mut clock) {
-                                break 'frames;
-                            }
-                        }
+                    if let Some(b) = backend.as_mut()
+                        && !finish_down_to(0, b, &mut pending, &mut render_error, &mut clock)
+                    {
+                        break 'frames;
                     }
                     match create_backend(opts.backend, &sim.assets.pool) {
                         Ok(b) => backend = Some(b),
@@ -650,21 +652,16 @@ pub fn render(
             }
             clock.submit += t_submit.elapsed().as_secs_f64();
             *backend_name.lock().expect("not poisoned") = b.describe();
-            pending.push_back((f, inputs, st.pool.clone(), st.draw.clone()));
-            while pending.len() >= b.frames_in_flight() {
-                if !finish_oldest(b, &mut pending, &mut render_error, &mut clock) {
-                    break 'frames;
-                }
+            pending.push_back((inputs, st.pool.clone(), st.draw.clone()));
+            let keep = b.frames_in_flight().saturating_sub(1);
+            if !finish_down_to(keep, b, &mut pending, &mut render_error, &mut clock) {
+                break;
             }
         }
         if render_error.is_none()
             && let Some(b) = backend.as_mut()
         {
-            while !pending.is_empty() {
-                if !finish_oldest(b, &mut pending, &mut render_error, &mut clock) {
-                    break;
-                }
-            }
+            finish_down_to(0, b, &mut pending, &mut render_error, &mut clock);
         }
         clock.backend = backend.as_ref().map(|b| b.timings()).unwrap_or_default();
         summary.stages = clock;

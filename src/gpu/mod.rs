@@ -246,6 +246,8 @@ struct InFlight {
     /// Width and height of each camera.
     cameras: Vec<(u32, u32)>,
     mapped: mpsc::Receiver<(usize, Result<(), wgpu::BufferAsyncError>)>,
+    /// Buffers mapped for this frame (one callback each on `mapped`).
+    mapped_count: usize,
     /// Timestamps written (0: none, or no query set).
     queries_used: u32,
 }
@@ -494,12 +496,19 @@ impl Backend for GpuBackend {
         }
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         let mut readbacks: Vec<(&wgpu::Buffer, u64)> = Vec::new();
-        let mut lidar_shape = None;
         let mut queries_used = 0u32;
+        // Channels, columns and output slots.
+        let lidar_shape = inputs.lidar.as_ref().map(|l| {
+            (
+                l.params.channels,
+                l.params.columns,
+                crate::cpu::lidar::output_slots(&l.params),
+            )
+        });
+        let lidar_bytes = |slots: usize| slots as u64 * std::mem::size_of::<LidarHit>() as u64;
 
-        if let Some(l) = &inputs.lidar {
-            let slots = crate::cpu::lidar::output_slots(&l.params) as u64;
-            let out_bytes = slots * std::mem::size_of::<LidarHit>() as u64;
+        if let (Some(l), Some((_, _, slots))) = (&inputs.lidar, lidar_shape) {
+            let out_bytes = lidar_bytes(slots);
             self.beams.upload(ctx, bytemuck::cast_slice(&l.beams));
             self.columns.upload(ctx, bytemuck::cast_slice(&l.columns));
             self.lidar.params.upload(ctx, bytemuck::bytes_of(&l.params));
@@ -532,10 +541,9 @@ impl Backend for GpuBackend {
             }
         }
 
-        if let Some(l) = &inputs.lidar {
-            let rays = l.params.channels * l.params.columns;
-            let out_bytes = crate::cpu::lidar::output_slots(&l.params) as u64
-                * std::mem::size_of::<LidarHit>() as u64;
+        if let Some((channels, columns, slots)) = lidar_shape {
+            let rays = channels * columns;
+            let out_bytes = lidar_bytes(slots);
             let scene = self.scene_group(&self.lidar_pipeline);
             let field = self.field_group(&self.lidar_pipeline);
             let sensor = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -582,11 +590,6 @@ impl Backend for GpuBackend {
             );
             readbacks.push((&rb.lidar.buffer, out_bytes));
             queries_used += 2;
-            lidar_shape = Some((
-                l.params.channels,
-                l.params.columns,
-                crate::cpu::lidar::output_slots(&l.params),
-            ));
         }
         for ((c, bufs), readback) in inputs
             .cameras
@@ -683,6 +686,7 @@ impl Backend for GpuBackend {
         }
         let submission = ctx.queue.submit([encoder.finish()]);
         let (tx, mapped) = mpsc::channel();
+        let mapped_count = readbacks.len();
         for (i, (buffer, bytes)) in readbacks.iter().enumerate() {
             let tx = tx.clone();
             buffer
@@ -701,6 +705,7 @@ impl Backend for GpuBackend {
                 .map(|c| (c.params.width, c.params.height))
                 .collect(),
             mapped,
+            mapped_count,
             queries_used,
         };
         self.collector
@@ -746,10 +751,7 @@ fn finish_frame(
             timeout: None,
         })
         .map_err(|e| BackendError::Gpu(e.to_string()))?;
-    let expected = usize::from(frame.lidar.is_some())
-        + frame.cameras.len()
-        + usize::from(frame.queries_used > 0 && frame.readbacks.queries.is_some());
-    for _ in 0..expected {
+    for _ in 0..frame.mapped_count {
         let (i, r) = frame
             .mapped
             .recv()
