@@ -270,6 +270,7 @@ fn encode_dataset_frame(
         seed: inputs.seed,
         time_s: inputs.time_s,
         variation: r.variation.clone(),
+        braking: inputs.braking,
         pose: std::array::from_fn(|i| rows[i / 4][i % 4]),
         sk_calib: if cfg.has(Format::SemanticKitti) {
             semantic_kitti::calib_from_kitti(&calib_text(inputs))

@@ -96,6 +96,8 @@ pub struct FrameInputs {
     /// The explicit precipitation particles around the rig and their grid (built per frame);
     /// both backends read these bytes.
     pub precip: crate::physics::precip_field::PrecipInputs,
+    /// The hardest braking (relative to friction) in the ticks since the previous frame.
+    pub braking: Option<BrakingSample>,
 }
 
 /// One actor's state at a tick (for `verisim simulate`).
@@ -131,6 +133,9 @@ pub struct Simulation {
     lidar_tables: Option<sensors::DirectionTables>,
     /// Street-light heads of the map.
     street_lamps: Vec<Vec3>,
+    /// The hardest braking in each frame's ticks, by frame, until the frame's inputs take it
+    /// (frames skipped by a shard are dropped then).
+    braking: std::collections::BTreeMap<u32, BrakingSample>,
 }
 
 fn spawn_pose(spawn: Option<(f32, f32, f32)>, route: &[(f32, f32)]) -> (Pose, usize) {
@@ -533,6 +538,7 @@ impl Simulation {
             changes,
         });
         world.insert_resource(PrecipField::default());
+        world.insert_resource(BrakingLog::default());
         world.spawn(StaticMap { mesh: static_mesh });
 
         let graph = LaneGraph::build(&scenario.map, scenario.traffic.as_ref());
@@ -682,6 +688,7 @@ impl Simulation {
             frame: 0,
             lidar_tables,
             street_lamps: static_world.lamps,
+            braking: Default::default(),
         }
     }
 
@@ -695,6 +702,12 @@ impl Simulation {
         let target = frame as u64 * per_frame;
         while self.world.resource::<SimClock>().tick < target {
             self.schedule.run(&mut self.world);
+            let tick = self.world.resource::<SimClock>().tick;
+            if tick.is_multiple_of(per_frame)
+                && let Some(b) = self.world.resource_mut::<BrakingLog>().hardest.take()
+            {
+                self.braking.insert((tick / per_frame) as u32, b);
+            }
         }
         self.frame = self.frame.max(frame);
     }
@@ -917,7 +930,10 @@ impl Simulation {
                 )
             }
         };
+        let braking = self.braking.remove(&self.frame);
+        self.braking.retain(|&f, _| f > self.frame);
         FrameInputs {
+            braking,
             precip,
             frame: self.frame,
             time_s: clock.time_s(),

@@ -227,6 +227,9 @@ pub struct FrameRecord {
     pub time_s: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variation: Option<EpisodeDraw>,
+    /// The hardest braking (relative to friction) in the ticks before this frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub braking: Option<crate::world::resources::BrakingSample>,
     /// world_from_camera of camera 0 (else world_from_lidar), 3x4 row-major.
     pub pose: [f32; 12],
     /// SemanticKITTI calib.txt text for this frame.

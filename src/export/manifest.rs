@@ -214,6 +214,9 @@ pub fn finalize(
             if let Some(d) = &r.variation {
                 v["variation"] = serde_json::to_value(d).expect("plain data");
             }
+            if let Some(b) = &r.braking {
+                v["braking"] = serde_json::to_value(b).expect("plain data");
+            }
             v
         })
         .collect();

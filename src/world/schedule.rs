@@ -7,7 +7,7 @@ use bevy_ecs::schedule::SingleThreadedExecutor;
 
 use super::systems::motion::{advance_clock, follow_route, measure_twist, remember_poses};
 use super::systems::pedestrians::{cross_at_crosswalks, trigger_step_outs};
-use super::systems::traffic::drive_vehicles;
+use super::systems::traffic::{drive_vehicles, log_braking};
 use super::systems::weather::{advance_particles, apply_weather_changes, update_road_surfaces};
 
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
@@ -38,7 +38,12 @@ pub fn build_schedule() -> Schedule {
             .in_set(SimSet::Weather),
     );
     schedule.add_systems(
-        (drive_vehicles, trigger_step_outs, cross_at_crosswalks)
+        (
+            drive_vehicles,
+            log_braking,
+            trigger_step_outs,
+            cross_at_crosswalks,
+        )
             .chain()
             .in_set(SimSet::Traffic),
     );

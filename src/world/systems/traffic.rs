@@ -23,7 +23,7 @@ use crate::world::components::{
     Accel, Actor, DriveMode, Driver, Ego, LaneChange, LaneRider, Pose, Speed,
 };
 use crate::world::lanes::{LaneGraph, SignalState};
-use crate::world::resources::{RoadSurfaces, SimClock, SimRng};
+use crate::world::resources::{BrakingLog, BrakingSample, RoadSurfaces, SimClock, SimRng};
 
 /// How far ahead leaders are searched, metres.
 const LOOKAHEAD_M: f32 = 150.0;
@@ -445,6 +445,24 @@ struct Decision {
     accel: f32,
     /// Start a lane change to this lane (forced: a scripted cut-in).
     change_to: Option<(u32, bool)>,
+}
+
+/// Keeps the tick's hardest braking in [`BrakingLog`]: each vehicle's deceleration relative to
+/// the friction `drive_vehicles` braked it on.
+pub fn log_braking(
+    mut log: ResMut<BrakingLog>,
+    vehicles: Query<(&Driver, &Accel, Option<&Actor>)>,
+) {
+    for (driver, accel, actor) in &vehicles {
+        let s = BrakingSample {
+            instance_id: actor.map_or(0, |a| a.instance_id),
+            decel_m_per_s2: -accel.m_per_s2,
+            mu: driver.mu,
+        };
+        if s.decel_m_per_s2 > 0.0 && s.mu > 0.0 && log.hardest.is_none_or(|h| s.harder_than(&h)) {
+            log.hardest = Some(s);
+        }
+    }
 }
 
 #[allow(clippy::type_complexity)]
