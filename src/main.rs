@@ -336,6 +336,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     rain_mm_per_h: a.truth_rain_mm_per_h,
                     friction_mu: a.truth_mu,
                     decelerations_m_per_s2: a.truth_decel_m_per_s2,
+                    ..Default::default()
                 },
             };
             let report = reality::run_check(&opts)?;

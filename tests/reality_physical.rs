@@ -1,7 +1,9 @@
 //! Physical-consistency checks on real renders, end to end through the CLI: the fog visibility
-//! fitted from the synthetic camera's road contrast against depth_2 (Koschmieder) recovers the
-//! configured visibility; a clear-weather render reads as "no fog"; the truth comes from the
-//! dataset's resolved scenario (file plus --set overrides), command-line flags overriding it.
+//! fitted from the synthetic camera's road contrast against depth_2 (Koschmieder) and from the
+//! lidar's road returns against range recovers the configured visibility; a clear-weather render
+//! reads as "no fog"; the brakings a dataset records stay within μ·g; the truth comes from the
+//! dataset's resolved scenario (file plus --set overrides) and manifest, command-line flags
+//! overriding it.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -157,12 +159,136 @@ fn clear_weather_render_reads_as_no_fog() {
         "clear air fitted as fog: {c}"
     );
     assert_eq!(c["pass"], true);
+    let l = physical(&r, "physical.visibility_lidar");
+    eprintln!("{l}");
     assert!(
-        r["physical"]
-            .as_array()
+        num(&l["estimate"]).is_none_or(|v| v >= 5000.0),
+        "clear air fitted as fog from the road returns: {l}"
+    );
+    assert!(l["note"].as_str().unwrap().contains("range bins 7–"), "{l}");
+    assert_eq!(l["pass"], true);
+}
+
+#[test]
+fn lidar_road_returns_recover_fog_visibility() {
+    let tmp = tempfile::tempdir().unwrap();
+    for v in [200.0, 1000.0] {
+        let dir = tmp.path().join(format!("fog{v}"));
+        render(&dir, &[&format!("weather.fog_visibility_m=Some({v})")]);
+        let r = check(&dir, &tmp.path().join(format!("r{v}")), &[]);
+        let l = physical(&r, "physical.visibility_lidar");
+        eprintln!("{l}");
+        assert_eq!(num(&l["truth"]), Some(v));
+        let est = num(&l["estimate"]).expect("a fitted visibility");
+        assert!((est - v).abs() <= 0.15 * v, "fitted {est} m vs {v} m: {l}");
+        assert_eq!(l["pass"], true);
+        if v == 200.0 {
+            // Told the fog were twice as thin, the same returns fail the check.
+            let r = check(
+                &dir,
+                &tmp.path().join("wrong"),
+                &["--truth-visibility-m", "400"],
+            );
+            let l = physical(&r, "physical.visibility_lidar");
+            assert_eq!(l["pass"], false, "{l}");
+        }
+    }
+}
+
+/// The braking scene (cars braking hard on dry, wet, snow and ice from t = 2 s), 30 frames of a
+/// tiny camera.
+fn render_braking(dir: &Path) {
+    let scene = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/braking.ron");
+    let mut args: Vec<String> = vec![
+        "render".into(),
+        scene.display().to_string(),
+        "--out".into(),
+        dir.display().to_string(),
+        "--backend".into(),
+        "cpu".into(),
+        "-q".into(),
+    ];
+    for s in [
+        "run.frames=30",
+        "rig.cameras.0.width=160",
+        "rig.cameras.0.height=60",
+    ] {
+        args.push("--set".into());
+        args.push(s.into());
+    }
+    let (code, out) = verisim(&args);
+    assert_eq!(code, 0, "render failed: {out}");
+}
+
+#[test]
+fn recorded_brakings_stay_within_friction() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("braking");
+    render_braking(&dir);
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let frames = manifest["vs:frames"].as_array().unwrap();
+    // Before t = 2 s the cars cruise; from then on each frame records the hardest braking, at
+    // μ·g on its own surface (REFERENCE.md: dry 0.8, wet 0.55, snow 0.3, ice 0.1).
+    assert!(
+        frames[..19].iter().all(|f| f["braking"].is_null()),
+        "braking before 2 s"
+    );
+    let braking: Vec<&Value> = frames[21..].iter().map(|f| &f["braking"]).collect();
+    for b in &braking {
+        let (d, mu) = (num(&b["decel_m_per_s2"]).unwrap(), num(&b["mu"]).unwrap());
+        assert!(
+            [0.8, 0.55, 0.3, 0.1].iter().any(|m| (mu - m).abs() < 1e-6),
+            "{b}"
+        );
+        assert!(
+            (d / (mu * 9.81) - 1.0).abs() < 1e-3,
+            "not braking at μ·g: {b}"
+        );
+    }
+    let r = check(&dir, &tmp.path().join("r"), &[]);
+    let c = physical(&r, "physical.deceleration");
+    eprintln!("{c}");
+    assert_eq!(c["pass"], true);
+    let recorded = frames.iter().filter(|f| !f["braking"].is_null()).count();
+    assert!(
+        c["note"]
+            .as_str()
             .unwrap()
-            .iter()
-            .all(|p| p["id"] != "physical.visibility_lidar")
+            .starts_with(&format!("{recorded} brakings;")),
+        "{c}"
+    );
+
+    // A manifest claiming a braking beyond its friction fails the check; one with a friction
+    // that is not a number is an input error naming the file and field.
+    let text = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    let mut m: Value = serde_json::from_str(&text).unwrap();
+    m["vs:frames"][25]["braking"]["decel_m_per_s2"] = serde_json::json!(5.0);
+    m["vs:frames"][25]["braking"]["mu"] = serde_json::json!(0.1);
+    std::fs::write(dir.join("manifest.json"), m.to_string()).unwrap();
+    let r = check(&dir, &tmp.path().join("r2"), &[]);
+    let c = physical(&r, "physical.deceleration");
+    assert_eq!(c["pass"], false, "{c}");
+    assert_eq!(num(&c["estimate"]), Some(5.0));
+    assert_eq!(r["verdict"], "fail");
+    m["vs:frames"][25]["braking"]["mu"] = serde_json::json!("slippery");
+    std::fs::write(dir.join("manifest.json"), m.to_string()).unwrap();
+    let profile =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/reference/kitti-hdl64e.profile.json");
+    let (code, text) = verisim(&[
+        "check".into(),
+        dir.display().to_string(),
+        "--profile".into(),
+        profile.display().to_string(),
+        "--out".into(),
+        tmp.path().join("r3").display().to_string(),
+    ]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("manifest.json")
+            && text.contains("vs:frames[].braking")
+            && text.contains("mu"),
+        "{text}"
     );
 }
 

@@ -56,12 +56,18 @@ fn fresnel_water(cos_i: f32) -> f32 {
     0.02 + 0.98 * (m * m * m * m * m)
 }
 
+/// The share of a ground return that crosses a water film of `wetness` (0–1) both ways: the
+/// film's Fresnel transmission squared, blended with a dry road by the wetness.
+pub fn wet_return_factor(cos_inc: f32, wetness: f32) -> f32 {
+    let t = 1.0 - fresnel_water(cos_inc);
+    1.0 + (t * t - 1.0) * wetness
+}
+
 fn surface_reflectivity(lp: &LidarParams, rho: f32, n: Vec3, cos_inc: f32) -> f32 {
     let mut r = rho;
     if n.z > 0.7 {
         r += (GROUND_SNOW_REFLECTIVITY - r) * lp.snow_cover;
-        let t = 1.0 - fresnel_water(cos_inc);
-        r *= 1.0 + (t * t - 1.0) * lp.wetness;
+        r *= wet_return_factor(cos_inc, lp.wetness);
     }
     r
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod hist;
 pub mod labels;
 pub mod lidar;
+pub mod lidar_decay;
 pub mod metrics;
 pub mod physical;
 pub mod policy;
@@ -114,7 +115,7 @@ pub fn compare(
     tier: Option<&str>,
     truth: &PhysicalTruth,
 ) -> Report {
-    compare_with_camera(
+    compare_with_fits(
         synth,
         real,
         policy,
@@ -122,14 +123,14 @@ pub fn compare(
         policy_text,
         tier,
         truth,
-        None,
+        &physical::DatasetFits::default(),
     )
 }
 
-/// [`compare`] plus the camera-contrast visibility fit of the synthetic dataset, when it has
-/// depth and semantic maps.
+/// [`compare`] plus the fits made inside the synthetic dataset (camera contrast against depth,
+/// lidar road returns against range), when it has the maps and labels they need.
 #[allow(clippy::too_many_arguments)]
-pub fn compare_with_camera(
+pub fn compare_with_fits(
     synth: &Profile,
     real: &Profile,
     policy: &GatePolicy,
@@ -137,7 +138,7 @@ pub fn compare_with_camera(
     policy_text: &str,
     tier: Option<&str>,
     truth: &PhysicalTruth,
-    camera: Option<&contrast::ContrastFit>,
+    fits: &physical::DatasetFits,
 ) -> Report {
     let checks = check::run_checks(synth, real, policy);
     let mut validity =
@@ -147,13 +148,7 @@ pub fn compare_with_camera(
         &real.validity,
         real.total().lidar.points,
     ));
-    let physical = physical::physical_checks(
-        truth,
-        &synth.total().lidar,
-        &real.total().lidar,
-        policy.physical_tolerance,
-        camera,
-    );
+    let physical = physical::physical_checks(truth, fits, policy.physical_tolerance);
     let mut summary = report::Summary::default();
     for c in &checks {
         match c.verdict {
@@ -239,12 +234,19 @@ pub fn run_check(opts: &CheckOptions) -> Result<Report> {
     // Ground truth from the synthetic dataset itself (scenario.ron, manifest draws); flags
     // override field by field.
     let truth = truth::resolve(&opts.synthetic, &opts.truth)?;
-    // The contrast fit needs the camera's vignetting, known only for verisim datasets.
-    let camera = match truth.camera_vignetting {
-        Some(v) => contrast::fit_dataset(&synth_ds, v)?,
-        None => None,
+    // The fits need the camera's vignetting and the lidar's intensity model, known only for
+    // verisim datasets.
+    let fits = physical::DatasetFits {
+        camera: match truth.camera_vignetting {
+            Some(v) => contrast::fit_dataset(&synth_ds, v)?,
+            None => None,
+        },
+        lidar: match &truth.lidar_decay {
+            Some(m) => lidar_decay::fit_dataset(&synth_ds, m)?,
+            None => None,
+        },
     };
-    let mut report = compare_with_camera(
+    let mut report = compare_with_fits(
         &synth,
         &real,
         &policy,
@@ -252,12 +254,13 @@ pub fn run_check(opts: &CheckOptions) -> Result<Report> {
         &policy_text,
         opts.tier.as_deref(),
         &truth.truth,
-        camera.as_ref(),
+        &fits,
     );
     report.truth = report::TruthSource {
         scenario: truth.scenario.map(|p| p.display().to_string()),
         fog_visibility_m: truth.truth.fog_visibility_m,
         rain_mm_per_h: truth.truth.rain_mm_per_h,
+        snow_mm_per_h: truth.truth.snow_mm_per_h,
         friction_mu: truth.truth.friction_mu,
         notes: truth.notes,
     };

@@ -1,15 +1,16 @@
 //! Physical-consistency checks where the synthetic scenario's ground truth is known
 //! (REFERENCE.md "Atmosphere and weather", "Road and vehicle").
 //!
-//! Lidar extinction: a hard-target return through an attenuating medium carries
-//! exp(−2αR); with per-point intensities normalised to full scale, the mean ln(intensity) per
-//! 10 m range band falls with slope −2α relative to clear air. The real (clear-weather) profile
-//! supplies the clear-air slope, so α̂ = −(slope_synth − slope_real)/2. Fog visibility follows from
-//! Koschmieder, V = 3.912/α; rain extinction is compared with the Marshall–Palmer geometric-optics
-//! law α = 3.65e-4·R^0.63 /m.
+//! Lidar extinction is fitted inside the synthetic dataset from its road returns
+//! ([`super::lidar_decay`]): α̂ = −slope/2 of the range-corrected ln intensity. The lidar's fog
+//! visibility is a meteorological optical range, MOR = ln(20)/α (the lidar model's definition,
+//! REFERENCE.md); rain extinction is compared with the Marshall–Palmer geometric-optics law
+//! α = 3.65e-4·R^0.63 /m. The camera's visibility is Koschmieder's, V = 3.912/σ.
+//! Decelerations, recorded per frame in the dataset's manifest with the friction the vehicle had,
+//! must stay within μ·g.
 
 use super::contrast::{ContrastFit, NO_FOG_VISIBILITY_M};
-use super::lidar::{LidarAgg, RANGE_BAND_M};
+use super::lidar_decay::DecayFit;
 use serde::{Deserialize, Serialize};
 
 /// Ground truth of the synthetic scenario, filled by the caller.
@@ -17,10 +18,39 @@ use serde::{Deserialize, Serialize};
 pub struct PhysicalTruth {
     pub fog_visibility_m: Option<f64>,
     pub rain_mm_per_h: Option<f64>,
+    #[serde(default)]
+    pub snow_mm_per_h: Option<f64>,
+    /// Friction for `decelerations_m_per_s2` (given on the command line).
     pub friction_mu: Option<f64>,
-    /// Decelerations the scenario's vehicles reached (positive numbers, m/s²).
+    /// Decelerations the scenario's vehicles reached (positive numbers, m/s²), all under
+    /// `friction_mu`.
     pub decelerations_m_per_s2: Vec<f64>,
+    /// Hardest braking recorded by the dataset, each with the friction it was under.
+    #[serde(default)]
+    pub braking: Vec<BrakingTruth>,
 }
+
+/// One recorded braking: a vehicle's deceleration and its tyre–road friction at that moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct BrakingTruth {
+    pub frame: u32,
+    pub instance_id: u32,
+    pub decel_m_per_s2: f64,
+    pub mu: f64,
+}
+
+/// Fits made inside the synthetic dataset, where depth and labels are exact.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DatasetFits {
+    pub camera: Option<ContrastFit>,
+    pub lidar: Option<DecayFit>,
+}
+
+/// ln(20): the lidar's fog visibility is the range of 5% transmittance.
+pub const LN_20: f64 = 2.995_732_273_553_991;
+
+/// Relative slack on μ·g for decelerations recovered from f32 speed steps (Δv/dt).
+pub const DECELERATION_SLACK: f64 = 1e-3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhysicalResult {
@@ -41,30 +71,66 @@ pub fn rain_extinction_per_m(rain_mm_per_h: f64) -> f64 {
     3.65e-4 * rain_mm_per_h.max(0.0).powf(0.63)
 }
 
-/// Least-squares slope of mean ln(intensity) against band-centre range over bands 5–65 m where
-/// both profiles have at least 200 points.
-fn ln_intensity_slope(a: &LidarAgg, gate: &LidarAgg) -> Option<f64> {
-    let y = a.ln_intensity_by_band();
-    let (mut sx, mut sy, mut sxx, mut sxy, mut n) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for (b, &yb) in y.iter().enumerate().take(7) {
-        if a.count_by_band[b] < 200.0 || gate.count_by_band[b] < 200.0 || !yb.is_finite() {
-            continue;
-        }
-        let x = (b as f64 + 0.5) * RANGE_BAND_M;
-        sx += x;
-        sy += yb;
-        sxx += x * x;
-        sxy += x * yb;
-        n += 1.0;
-    }
-    (n >= 3.0).then(|| (n * sxy - sx * sy) / (n * sxx - sx * sx))
+/// The snow's extinction by the engine's Gunn–Marshall law (no closed form in REFERENCE.md).
+fn snow_extinction_per_m(truth: &PhysicalTruth) -> f64 {
+    truth.snow_mm_per_h.map_or(0.0, |s| {
+        crate::physics::precip::snow_extinction_per_m(s as f32) as f64
+    })
 }
 
-/// Extinction coefficient (1/m) of the synthetic data relative to the clear real profile.
-pub fn lidar_extinction_estimate(synth: &LidarAgg, real_clear: &LidarAgg) -> Option<f64> {
-    let s = ln_intensity_slope(synth, real_clear)?;
-    let r = ln_intensity_slope(real_clear, synth)?;
-    Some((-(s - r) / 2.0).max(0.0))
+/// Fog visibility from the lidar's road returns: the fitted extinction less rain's and snow's,
+/// as an optical range ln(20)/α. With no fog configured the fit must find none.
+fn lidar_visibility_check(truth: &PhysicalTruth, fit: &DecayFit, tol: f64) -> PhysicalResult {
+    let other = truth
+        .rain_mm_per_h
+        .map(rain_extinction_per_m)
+        .unwrap_or(0.0)
+        + snow_extinction_per_m(truth);
+    let fog = fit.alpha_per_m.map(|a| a - other);
+    let est = fog.and_then(|f| (f > 0.0).then(|| LN_20 / f));
+    let note = match fit.alpha_per_m {
+        Some(a) => format!(
+            "{} frames, {} road returns, {} range bins {:.0}–{:.0} m, α = {a:.5} /m, rms {:.3}",
+            fit.frames,
+            fit.road_points,
+            fit.bins_used,
+            fit.range_span_m.0,
+            fit.range_span_m.1,
+            fit.rms_residual
+        ),
+        None => format!(
+            "{} frames, {} road returns: too few range bins to fit (the road fades out of \
+             detection too near), not checked",
+            fit.frames, fit.road_points
+        ),
+    };
+    match truth.fog_visibility_m {
+        Some(v) => {
+            let rel = est.map(|e| (e - v).abs() / v);
+            PhysicalResult {
+                id: "physical.visibility_lidar".into(),
+                law: "road returns I ∝ cos θ·exp(−2αR), MOR = ln(20)/α".into(),
+                truth: v,
+                estimate: est,
+                relative_error: rel,
+                tolerance: tol,
+                pass: fit.alpha_per_m.is_none() || rel.is_some_and(|r| r <= tol),
+                note,
+            }
+        }
+        None => PhysicalResult {
+            id: "physical.visibility_lidar".into(),
+            law: format!(
+                "no fog: road returns do not fade beyond rain and snow (MOR ≥ {NO_FOG_VISIBILITY_M} m)"
+            ),
+            truth: NO_FOG_VISIBILITY_M,
+            estimate: est,
+            relative_error: None,
+            tolerance: tol,
+            pass: est.is_none_or(|e| e >= NO_FOG_VISIBILITY_M),
+            note,
+        },
+    }
 }
 
 /// Visibility from the camera's contrast against depth (see [`super::contrast`]). Rain and snow
@@ -121,89 +187,86 @@ fn camera_visibility_check(truth: &PhysicalTruth, fit: &ContrastFit, tol: f64) -
 
 pub fn physical_checks(
     truth: &PhysicalTruth,
-    synth: &LidarAgg,
-    real: &LidarAgg,
+    fits: &DatasetFits,
     tolerance: f64,
-    camera: Option<&ContrastFit>,
 ) -> Vec<PhysicalResult> {
     let mut out = Vec::new();
-    let alpha = if synth.frames > 0 && real.frames > 0 {
-        lidar_extinction_estimate(synth, real)
-    } else {
-        None
-    };
-    let rain_alpha = truth
-        .rain_mm_per_h
-        .map(rain_extinction_per_m)
-        .unwrap_or(0.0);
-    if let Some(v) = truth.fog_visibility_m {
-        let est = alpha.and_then(|a| {
-            let fog = a - rain_alpha;
-            (fog > 0.0).then(|| 3.912 / fog)
-        });
-        let rel = est.map(|e| (e - v).abs() / v);
-        out.push(PhysicalResult {
-            id: "physical.visibility_lidar".into(),
-            law: "I ∝ exp(−2αR), V = 3.912/α (Koschmieder)".into(),
-            truth: v,
-            estimate: est,
-            relative_error: rel,
-            tolerance,
-            pass: rel.is_some_and(|r| r <= tolerance),
-            note: if alpha.is_none() {
-                "not enough lidar returns in 5–65 m to fit".into()
-            } else {
-                String::new()
-            },
-        });
+    if let Some(fit) = &fits.lidar {
+        out.push(lidar_visibility_check(truth, fit, tolerance));
     }
-    if let Some(fit) = camera {
+    if let Some(fit) = &fits.camera {
         out.push(camera_visibility_check(truth, fit, tolerance));
     }
-    if let Some(r) = truth.rain_mm_per_h {
+    if let (Some(r), Some(fit)) = (truth.rain_mm_per_h, &fits.lidar) {
         let want = rain_extinction_per_m(r);
-        let est = if truth.fog_visibility_m.is_some() {
-            None
-        } else {
-            alpha
-        };
+        let separable = truth.fog_visibility_m.is_none() && truth.snow_mm_per_h.is_none();
+        let est = fit.alpha_per_m.filter(|_| separable);
         let rel = est.map(|e| (e - want).abs() / want.max(1e-12));
         out.push(PhysicalResult {
             id: "physical.rain_extinction".into(),
-            law: "α = 3.65e-4·R^0.63 /m (Marshall–Palmer, Q_ext ≈ 2)".into(),
+            law: "α = 3.65e-4·R^0.63 /m (Marshall–Palmer, Q_ext ≈ 2), from road returns".into(),
             truth: want,
             estimate: est,
             relative_error: rel,
             tolerance,
-            pass: rel.is_some_and(|x| x <= tolerance),
-            note: if truth.fog_visibility_m.is_some() {
-                "fog and rain together: rain extinction not separable".into()
-            } else {
+            pass: !separable || rel.is_some_and(|x| x <= tolerance),
+            note: if separable {
                 String::new()
+            } else {
+                "fog or snow as well: rain extinction not separable (not checked)".into()
             },
         });
     }
-    if let Some(mu) = truth.friction_mu
-        && !truth.decelerations_m_per_s2.is_empty()
-    {
-        let limit = mu * G_M_PER_S2;
-        let worst = truth
-            .decelerations_m_per_s2
-            .iter()
-            .copied()
-            .fold(f64::NEG_INFINITY, f64::max);
-        out.push(PhysicalResult {
-            id: "physical.deceleration".into(),
-            law: "deceleration ≤ μ·g".into(),
-            truth: limit,
-            estimate: Some(worst),
-            relative_error: Some(((worst - limit) / limit).max(0.0)),
-            tolerance: 1e-6,
-            pass: worst <= limit * (1.0 + 1e-6),
-            note: String::new(),
-        });
+    if let Some(r) = deceleration_check(truth) {
+        out.push(r);
     }
     out
+}
+
+/// Every braking (recorded in the dataset, or given with one μ on the command line) within μ·g:
+/// reports the hardest relative to its own limit.
+fn deceleration_check(truth: &PhysicalTruth) -> Option<PhysicalResult> {
+    let mut samples: Vec<(f64, f64, String)> = truth
+        .braking
+        .iter()
+        .map(|b| {
+            let who = if b.instance_id == 0 {
+                "the ego".to_string()
+            } else {
+                format!("instance {}", b.instance_id)
+            };
+            (
+                b.decel_m_per_s2,
+                b.mu,
+                format!("{who} before frame {}", b.frame),
+            )
+        })
+        .collect();
+    if let Some(mu) = truth.friction_mu {
+        samples.extend(
+            truth
+                .decelerations_m_per_s2
+                .iter()
+                .map(|&d| (d, mu, "given on the command line".to_string())),
+        );
+    }
+    let (decel, mu, at) = samples
+        .iter()
+        .max_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)))?;
+    let limit = mu * G_M_PER_S2;
+    Some(PhysicalResult {
+        id: "physical.deceleration".into(),
+        law: "deceleration ≤ μ·g (each braking under its own friction)".into(),
+        truth: limit,
+        estimate: Some(*decel),
+        relative_error: Some(((decel - limit) / limit).max(0.0)),
+        tolerance: DECELERATION_SLACK,
+        pass: *decel <= limit * (1.0 + DECELERATION_SLACK),
+        note: format!(
+            "{} brakings; the hardest relative to its limit: {decel:.2} m/s² at μ = {mu:.3}, {at}",
+            samples.len()
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -225,12 +288,90 @@ mod tests {
             decelerations_m_per_s2: vec![3.0, 4.9],
             ..Default::default()
         };
-        let agg = LidarAgg::new(&super::super::lidar::SensorModel::hdl64e());
-        assert!(physical_checks(&t, &agg, &agg, 0.25, None)[0].pass);
+        let none = DatasetFits::default();
+        assert!(physical_checks(&t, &none, 0.25)[0].pass);
         let t = PhysicalTruth {
             decelerations_m_per_s2: vec![5.0],
             ..t
         };
-        assert!(!physical_checks(&t, &agg, &agg, 0.25, None)[0].pass);
+        assert!(!physical_checks(&t, &none, 0.25)[0].pass);
+    }
+
+    #[test]
+    fn recorded_brakings_are_each_held_to_their_own_friction() {
+        let b = |decel, mu| BrakingTruth {
+            frame: 3,
+            instance_id: 7,
+            decel_m_per_s2: decel,
+            mu,
+        };
+        let none = DatasetFits::default();
+        // 7 m/s² on dry road (μ 0.8) is fine; 4 m/s² on ice (μ 0.1) is not.
+        let t = PhysicalTruth {
+            braking: vec![b(7.0, 0.8), b(0.9, 0.1)],
+            ..Default::default()
+        };
+        let r = physical_checks(&t, &none, 0.25);
+        assert!(r[0].pass, "{r:?}");
+        let t = PhysicalTruth {
+            braking: vec![b(7.0, 0.8), b(4.0, 0.1)],
+            ..Default::default()
+        };
+        let r = &physical_checks(&t, &none, 0.25)[0];
+        assert!(!r.pass);
+        assert_eq!(r.estimate, Some(4.0));
+        assert!(r.note.contains("instance 7 before frame 3"), "{}", r.note);
+    }
+
+    fn fit(alpha: Option<f64>) -> DatasetFits {
+        DatasetFits {
+            lidar: Some(DecayFit {
+                frames: 2,
+                road_points: 5000,
+                bins_used: 12,
+                range_span_m: (7.0, 41.0),
+                alpha_per_m: alpha,
+                rms_residual: 0.01,
+            }),
+            camera: None,
+        }
+    }
+
+    #[test]
+    fn lidar_visibility_is_an_optical_range_net_of_rain() {
+        let t = PhysicalTruth {
+            fog_visibility_m: Some(100.0),
+            rain_mm_per_h: Some(10.0),
+            ..Default::default()
+        };
+        let alpha = LN_20 / 100.0 + rain_extinction_per_m(10.0);
+        let r = physical_checks(&t, &fit(Some(alpha)), 0.25);
+        assert!((r[0].estimate.unwrap() - 100.0).abs() < 1e-6, "{r:?}");
+        assert!(r[0].pass);
+        // Half the extinction reads as twice the visibility: fails.
+        let r = physical_checks(&t, &fit(Some(alpha / 2.0)), 0.25);
+        assert!(!r[0].pass, "{r:?}");
+        // Rain with fog is not separable: reported, not failed.
+        assert_eq!(r[1].id, "physical.rain_extinction");
+        assert!(r[1].pass && r[1].estimate.is_none());
+        // No fit (the road fades out of detection within a few bins): reported, not checked.
+        let r = physical_checks(&t, &fit(None), 0.25);
+        assert!(r[0].pass && r[0].estimate.is_none() && r[0].note.contains("not checked"));
+    }
+
+    #[test]
+    fn clear_air_must_fit_no_fog_and_rain_alone_its_law() {
+        let clear = PhysicalTruth::default();
+        assert!(physical_checks(&clear, &fit(Some(1e-4)), 0.25)[0].pass);
+        assert!(!physical_checks(&clear, &fit(Some(0.01)), 0.25)[0].pass);
+        let rain = PhysicalTruth {
+            rain_mm_per_h: Some(50.0),
+            ..Default::default()
+        };
+        let want = rain_extinction_per_m(50.0);
+        let r = physical_checks(&rain, &fit(Some(want * 1.1)), 0.25);
+        assert!(r.iter().all(|c| c.pass), "{r:?}");
+        let r = physical_checks(&rain, &fit(Some(want * 2.0)), 0.25);
+        assert!(!r[1].pass, "{r:?}");
     }
 }

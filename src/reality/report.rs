@@ -63,6 +63,8 @@ pub struct TruthSource {
     pub scenario: Option<String>,
     pub fog_visibility_m: Option<f64>,
     pub rain_mm_per_h: Option<f64>,
+    #[serde(default)]
+    pub snow_mm_per_h: Option<f64>,
     pub friction_mu: Option<f64>,
     pub notes: Vec<String>,
 }

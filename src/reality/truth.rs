@@ -1,10 +1,13 @@
 //! Ground truth of a synthetic dataset, read from the dataset itself: `scenario.ron` (the
 //! resolved scenario: file plus `--set` overrides, written by `verisim render`) and, for
 //! scenarios with a `variations` block, the per-frame draws listed in `manifest.json`
-//! (`vs:frames[].variation.sets`). CLI flags override what is found here.
+//! (`vs:frames[].variation.sets`), and the hardest braking before each frame
+//! (`vs:frames[].braking`). CLI flags override what is found here.
 
 use super::error::{RealityError, Result};
-use super::physical::PhysicalTruth;
+use super::lidar_decay::DecayModel;
+use super::physical::{BrakingTruth, PhysicalTruth};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Where the truth of one synthetic input came from, and what could not be known.
@@ -15,6 +18,9 @@ pub struct DatasetTruth {
     pub scenario: Option<PathBuf>,
     /// Vignetting strength of the first camera (for the contrast fit).
     pub camera_vignetting: Option<f64>,
+    /// The first lidar's intensity model and the road's water film (for the road-return fit);
+    /// `None` without a lidar or when the film changes between frames.
+    pub lidar_decay: Option<DecayModel>,
     pub notes: Vec<String>,
 }
 
@@ -54,19 +60,31 @@ pub fn set_number(set: &str, value: &str, manifest: &Path) -> Result<Option<f64>
         })
 }
 
-/// Per-frame weather draws from `manifest.json`: for each of fog and rain, the distinct values
-/// the frames were rendered with (`None` = the key is never varied).
-type Draws = (Option<Vec<Option<f64>>>, Option<Vec<Option<f64>>>);
+/// Weather keys whose per-frame draws the truth follows.
+const DRAWN_KEYS: [&str; 4] = [
+    "weather.fog_visibility_m",
+    "weather.rain_mm_per_h",
+    "weather.snow_mm_per_h",
+    "weather.wetness",
+];
 
-fn manifest_draws(root: &Path) -> Result<Draws> {
+/// What `manifest.json` says of the frames: for each drawn weather key, the distinct values the
+/// frames were rendered with (absent = never varied), and the recorded brakings.
+#[derive(Debug, Default)]
+struct ManifestFacts {
+    draws: BTreeMap<&'static str, Vec<Option<f64>>>,
+    braking: Vec<BrakingTruth>,
+}
+
+fn manifest_facts(root: &Path) -> Result<ManifestFacts> {
     let path = root.join("manifest.json");
+    let mut out = ManifestFacts::default();
     if !path.is_file() {
-        return Ok((None, None));
+        return Ok(out);
     }
     let text = std::fs::read_to_string(&path).map_err(|e| RealityError::io(&path, e))?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| RealityError::parse(&path, e.line(), e.to_string()))?;
-    let (mut fog, mut rain): Draws = (None, None);
     let frames = v.get("vs:frames").and_then(|f| f.as_array());
     for f in frames.into_iter().flatten() {
         let sets = f
@@ -77,19 +95,41 @@ fn manifest_draws(root: &Path) -> Result<Draws> {
             let Some((k, val)) = s.split_once('=') else {
                 continue;
             };
-            let slot = match k.trim() {
-                "weather.fog_visibility_m" => &mut fog,
-                "weather.rain_mm_per_h" => &mut rain,
-                _ => continue,
+            let Some(key) = DRAWN_KEYS.iter().find(|d| **d == k.trim()) else {
+                continue;
             };
             let x = set_number(s, val, &path)?;
-            let list = slot.get_or_insert_with(Vec::new);
+            let list = out.draws.entry(key).or_default();
             if !list.contains(&x) {
                 list.push(x);
             }
         }
+        if let Some(b) = f.get("braking") {
+            let field = "vs:frames[].braking";
+            let bad = |what: &str| RealityError::Field {
+                path: path.clone(),
+                field: field.into(),
+                what: what.into(),
+            };
+            let num = |k: &str| {
+                b.get(k)
+                    .and_then(|x| x.as_f64())
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| bad(&format!("`{k}`: expected a finite number")))
+            };
+            let (decel, mu) = (num("decel_m_per_s2")?, num("mu")?);
+            if mu <= 0.0 {
+                return Err(bad("`mu`: expected a positive friction coefficient"));
+            }
+            out.braking.push(BrakingTruth {
+                frame: f.get("frame").and_then(|x| x.as_u64()).unwrap_or(0) as u32,
+                instance_id: b.get("instance_id").and_then(|x| x.as_u64()).unwrap_or(0) as u32,
+                decel_m_per_s2: decel,
+                mu,
+            });
+        }
     }
-    Ok((fog, rain))
+    Ok(out)
 }
 
 fn fmt_opt(v: Option<f64>) -> String {
@@ -108,44 +148,83 @@ pub fn truth_of_dataset(input: &Path) -> Result<Option<DatasetTruth>> {
         what: e.to_string(),
     })?;
     let w = &scenario.weather;
+    // The lidar sees a snow-covered road, not a water film, while it snows (sensors::lidar).
+    let snowing = w.snow_mm_per_h > 1e-4;
     let mut t = DatasetTruth {
         truth: PhysicalTruth {
             fog_visibility_m: w.fog_visibility_m.map(f64::from),
             rain_mm_per_h: (w.rain_mm_per_h > 0.0).then_some(w.rain_mm_per_h as f64),
+            snow_mm_per_h: snowing.then_some(w.snow_mm_per_h as f64),
             ..Default::default()
         },
         scenario: Some(path.clone()),
         camera_vignetting: scenario.rig.cameras.first().map(|c| c.vignetting as f64),
+        lidar_decay: scenario.rig.lidars.first().map(|l| DecayModel {
+            falloff_range_m: crate::sensors::lidar::INTENSITY_FALLOFF_RANGE_M as f64,
+            overlap_full_m: l.overlap_full_m.max(l.overlap_start_m) as f64,
+            wetness: if snowing { 0.0 } else { w.wetness as f64 },
+        }),
         notes: Vec::new(),
     };
-    let (fog, rain) = manifest_draws(&root)?;
-    if let Some(v) = fog {
-        if v.len() == 1 {
-            t.truth.fog_visibility_m = v[0];
-        } else {
-            t.truth.fog_visibility_m = None;
-            t.notes.push(format!(
-                "fog visibility varies between frames ({}): not checked on the pooled frames",
-                v.iter().map(|x| fmt_opt(*x)).collect::<Vec<_>>().join(", ")
-            ));
-        }
-    }
-    if let Some(v) = rain {
-        if v.len() == 1 {
-            t.truth.rain_mm_per_h = v[0].filter(|r| *r > 0.0);
-        } else {
-            t.truth.rain_mm_per_h = None;
-            t.notes.push(
-                "rain rate varies between frames: rain extinction not checked on the pooled frames"
-                    .into(),
-            );
+    let facts = manifest_facts(&root)?;
+    t.truth.braking = facts.braking;
+    for (key, values) in &facts.draws {
+        let single = (values.len() == 1).then(|| values[0]);
+        let listed = || {
+            values
+                .iter()
+                .map(|x| fmt_opt(*x))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match *key {
+            "weather.fog_visibility_m" => {
+                t.truth.fog_visibility_m = single.flatten();
+                if single.is_none() {
+                    t.notes.push(format!(
+                        "fog visibility varies between frames ({}): not checked on the pooled frames",
+                        listed()
+                    ));
+                }
+            }
+            "weather.rain_mm_per_h" => {
+                t.truth.rain_mm_per_h = single.flatten().filter(|r| *r > 0.0);
+                if single.is_none() {
+                    t.notes.push(
+                        "rain rate varies between frames: rain extinction not checked on the \
+                         pooled frames"
+                            .into(),
+                    );
+                }
+            }
+            "weather.snow_mm_per_h" => {
+                t.truth.snow_mm_per_h = single.flatten().filter(|r| *r > 1e-4);
+                if single.is_none() {
+                    t.lidar_decay = None;
+                    t.notes.push(
+                        "snow rate varies between frames: lidar extinction not fitted".into(),
+                    );
+                }
+            }
+            _ => match (single.flatten(), t.lidar_decay.as_mut()) {
+                (Some(wet), Some(m)) if !snowing => m.wetness = wet,
+                (None, Some(_)) => {
+                    t.lidar_decay = None;
+                    t.notes.push(format!(
+                        "road wetness varies between frames ({}): lidar extinction not fitted",
+                        listed()
+                    ));
+                }
+                _ => {}
+            },
         }
     }
     if !scenario.weather_changes.is_empty() {
         t.truth.rain_mm_per_h = None;
+        t.lidar_decay = None;
         t.notes.push(
             "the scenario changes the weather during the run (weather_changes): rain extinction \
-             not checked"
+             and the lidar's extinction not checked"
                 .into(),
         );
     }
@@ -156,26 +235,40 @@ pub fn truth_of_dataset(input: &Path) -> Result<Option<DatasetTruth>> {
 /// given on the command line (`explicit`) replaces what was read.
 pub fn resolve(synthetic: &[PathBuf], explicit: &PhysicalTruth) -> Result<DatasetTruth> {
     let mut found: Option<(PathBuf, DatasetTruth)> = None;
+    let weather = |t: &PhysicalTruth| (t.fog_visibility_m, t.rain_mm_per_h, t.snow_mm_per_h);
     for p in synthetic {
         let Some(t) = truth_of_dataset(p)? else {
             continue;
         };
-        match &found {
-            Some((q, f)) if f.truth != t.truth => {
+        match &mut found {
+            Some((q, f)) if weather(&f.truth) != weather(&t.truth) => {
                 return Err(RealityError::Dataset {
                     path: p.clone(),
                     what: format!(
-                        "rendered with other weather than {} (fog {} vs {} m, rain {} vs {} mm/h); \
-                         check them one at a time or give --truth-visibility-m/--truth-rain-mm-per-h",
+                        "rendered with other weather than {} (fog {} vs {} m, rain {} vs {} mm/h, \
+                         snow {} vs {} mm/h); check them one at a time or give \
+                         --truth-visibility-m/--truth-rain-mm-per-h",
                         q.display(),
                         fmt_opt(t.truth.fog_visibility_m),
                         fmt_opt(f.truth.fog_visibility_m),
                         fmt_opt(t.truth.rain_mm_per_h),
                         fmt_opt(f.truth.rain_mm_per_h),
+                        fmt_opt(t.truth.snow_mm_per_h),
+                        fmt_opt(f.truth.snow_mm_per_h),
                     ),
                 });
             }
-            Some(_) => {}
+            Some((q, f)) => {
+                f.truth.braking.extend(t.truth.braking);
+                if f.lidar_decay != t.lidar_decay {
+                    f.lidar_decay = None;
+                    f.notes.push(format!(
+                        "{} and {} differ in lidar or road wetness: lidar extinction not fitted",
+                        q.display(),
+                        p.display()
+                    ));
+                }
+            }
             None => found = Some((p.clone(), t)),
         }
     }
