@@ -148,8 +148,8 @@ pub fn truth_of_dataset(input: &Path) -> Result<Option<DatasetTruth>> {
         what: e.to_string(),
     })?;
     let w = &scenario.weather;
-    // The lidar sees a snow-covered road, not a water film, while it snows (sensors::lidar).
     let snowing = w.snow_mm_per_h > 1e-4;
+    let mut wetness = w.wetness as f64;
     let mut t = DatasetTruth {
         truth: PhysicalTruth {
             fog_visibility_m: w.fog_visibility_m.map(f64::from),
@@ -162,7 +162,7 @@ pub fn truth_of_dataset(input: &Path) -> Result<Option<DatasetTruth>> {
         lidar_decay: scenario.rig.lidars.first().map(|l| DecayModel {
             falloff_range_m: crate::sensors::lidar::INTENSITY_FALLOFF_RANGE_M as f64,
             overlap_full_m: l.overlap_full_m.max(l.overlap_start_m) as f64,
-            wetness: if snowing { 0.0 } else { w.wetness as f64 },
+            wetness: 0.0, // set below, once the draws are known
         }),
         notes: Vec::new(),
     };
@@ -206,18 +206,25 @@ pub fn truth_of_dataset(input: &Path) -> Result<Option<DatasetTruth>> {
                     );
                 }
             }
-            _ => match (single.flatten(), t.lidar_decay.as_mut()) {
-                (Some(wet), Some(m)) if !snowing => m.wetness = wet,
-                (None, Some(_)) => {
+            _ => match single.flatten() {
+                Some(wet) => wetness = wet,
+                None => {
                     t.lidar_decay = None;
                     t.notes.push(format!(
                         "road wetness varies between frames ({}): lidar extinction not fitted",
                         listed()
                     ));
                 }
-                _ => {}
             },
         }
+    }
+    // The lidar sees a snow-covered road, not a water film, while it snows (sensors::lidar).
+    if let Some(m) = t.lidar_decay.as_mut() {
+        m.wetness = if t.truth.snow_mm_per_h.is_some() {
+            0.0
+        } else {
+            wetness
+        };
     }
     if !scenario.weather_changes.is_empty() {
         t.truth.rain_mm_per_h = None;
@@ -290,4 +297,83 @@ pub fn resolve(synthetic: &[PathBuf], explicit: &PhysicalTruth) -> Result<Datase
         out.truth.decelerations_m_per_s2 = e.decelerations_m_per_s2.clone();
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A dataset directory holding the snow intersection as `scenario.ron` and a manifest whose
+    /// frames carry `frames` (each a JSON frame entry).
+    fn dataset(frames: serde_json::Value) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let scene = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/snow_intersection.ron");
+        std::fs::copy(scene, dir.path().join("scenario.ron")).unwrap();
+        let m = json!({ "vs:frames": frames });
+        std::fs::write(dir.path().join("manifest.json"), m.to_string()).unwrap();
+        dir
+    }
+
+    fn sets(s: &[&str]) -> serde_json::Value {
+        json!({ "frame": 0, "variation": { "sets": s } })
+    }
+
+    #[test]
+    fn the_lidar_sees_snow_cover_or_the_drawn_water_film() {
+        // snow_intersection: 2 mm/h of snow, wetness 0.2: the road is snow-covered.
+        let d = dataset(json!([]));
+        let t = truth_of_dataset(d.path()).unwrap().unwrap();
+        assert_eq!(t.truth.snow_mm_per_h, Some(2.0));
+        assert_eq!(t.lidar_decay.map(|m| m.wetness), Some(0.0));
+        // Every frame drawn without snow and with a 0.7 film: the film counts.
+        let d = dataset(json!([sets(&[
+            "weather.snow_mm_per_h=0.0",
+            "weather.wetness=0.7"
+        ])]));
+        let t = truth_of_dataset(d.path()).unwrap().unwrap();
+        assert_eq!(t.truth.snow_mm_per_h, None);
+        let wet = t.lidar_decay.map(|m| m.wetness).unwrap();
+        assert!((wet - 0.7).abs() < 1e-6, "{wet}");
+        // A film that varies between frames: no lidar fit, and the notes say why.
+        let d = dataset(json!([
+            sets(&["weather.snow_mm_per_h=0.0", "weather.wetness=0.2"]),
+            sets(&["weather.snow_mm_per_h=0.0", "weather.wetness=0.5"])
+        ]));
+        let t = truth_of_dataset(d.path()).unwrap().unwrap();
+        assert!(t.lidar_decay.is_none());
+        assert!(
+            t.notes.iter().any(|n| n.contains("wetness varies")),
+            "{:?}",
+            t.notes
+        );
+    }
+
+    #[test]
+    fn brakings_are_read_per_frame_and_bad_ones_named() {
+        let b = |frame: u32, d: f64, mu: serde_json::Value| json!({ "frame": frame, "braking": { "instance_id": 4, "decel_m_per_s2": d, "mu": mu } });
+        let d = dataset(json!([
+            json!({"frame": 0}),
+            b(1, 2.5, json!(0.3)),
+            b(2, 7.0, json!(0.8))
+        ]));
+        let t = truth_of_dataset(d.path()).unwrap().unwrap();
+        let got: Vec<(u32, f64, f64)> = t
+            .truth
+            .braking
+            .iter()
+            .map(|b| (b.frame, b.decel_m_per_s2, b.mu))
+            .collect();
+        assert_eq!(got, vec![(1, 2.5, 0.3), (2, 7.0, 0.8)]);
+        for bad in [json!(0.0), json!("ice"), json!(null)] {
+            let d = dataset(json!([b(5, 1.0, bad.clone())]));
+            let e = truth_of_dataset(d.path()).unwrap_err().to_string();
+            assert!(
+                e.contains("manifest.json")
+                    && e.contains("vs:frames[].braking")
+                    && e.contains("`mu`"),
+                "{bad}: {e}"
+            );
+        }
+    }
 }
