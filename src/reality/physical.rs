@@ -49,7 +49,9 @@ pub struct DatasetFits {
 /// ln(20): the lidar's fog visibility is the range of 5% transmittance.
 pub const LN_20: f64 = 2.995_732_273_553_991;
 
-/// Relative slack on μ·g for decelerations recovered from f32 speed steps (Δv/dt).
+/// Relative slack on μ·g: decelerations are recovered from f32 speed steps (Δv/dt, errors of
+/// a few 1e-5 relative), and the engine brakes with g = 9.81 against standard gravity here
+/// (3.4e-4 relative).
 pub const DECELERATION_SLACK: f64 = 1e-3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
