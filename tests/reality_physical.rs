@@ -33,9 +33,11 @@ fn verisim(args: &[String]) -> (i32, String) {
     )
 }
 
-/// Three half-resolution frames of the fog highway (camera only, KITTI layout) with `sets`.
-fn render(dir: &Path, sets: &[&str]) {
-    let scene = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/fog_highway.ron");
+/// Renders `scene` (under scenes/) into `dir` on the CPU with `extra` arguments and `sets`.
+fn render_scene(scene: &str, dir: &Path, extra: &[&str], sets: &[&str]) {
+    let scene = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenes")
+        .join(scene);
     let mut args: Vec<String> = vec![
         "render".into(),
         scene.display().to_string(),
@@ -43,25 +45,28 @@ fn render(dir: &Path, sets: &[&str]) {
         dir.display().to_string(),
         "--backend".into(),
         "cpu".into(),
-        "--format".into(),
-        "kitti".into(),
         "-q".into(),
     ];
-    for s in [
-        "run.frames=3",
-        "rig.cameras.0.width=621",
-        "rig.cameras.0.height=188",
-        "rig.cameras.0.samples_per_pixel=1",
-        "rig.lidars.0.azimuth_resolution_deg=0.7",
-    ]
-    .iter()
-    .chain(sets)
-    {
+    args.extend(extra.iter().map(|s| s.to_string()));
+    for s in sets {
         args.push("--set".into());
         args.push(s.to_string());
     }
     let (code, out) = verisim(&args);
     assert_eq!(code, 0, "render failed: {out}");
+}
+
+/// Three half-resolution frames of the fog highway (KITTI layout) with `sets`.
+fn render(dir: &Path, sets: &[&str]) {
+    let base = [
+        "run.frames=3",
+        "rig.cameras.0.width=621",
+        "rig.cameras.0.height=188",
+        "rig.cameras.0.samples_per_pixel=1",
+        "rig.lidars.0.azimuth_resolution_deg=0.7",
+    ];
+    let all: Vec<&str> = base.iter().chain(sets).copied().collect();
+    render_scene("fog_highway.ron", dir, &["--format", "kitti"], &all);
 }
 
 /// `verisim check DIR --profile <shipped KITTI profile>` plus `extra`; returns the report.
@@ -198,26 +203,12 @@ fn lidar_road_returns_recover_fog_visibility() {
 /// The braking scene (cars braking hard on dry, wet, snow and ice from t = 2 s), 30 frames of a
 /// tiny camera.
 fn render_braking(dir: &Path) {
-    let scene = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/braking.ron");
-    let mut args: Vec<String> = vec![
-        "render".into(),
-        scene.display().to_string(),
-        "--out".into(),
-        dir.display().to_string(),
-        "--backend".into(),
-        "cpu".into(),
-        "-q".into(),
-    ];
-    for s in [
+    let sets = [
         "run.frames=30",
         "rig.cameras.0.width=160",
         "rig.cameras.0.height=60",
-    ] {
-        args.push("--set".into());
-        args.push(s.into());
-    }
-    let (code, out) = verisim(&args);
-    assert_eq!(code, 0, "render failed: {out}");
+    ];
+    render_scene("braking.ron", dir, &[], &sets);
 }
 
 #[test]

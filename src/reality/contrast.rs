@@ -186,17 +186,8 @@ impl ContrastAcc {
 
     /// Fits C(d) = C∞ + C0·e^(−σd) to the bin medians. `None` when fewer than 5 bins qualify.
     pub fn fit(&self) -> Option<ContrastFit> {
-        let mut pts = Vec::new();
-        let mut road_pixels = 0;
-        for (k, b) in self.bins.iter().enumerate() {
-            road_pixels += b.len();
-            if b.len() < MIN_BIN_PIXELS {
-                continue;
-            }
-            let mut v = b.clone();
-            v.sort_by(f32::total_cmp);
-            pts.push(((k as f64 + 0.5) * RANGE_BIN_M, v[v.len() / 2] as f64));
-        }
+        let road_pixels = self.bins.iter().map(Vec::len).sum();
+        let pts = super::hist::bin_medians(&self.bins, RANGE_BIN_M, MIN_BIN_PIXELS);
         if pts.len() < 5 {
             return None;
         }

@@ -171,3 +171,17 @@ pub fn sample_quantile(values: &[f64], q: f64) -> f64 {
 pub fn median(values: &[f64]) -> f64 {
     sample_quantile(values, 0.5)
 }
+
+/// Samples pooled per range bin of `bin_width` (bin k starts at k·bin_width): (bin centre,
+/// median) of every bin holding at least `min_count` samples, in range order.
+pub fn bin_medians(bins: &[Vec<f32>], bin_width: f64, min_count: usize) -> Vec<(f64, f64)> {
+    bins.iter()
+        .enumerate()
+        .filter(|(_, b)| b.len() >= min_count.max(1))
+        .map(|(k, b)| {
+            let mut v = b.clone();
+            v.sort_by(f32::total_cmp);
+            ((k as f64 + 0.5) * bin_width, v[v.len() / 2] as f64)
+        })
+        .collect()
+}

@@ -94,8 +94,6 @@ pub const AZIMUTH_SECTORS: usize = 36;
 const TAN_LUT_LO: f32 = -1.2;
 const TAN_LUT_HI: f32 = 0.4;
 const TAN_LUT_CELLS: usize = 8192;
-/// Intensity bins per range band used for the mean ln(intensity) of the visibility fit.
-const LN_BINS: usize = 64;
 pub const BEV_BINS: usize = 100;
 pub const BEV_HALF_EXTENT_M: f64 = 80.0;
 pub const BEV_MIN_RANGE_M: f64 = 3.0;
@@ -130,9 +128,6 @@ pub struct LidarAgg {
     pub beam_elevation_frames: Vec<f64>,
     /// LiDARGen BEV: 100x100 over ±80 m, 3 m < r < 70 m, per-frame pmf summed.
     pub bev: Grid,
-    /// Sum of ln(normalised intensity + 1e-3) and point counts per range band (visibility fit).
-    pub ln_intensity_sum_by_band: Vec<f64>,
-    pub count_by_band: Vec<f64>,
 }
 
 impl LidarAgg {
@@ -151,8 +146,6 @@ impl LidarAgg {
             beam_elevation_sum_deg: vec![0.0; b],
             beam_elevation_frames: vec![0.0; b],
             bev: Grid::new(BEV_BINS, BEV_BINS),
-            ln_intensity_sum_by_band: vec![0.0; RANGE_BANDS],
-            count_by_band: vec![0.0; RANGE_BANDS],
         }
     }
 
@@ -177,11 +170,6 @@ impl LidarAgg {
         add_vec(&mut self.beam_elevation_sum_deg, &o.beam_elevation_sum_deg);
         add_vec(&mut self.beam_elevation_frames, &o.beam_elevation_frames);
         self.bev.merge(&o.bev);
-        add_vec(
-            &mut self.ln_intensity_sum_by_band,
-            &o.ln_intensity_sum_by_band,
-        );
-        add_vec(&mut self.count_by_band, &o.count_by_band);
     }
 
     /// Mean per-beam drop rate 1 − returns/expected, clamped at 0 (beams with two lasers' worth
@@ -207,15 +195,6 @@ impl LidarAgg {
         self.beam_elevation_sum_deg
             .iter()
             .zip(&self.beam_elevation_frames)
-            .map(|(s, n)| if *n > 0.0 { s / n } else { f64::NAN })
-            .collect()
-    }
-
-    /// Mean ln intensity per range band (NaN where empty).
-    pub fn ln_intensity_by_band(&self) -> Vec<f64> {
-        self.ln_intensity_sum_by_band
-            .iter()
-            .zip(&self.count_by_band)
             .map(|(s, n)| if *n > 0.0 { s / n } else { f64::NAN })
             .collect()
     }
@@ -328,7 +307,6 @@ pub fn accumulate_frame(
     let mut tan_sum = vec![0f64; beams];
     let mut bev_c = vec![0u32; BEV_BINS * BEV_BINS];
     let mut ground_c = [0u32; 250]; // z in [-4, 1), 2 cm bins, 4 m < r_xy < 25 m
-    let mut ln_c = [0u32; RANGE_BANDS * LN_BINS];
     let (mut n_in, mut n_far, mut int_sum) = (0u64, 0u64, 0f64);
     let mut v = LidarValidity {
         points: points.len() as u64,
@@ -369,8 +347,6 @@ pub fn accumulate_frame(
         let band = ((r / RANGE_BAND_M as f32) as usize).min(RANGE_BANDS - 1);
         let bib = ((ic * BAND_INTENSITY_BINS as f32) as usize).min(BAND_INTENSITY_BINS - 1);
         band_c[band * BAND_INTENSITY_BINS + bib] += 1;
-        let lb = ((ic * LN_BINS as f32) as usize).min(LN_BINS - 1);
-        ln_c[band * LN_BINS + lb] += 1;
         if rxy < 40.0 {
             // floor then clamp to [0, 99] equals clamp then truncate (no libm call per point)
             let zb = ((z + 5.0) * 10.0).clamp(0.0, 99.0) as usize;
@@ -442,17 +418,6 @@ pub fn accumulate_frame(
         for (d, &c) in agg.bev.values.iter_mut().zip(bev_c.iter()) {
             if c > 0 {
                 *d += (c as f64 * inv) as f32;
-            }
-        }
-    }
-    // Mean ln(intensity + 1e-3) per band from 64 intensity bins (bin centres).
-    for b in 0..RANGE_BANDS {
-        for k in 0..LN_BINS {
-            let c = ln_c[b * LN_BINS + k] as f64;
-            if c > 0.0 {
-                agg.ln_intensity_sum_by_band[b] +=
-                    c * ((k as f64 + 0.5) / LN_BINS as f64 + 1e-3).ln();
-                agg.count_by_band[b] += c;
             }
         }
     }

@@ -101,17 +101,8 @@ impl DecayAcc {
 
     /// The line through the bin medians.
     pub fn fit(&self) -> DecayFit {
-        let mut pts = Vec::new();
-        let mut road_points = 0;
-        for (k, b) in self.bins.iter().enumerate() {
-            road_points += b.len();
-            if b.len() < MIN_BIN_POINTS {
-                continue;
-            }
-            let mut v = b.clone();
-            v.sort_by(f32::total_cmp);
-            pts.push(((k as f64 + 0.5) * RANGE_BIN_M, v[v.len() / 2] as f64));
-        }
+        let road_points = self.bins.iter().map(Vec::len).sum();
+        let pts = super::hist::bin_medians(&self.bins, RANGE_BIN_M, MIN_BIN_POINTS);
         let mut fit = DecayFit {
             frames: self.frames,
             road_points,

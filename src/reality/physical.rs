@@ -228,45 +228,34 @@ pub fn physical_checks(
 /// Every braking (recorded in the dataset, or given with one μ on the command line) within μ·g:
 /// reports the hardest relative to its own limit.
 fn deceleration_check(truth: &PhysicalTruth) -> Option<PhysicalResult> {
-    let mut samples: Vec<(f64, f64, String)> = truth
+    // (deceleration, μ, the recorded braking it came from; None = given on the command line)
+    let (flagged, flag_mu) = match truth.friction_mu {
+        Some(mu) => (&truth.decelerations_m_per_s2[..], mu),
+        None => (&[][..], 0.0),
+    };
+    let samples = truth
         .braking
         .iter()
-        .map(|b| {
-            let who = if b.instance_id == 0 {
-                "the ego".to_string()
-            } else {
-                format!("instance {}", b.instance_id)
-            };
-            (
-                b.decel_m_per_s2,
-                b.mu,
-                format!("{who} before frame {}", b.frame),
-            )
-        })
-        .collect();
-    if let Some(mu) = truth.friction_mu {
-        samples.extend(
-            truth
-                .decelerations_m_per_s2
-                .iter()
-                .map(|&d| (d, mu, "given on the command line".to_string())),
-        );
-    }
-    let (decel, mu, at) = samples
-        .iter()
-        .max_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)))?;
+        .map(|b| (b.decel_m_per_s2, b.mu, Some(b)))
+        .chain(flagged.iter().map(|&d| (d, flag_mu, None)));
+    let count = truth.braking.len() + flagged.len();
+    let (decel, mu, from) = samples.max_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)))?;
+    let at = match from {
+        Some(b) if b.instance_id == 0 => format!("the ego before frame {}", b.frame),
+        Some(b) => format!("instance {} before frame {}", b.instance_id, b.frame),
+        None => "given on the command line".to_string(),
+    };
     let limit = mu * G_M_PER_S2;
     Some(PhysicalResult {
         id: "physical.deceleration".into(),
         law: "deceleration ≤ μ·g (each braking under its own friction)".into(),
         truth: limit,
-        estimate: Some(*decel),
+        estimate: Some(decel),
         relative_error: Some(((decel - limit) / limit).max(0.0)),
         tolerance: DECELERATION_SLACK,
-        pass: *decel <= limit * (1.0 + DECELERATION_SLACK),
+        pass: decel <= limit * (1.0 + DECELERATION_SLACK),
         note: format!(
-            "{} brakings; the hardest relative to its limit: {decel:.2} m/s² at μ = {mu:.3}, {at}",
-            samples.len()
+            "{count} brakings; the hardest relative to its limit: {decel:.2} m/s² at μ = {mu:.3}, {at}"
         ),
     })
 }

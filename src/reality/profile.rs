@@ -477,8 +477,6 @@ pub fn apply_differential_privacy(p: &mut Profile, epsilon: f64, seed: u64) -> R
         l.return_ratio_map.values.iter_mut().for_each(|v| *v = 0.0);
         l.beam_elevation_sum_deg = vec![0.0; beams];
         l.beam_elevation_frames = vec![0.0; beams];
-        l.ln_intensity_sum_by_band.iter_mut().for_each(|v| *v = 0.0);
-        l.count_by_band.iter_mut().for_each(|v| *v = 0.0);
         c.noise_abs_sum_by_brightness
             .iter_mut()
             .for_each(|v| *v = 0.0);
