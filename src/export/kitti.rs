@@ -5,8 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use glam::Affine3A;
-use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use image::{ExtendedColorType, ImageEncoder};
 
 use super::ExportError;
 use super::atomic::{create_dir, write_atomic};
@@ -102,16 +100,30 @@ impl KittiLayout {
     }
 }
 
+/// Encodes one PNG with fdeflate (the `png` crate's fast level) and a fixed row filter;
+/// 16-bit samples come big-endian, as PNG stores them. Measured on a quickstart frame, one
+/// core: the adaptive filter (all five tried per row) took 5.5 ms for the four images; Paeth
+/// for image, depth and semantic and Up for instance take 4.4 ms, for files 1.3 % larger
+/// (RGB 727 KB against 717 KB; depth, semantic and instance within a few KB).
 fn png(
     path: &Path,
-    width: u32,
-    height: u32,
+    (width, height): (u32, u32),
     bytes: &[u8],
-    color: ExtendedColorType,
+    (color, depth): (png::ColorType, png::BitDepth),
+    filter: png::Filter,
 ) -> Result<Vec<u8>, ExportError> {
     let mut out = Vec::with_capacity(bytes.len() / 2);
-    PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
-        .write_image(bytes, width, height, color)
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(color);
+    encoder.set_depth(depth);
+    encoder.set_compression(png::Compression::Fast);
+    encoder.set_filter(filter);
+    encoder
+        .write_header()
+        .and_then(|mut w| {
+            w.write_image_data(bytes)?;
+            w.finish()
+        })
         .map_err(|e| ExportError::Encode {
             path: path.to_owned(),
             message: e.to_string(),
@@ -121,12 +133,14 @@ fn png(
 
 /// KITTI depth: uint16, metres x 256, 0 = no depth (sky, or beyond 255.99 m).
 pub fn depth_to_u16(depth_m: f32) -> u16 {
-    let v = (depth_m * 256.0).round();
-    if depth_m <= 0.0 || v > 65535.0 {
-        0
-    } else {
-        v as u16
+    let v = depth_m * 256.0;
+    // Rounds half away from zero as `f32::round` does, without its libm call (this runs
+    // once per pixel): `v - trunc(v)` is exact below 2^16.
+    if depth_m.is_nan() || depth_m <= 0.0 || v >= 65535.5 {
+        return 0;
     }
+    let t = v as u32;
+    (t + u32::from(v - t as f32 >= 0.5)) as u16
 }
 
 fn camera_files(
@@ -138,30 +152,51 @@ fn camera_files(
     let k = index + 2;
     let (w, h) = (cam.width, cam.height);
     let n = cam.pixels.len();
-    let mut rgb = Vec::with_capacity(n * 3);
-    let mut depth = Vec::with_capacity(n);
-    let mut semantic = Vec::with_capacity(n);
-    let mut instance = Vec::with_capacity(n);
-    for p in &cam.pixels {
-        rgb.extend_from_slice(&p.rgba.to_le_bytes()[..3]);
-        depth.push(depth_to_u16(p.depth_m));
-        semantic.push((p.label & 0xFFFF) as u8);
-        instance.push((p.label >> 16) as u16);
+    // Sized buffers filled by index (no per-pixel growth checks); 16-bit samples big-endian.
+    let mut rgb = vec![0u8; n * 3];
+    let mut depth = vec![0u16; n];
+    let mut semantic = vec![0u8; n];
+    let mut instance = vec![0u16; n];
+    for (i, p) in cam.pixels.iter().enumerate() {
+        rgb[3 * i..3 * i + 3].copy_from_slice(&p.rgba.to_le_bytes()[..3]);
+        depth[i] = depth_to_u16(p.depth_m).to_be();
+        semantic[i] = (p.label & 0xFFFF) as u8;
+        instance[i] = ((p.label >> 16) as u16).to_be();
     }
-    let depth: &[u8] = bytemuck::cast_slice(&depth);
-    let instance: &[u8] = bytemuck::cast_slice(&instance);
-    let jobs: [(&str, &[u8], ExtendedColorType); 4] = [
-        ("image", &rgb, ExtendedColorType::Rgb8),
-        ("depth", depth, ExtendedColorType::L16),
-        ("semantic", &semantic, ExtendedColorType::L8),
-        ("instance", instance, ExtendedColorType::L16),
+    use png::{BitDepth, ColorType, Filter};
+    type Job<'a> = (&'a str, &'a [u8], (ColorType, BitDepth), Filter);
+    let jobs: [Job; 4] = [
+        (
+            "image",
+            &rgb,
+            (ColorType::Rgb, BitDepth::Eight),
+            Filter::Paeth,
+        ),
+        (
+            "depth",
+            bytemuck::cast_slice(&depth),
+            (ColorType::Grayscale, BitDepth::Sixteen),
+            Filter::Paeth,
+        ),
+        (
+            "semantic",
+            &semantic,
+            (ColorType::Grayscale, BitDepth::Eight),
+            Filter::Paeth,
+        ),
+        (
+            "instance",
+            bytemuck::cast_slice(&instance),
+            (ColorType::Grayscale, BitDepth::Sixteen),
+            Filter::Up,
+        ),
     ];
     // The four images of a camera encode in parallel (PNG encoding dominates writing).
     use rayon::prelude::*;
     jobs.par_iter()
-        .map(|(stem, bytes, color)| {
+        .map(|(stem, bytes, format, filter)| {
             let path = layout.file(&format!("{stem}_{k}"), frame, "png");
-            let data = png(&path, w, h, bytes, *color)?;
+            let data = png(&path, (w, h), bytes, *format, *filter)?;
             Ok((path, data))
         })
         .collect()
@@ -282,13 +317,23 @@ pub fn encode_frame(
         files.push((layout.file("label_2", f, "txt"), text.into_bytes()));
     }
     if let Some(lidar) = &frames.lidar {
-        let mut bin = Vec::with_capacity(lidar.hits.len() * 16);
-        let mut lab = Vec::with_capacity(lidar.hits.len() * 4);
-        for h in lidar.hits.iter().filter(|h| h.label != NO_RETURN) {
+        // One pass over the sweep for the points, their labels and their firing times.
+        let sweep_s = inputs.lidar.as_ref().map_or(0.0, |l| l.sweep_s);
+        let kept = lidar.hits.iter().filter(|h| h.label != NO_RETURN).count();
+        let mut bin = Vec::with_capacity(kept * 16);
+        let mut lab = Vec::with_capacity(kept * 4);
+        let mut times = Vec::with_capacity(kept * 4);
+        for (slot, h) in lidar.hits.iter().enumerate() {
+            if h.label == NO_RETURN {
+                continue;
+            }
             bin.extend_from_slice(&point_bytes(h));
             let class = Class::from_id((h.label & 0xFFFF) as u16).unwrap_or(Class::Unlabeled);
             let sk = class.info().semantic_kitti_id as u32 | (h.label & 0xFFFF_0000);
             lab.extend_from_slice(&sk.to_le_bytes());
+            let t =
+                crate::sensors::lidar::slot_time_s(slot, lidar.channels, lidar.columns, sweep_s);
+            times.extend_from_slice(&t.to_le_bytes());
         }
         files.push((layout.file("velodyne", f, "bin"), bin));
         if layout.compensated
@@ -303,11 +348,6 @@ pub fn encode_frame(
             files.push((layout.file("velodyne_compensated", f, "bin"), bin));
         }
         files.push((layout.file("velodyne_labels", f, "label"), lab));
-        let sweep_s = inputs.lidar.as_ref().map_or(0.0, |l| l.sweep_s);
-        let times: Vec<u8> = crate::sensors::lidar::point_times_s(lidar, sweep_s)
-            .iter()
-            .flat_map(|t| t.to_le_bytes())
-            .collect();
         files.push((layout.file("velodyne_times", f, "times"), times));
         let summary = crate::sensors::lidar::weather_summary(lidar);
         let json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
@@ -341,5 +381,19 @@ mod tests {
         assert_eq!(depth_to_u16(0.0), 0);
         assert_eq!(depth_to_u16(1.0), 256);
         assert_eq!(depth_to_u16(300.0), 0, "beyond 255.99 m is no measurement");
+        assert_eq!(depth_to_u16(f32::NAN), 0);
+        assert_eq!(depth_to_u16(-1.0), 0);
+        // The integer rounding equals f32::round (half away from zero) over the whole range,
+        // halves and their neighbours included.
+        let reference = |d: f32| {
+            let v = (d * 256.0).round();
+            if d <= 0.0 || v > 65535.0 { 0 } else { v as u16 }
+        };
+        for k in 0..=(65536 * 4) {
+            let d = k as f32 / 1024.0;
+            for x in [d, d.next_up(), d.next_down()] {
+                assert_eq!(depth_to_u16(x), reference(x), "depth {x}");
+            }
+        }
     }
 }
