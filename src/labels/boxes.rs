@@ -102,6 +102,7 @@ fn silhouette(
     pool: &GeometryPool,
     materials: &[GpuMaterial],
     cam: &CameraInputs,
+    frame: &CameraFrame,
     obj: &ObjectState,
     camera_from_object: &Affine3A,
 ) -> (u32, u32) {
@@ -186,6 +187,16 @@ fn silhouette(
             let mut inside = 0u32;
             let mut total = 0u32;
             for x in (xs..xe).step_by(stride as usize) {
+                // A pixel whose label is this object is inside its silhouette: only the
+                // others (occluded, background or outside the image) need a ray.
+                if in_image(x, y)
+                    && frame.pixels[(y as u32 * p.width + x as u32) as usize].label >> 16
+                        == obj.instance_id
+                {
+                    total += weight;
+                    inside += weight;
+                    continue;
+                }
                 let dc = Vec3::new(
                     (x as f32 + 0.5 - p.cx) / p.fx,
                     (y as f32 + 0.5 - p.cy) / p.fy,
@@ -220,7 +231,7 @@ pub fn label_camera(
             continue;
         };
         let camera_from_object = camera_from_world * obj.world_from_object;
-        let (inside, total) = silhouette(pool, &materials, cam, obj, &camera_from_object);
+        let (inside, total) = silhouette(pool, &materials, cam, frame, obj, &camera_from_object);
         let inside = inside.max(s.pixels);
         let total = total.max(inside);
         let truncation = if total > 0 {
