@@ -113,16 +113,25 @@ fn emit(dir_l: vec3<f32>, r: f32, p: f32, label: u32, slot: u32, draw: u32) -> L
 
 // Slot layout: column-major, slot = column * channels + beam; dual second returns at
 // slot + channels * columns.
+// Threads are laid out in tiles of LIDAR_TILE neighbouring columns of one beam (one SIMD
+// group each), so the rays a group traces side by side are nearly parallel and walk the same
+// BVH nodes; a column's beams (from the sky to the ground under the car) would diverge.
+// Keep in sync with LIDAR_TILE in src/gpu/mod.rs.
+const LIDAR_TILE: u32 = 32u;
+
 @compute @workgroup_size(64)
 fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     // Large sweeps are dispatched as a 2D grid of workgroups.
-    let slot = gid.x + gid.y * groups.x * 64u;
-    let rays = lp.channels * lp.columns;
-    if slot >= rays {
+    let thread = gid.x + gid.y * groups.x * 64u;
+    let tiles_per_beam = (lp.columns + LIDAR_TILE - 1u) / LIDAR_TILE;
+    let tile = thread / LIDAR_TILE;
+    let beam = tile / tiles_per_beam;
+    let col = (tile % tiles_per_beam) * LIDAR_TILE + thread % LIDAR_TILE;
+    if beam >= lp.channels || col >= lp.columns {
         return;
     }
-    let col = slot / lp.channels;
-    let beam = slot % lp.channels;
+    let rays = lp.channels * lp.columns;
+    let slot = col * lp.channels + beam;
     let b = beams[beam];
     let c = columns[col];
     let dir_l = vec3<f32>(b.x * c.x, b.x * c.y, b.y);

@@ -92,3 +92,24 @@ fn shared_struct_sizes_agree() {
         assert_eq!(wgsl_size(name) as usize, rust, "{name}: WGSL vs Rust size");
     }
 }
+
+/// The lidar kernel's thread tiles and the dispatch that covers them agree: with a smaller
+/// tile in Rust than in WGSL the last columns of each beam would get no thread.
+#[test]
+fn lidar_tile_agrees_with_the_dispatch() {
+    let src = shaders::compose(shaders::LIDAR);
+    let module = parse("lidar", &src);
+    let tile = module
+        .constants
+        .iter()
+        .find(|(_, c)| c.name.as_deref() == Some("LIDAR_TILE"))
+        .map(|(_, c)| &module.global_expressions[c.init]);
+    assert!(
+        matches!(
+            tile,
+            Some(naga::Expression::Literal(naga::Literal::U32(t))) if *t == verisim::gpu::LIDAR_TILE
+        ),
+        "LIDAR_TILE in shaders/lidar.wgsl is {tile:?}, src/gpu/mod.rs has {}",
+        verisim::gpu::LIDAR_TILE
+    );
+}

@@ -193,6 +193,8 @@ struct Queries {
 }
 
 const QUERIES: u32 = 34;
+/// Columns of one beam per SIMD group in the lidar kernel (`LIDAR_TILE` in shaders/lidar.wgsl).
+pub const LIDAR_TILE: u32 = 32;
 
 impl Readbacks {
     fn new(ctx: &GpuContext) -> Self {
@@ -542,7 +544,6 @@ impl Backend for GpuBackend {
         }
 
         if let Some((channels, columns, slots)) = lidar_shape {
-            let rays = channels * columns;
             let out_bytes = lidar_bytes(slots);
             let scene = self.scene_group(&self.lidar_pipeline);
             let field = self.field_group(&self.lidar_pipeline);
@@ -577,7 +578,7 @@ impl Backend for GpuBackend {
                 pass.set_bind_group(0, &scene, &[]);
                 pass.set_bind_group(1, &sensor, &[]);
                 pass.set_bind_group(2, &field, &[]);
-                let groups = rays.div_ceil(64);
+                let groups = (channels * columns.div_ceil(LIDAR_TILE) * LIDAR_TILE).div_ceil(64);
                 let x = groups.min(65535);
                 pass.dispatch_workgroups(x, groups.div_ceil(x), 1);
             }
