@@ -17,6 +17,8 @@
 //! The field is advanced on the CPU (the twin of `shaders/particles.wgsl`) and extracted once
 //! into [`crate::sim::FrameInputs`]: both backends read the same bytes.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use glam::Vec3;
 
 use super::precip::{
@@ -199,37 +201,90 @@ pub fn build_particle_grid(
         .collect();
     drop(boxes);
     let index = |x: u32, y: u32, z: u32| ((z * dims[1] + y) * dims[0] + x) as usize;
-    // Every (cell, particle) pair as one key, cell in the high bits: sorted, they list each
-    // cell's particles in ascending order, the layout a serial counting sort gives, built in
-    // parallel.
-    let mut keys: Vec<u64> = ranges
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(i, (a, b))| {
-            (a[2]..=b[2]).flat_map(move |z| {
-                (a[1]..=b[1]).flat_map(move |y| {
-                    (a[0]..=b[0]).map(move |x| ((index(x, y, z) as u64) << 32) | i as u64)
-                })
-            })
+    // Calls f with every cell of a particle's range, in z, y, x order (plain loops: nested
+    // iterator adaptors over inclusive ranges cost more than the filing itself).
+    let for_each_cell = |(a, b): &([u32; 3], [u32; 3]), f: &mut dyn FnMut(usize)| {
+        for z in a[2]..b[2] + 1 {
+            for y in a[1]..b[1] + 1 {
+                let row = index(0, y, z);
+                for x in a[0]..b[0] + 1 {
+                    f(row + x as usize);
+                }
+            }
+        }
+    };
+    // A parallel counting sort: the particles in chunks (in index order), each chunk's count
+    // per cell, then each chunk's first slot in every cell, then each chunk files its
+    // particles. Every cell lists its particles in ascending index order whatever the chunk
+    // count, the layout a serial counting sort gives.
+    let chunk_len = ranges
+        .len()
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(1 << 16);
+    let mut slots: Vec<Vec<u32>> = ranges
+        .par_chunks(chunk_len)
+        .map(|chunk| {
+            let mut count = vec![0u32; cell_count];
+            for r in chunk {
+                for_each_cell(r, &mut |c| count[c] += 1);
+            }
+            count
         })
         .collect();
-    drop(ranges);
-    keys.par_sort_unstable();
-    let total = keys.len();
     let offset = cell_count + 1;
-    let mut cells = vec![0u32; offset + total];
-    // starts[c] = number of keys with a cell below c.
-    let (starts, members) = cells.split_at_mut(offset);
-    for &k in &keys {
-        starts[(k >> 32) as usize + 1] += 1;
-    }
+    // starts[c] = number of entries in the cells below c.
+    let mut starts = vec![0u32; offset];
+    starts[1..]
+        .par_iter_mut()
+        .enumerate()
+        .for_each(|(c, s)| *s = slots.iter().map(|k| k[c]).sum());
     for c in 0..cell_count {
         starts[c + 1] += starts[c];
     }
-    members
-        .par_iter_mut()
-        .zip(keys.par_iter())
-        .for_each(|(m, &k)| *m = k as u32);
+    let total = starts[cell_count] as usize;
+    // Counts become first slots, cell block by cell block in parallel.
+    const BLOCK: usize = 4096;
+    let mut blocks: Vec<Vec<&mut [u32]>> = (0..cell_count.div_ceil(BLOCK))
+        .map(|_| Vec::with_capacity(slots.len()))
+        .collect();
+    for k in slots.iter_mut() {
+        for (b, part) in k.chunks_mut(BLOCK).enumerate() {
+            blocks[b].push(part);
+        }
+    }
+    blocks
+        .into_par_iter()
+        .zip(starts.par_chunks(BLOCK))
+        .for_each(|(mut parts, first)| {
+            for j in 0..parts.first().map_or(0, |p| p.len()) {
+                let mut next = first[j];
+                for p in parts.iter_mut() {
+                    let n = p[j];
+                    p[j] = next;
+                    next += n;
+                }
+            }
+        });
+    // Chunks write disjoint slots (relaxed atomic stores are plain stores on x86 and ARM).
+    let members: Vec<AtomicU32> = (0..total).map(|_| AtomicU32::new(0)).collect();
+    ranges
+        .par_chunks(chunk_len)
+        .zip(slots.par_iter_mut())
+        .enumerate()
+        .for_each(|(k, (chunk, next))| {
+            for (j, r) in chunk.iter().enumerate() {
+                let i = (k * chunk_len + j) as u32;
+                for_each_cell(r, &mut |c| {
+                    members[next[c] as usize].store(i, Ordering::Relaxed);
+                    next[c] += 1;
+                });
+            }
+        });
+    drop(slots);
+    drop(ranges);
+    let mut cells = starts;
+    cells.reserve_exact(total);
+    cells.extend(members.into_iter().map(AtomicU32::into_inner));
     PrecipInputs {
         grid: ParticleGrid {
             origin_m: lo.to_array(),
@@ -265,6 +320,65 @@ mod tests {
             check_field_rates(5000.0, 0.0),
             Err(PrecipError::TooManyParticles { .. })
         ));
+    }
+
+    /// The parallel counting sort (particles in chunks) lays the grid out as a serial one:
+    /// each cell lists every particle whose grown box touches it, in ascending index order.
+    #[test]
+    fn grid_equals_a_serial_counting_sort() {
+        let config = field_config(Vec3::ZERO, 50.0, 0.0, Vec3::ZERO, 0.01, 1, 0);
+        let params = config.params(0).unwrap();
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        };
+        // More particles than one chunk holds, so several chunks file into shared cells.
+        let particles: Vec<Particle> = (0..200_000)
+            .map(|_| Particle {
+                position_m: [24.0 * next() - 12.0, 24.0 * next() - 12.0, 6.0 * next()],
+                diameter_mm: 2.0,
+                velocity_m_per_s: [0.0, 0.0, -6.5],
+                kind: KIND_RAIN,
+            })
+            .collect();
+        let g = build_particle_grid(&particles, &params, 0.0, Vec3::ZERO);
+        let grid = g.grid;
+        let dims = grid.dims.map(|d| d as usize);
+        let n = dims[0] * dims[1] * dims[2];
+        let mut lists: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let origin = Vec3::from(grid.origin_m);
+        let cell_of = |q: Vec3| {
+            let r = (q - origin) / grid.cell_m;
+            [r.x, r.y, r.z].map(|v| v.floor().max(0.0) as usize)
+        };
+        for (i, p) in particles.iter().enumerate() {
+            let pos = Vec3::from(p.position_m);
+            let a = cell_of(pos - Vec3::splat(GRID_MARGIN_M));
+            let b = cell_of(pos + Vec3::splat(GRID_MARGIN_M));
+            for z in a[2]..=b[2].min(dims[2] - 1) {
+                for y in a[1]..=b[1].min(dims[1] - 1) {
+                    for x in a[0]..=b[0].min(dims[0] - 1) {
+                        lists[(z * dims[1] + y) * dims[0] + x].push(i as u32);
+                    }
+                }
+            }
+        }
+        let mut expect = vec![0u32; n + 1];
+        for c in 0..n {
+            expect[c + 1] = expect[c] + lists[c].len() as u32;
+        }
+        expect.extend(lists.concat());
+        assert!(
+            g.cells.len() > n + 1 + particles.len(),
+            "every particle filed"
+        );
+        assert!(
+            g.cells == expect,
+            "grid differs from the serial counting sort"
+        );
     }
 
     #[test]
