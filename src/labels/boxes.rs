@@ -97,7 +97,8 @@ fn mask_stats(frame: &CameraFrame) -> HashMap<u32, MaskStats> {
 }
 
 /// Counts the object's silhouette pixels (rays through pixel centres that hit the object
-/// alone): (inside the image, in total over the extended plane).
+/// alone; a pixel labelled as the object counts without one): (inside the image, in total
+/// over the extended plane).
 fn silhouette(
     pool: &GeometryPool,
     materials: &[GpuMaterial],

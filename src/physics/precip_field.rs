@@ -217,9 +217,12 @@ pub fn build_particle_grid(
     // per cell, then each chunk's first slot in every cell, then each chunk files its
     // particles. Every cell lists its particles in ascending index order whatever the chunk
     // count, the layout a serial counting sort gives.
+    // One chunk per thread, at least 64 k particles each, and at most 64 MB of counts in all
+    // (a dense field at the particle cap has about 2 M cells).
+    let max_chunks = ((1usize << 24) / cell_count.max(1)).max(1);
     let chunk_len = ranges
         .len()
-        .div_ceil(rayon::current_num_threads().max(1))
+        .div_ceil(rayon::current_num_threads().clamp(1, max_chunks))
         .max(1 << 16);
     let mut slots: Vec<Vec<u32>> = ranges
         .par_chunks(chunk_len)
