@@ -884,9 +884,11 @@ pub fn meter_mean_luminance(
         light_grid: &[],
         field: &field,
     };
-    // Row sums in parallel, added in order so the exposure is deterministic.
+    // Serial, on the calling thread (the render thread, whose critical path this is): forked
+    // over the rayon pool, 768 rays waited on every worker being scheduled, and with the
+    // writer's threads on every core that took 1–1.5 ms per frame instead of 0.45 ms. Rows
+    // are added in order, so the exposure is the same either way.
     let rows: Vec<f32> = (0..ny)
-        .into_par_iter()
         .map(|j| {
             let mut row = 0.0f32;
             for i in 0..nx {
