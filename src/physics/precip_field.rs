@@ -269,7 +269,10 @@ pub fn build_particle_grid(
             }
         });
     // Chunks write disjoint slots (relaxed atomic stores are plain stores on x86 and ARM).
-    let members: Vec<AtomicU32> = (0..total).map(|_| AtomicU32::new(0)).collect();
+    let members: Vec<AtomicU32> = (0..total)
+        .into_par_iter()
+        .map(|_| AtomicU32::new(0))
+        .collect();
     ranges
         .par_chunks(chunk_len)
         .zip(slots.par_iter_mut())
