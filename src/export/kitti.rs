@@ -164,32 +164,18 @@ fn camera_files(
         instance[i] = ((p.label >> 16) as u16).to_be();
     }
     use png::{BitDepth, ColorType, Filter};
-    type Job<'a> = (&'a str, &'a [u8], (ColorType, BitDepth), Filter);
-    let jobs: [Job; 4] = [
-        (
-            "image",
-            &rgb,
-            (ColorType::Rgb, BitDepth::Eight),
-            Filter::Paeth,
-        ),
-        (
-            "depth",
-            bytemuck::cast_slice(&depth),
-            (ColorType::Grayscale, BitDepth::Sixteen),
-            Filter::Paeth,
-        ),
-        (
-            "semantic",
-            &semantic,
-            (ColorType::Grayscale, BitDepth::Eight),
-            Filter::Paeth,
-        ),
-        (
-            "instance",
-            bytemuck::cast_slice(&instance),
-            (ColorType::Grayscale, BitDepth::Sixteen),
-            Filter::Up,
-        ),
+    const RGB8: (ColorType, BitDepth) = (ColorType::Rgb, BitDepth::Eight);
+    const GRAY8: (ColorType, BitDepth) = (ColorType::Grayscale, BitDepth::Eight);
+    const GRAY16: (ColorType, BitDepth) = (ColorType::Grayscale, BitDepth::Sixteen);
+    let (depth, instance) = (
+        bytemuck::cast_slice(&depth),
+        bytemuck::cast_slice(&instance),
+    );
+    let jobs = [
+        ("image", &rgb[..], RGB8, Filter::Paeth),
+        ("depth", depth, GRAY16, Filter::Paeth),
+        ("semantic", &semantic[..], GRAY8, Filter::Paeth),
+        ("instance", instance, GRAY16, Filter::Up),
     ];
     // The four images of a camera encode in parallel (PNG encoding dominates writing).
     use rayon::prelude::*;

@@ -19,11 +19,12 @@
 //! gives a flat contrast: when the fitted curve changes by less than [`MIN_CONTRAST_CHANGE`]
 //! over the ranges seen, or σ is below 3.912/[`NO_FOG_VISIBILITY_M`], it reads as "no fog".
 
+use super::dataset::sibling_of;
 use super::error::{RealityError, Result};
 use crate::labels::Class;
 use crate::sensors::camera_model::linear_from_code;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const RANGE_BIN_M: f64 = 1.0;
 pub const RANGE_BINS: usize = 200;
@@ -227,12 +228,6 @@ impl ContrastAcc {
 }
 
 /// `image_2/NNNNNN.png` → `SUB/NNNNNN.png` beside it.
-fn sibling_png(image: &Path, sub: &str) -> Option<PathBuf> {
-    let split = image.parent()?.parent()?;
-    let p = split.join(sub).join(image.file_name()?);
-    p.is_file().then_some(p)
-}
-
 /// Fits the visibility over the frames of a verisim dataset that have image_2, depth_2,
 /// semantic_2 and calib. `Ok(None)` when the dataset has no such frame (not a verisim dataset,
 /// or rendered without a camera); an unreadable or mismatched file is an error naming it.
@@ -244,8 +239,8 @@ pub fn fit_dataset(ds: &super::Dataset, vignetting: f64) -> Result<Option<Contra
             continue;
         };
         let (Some(depth_p), Some(sem_p)) = (
-            sibling_png(img_p, "depth_2"),
-            sibling_png(img_p, "semantic_2"),
+            sibling_of(img_p, "depth_2", "png"),
+            sibling_of(img_p, "semantic_2", "png"),
         ) else {
             continue;
         };

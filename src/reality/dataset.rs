@@ -115,6 +115,13 @@ fn sibling(split: &Path, sub: &str, id: &str, exts: &[&str]) -> Option<PathBuf> 
         .find(|p| p.is_file())
 }
 
+/// The file of the same frame in folder `sub` of the same split, with extension `ext`
+/// (`training/velodyne/000003.bin` → `training/velodyne_labels/000003.label`), if it exists.
+pub fn sibling_of(file: &Path, sub: &str, ext: &str) -> Option<PathBuf> {
+    let split = file.parent()?.parent()?;
+    sibling(split, sub, file.file_stem()?.to_str()?, &[ext])
+}
+
 /// A single file as a frame; inside a KITTI split directory its siblings come along.
 fn frame_from_file(p: &Path) -> Option<FrameSpec> {
     let parent = p.parent()?;

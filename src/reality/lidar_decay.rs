@@ -20,7 +20,7 @@ use super::error::{RealityError, Result};
 use super::readers::{read_bytes, read_lidar};
 use crate::labels::Class;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const RANGE_BIN_M: f64 = 2.0;
 pub const RANGE_BINS: usize = 60;
@@ -132,14 +132,6 @@ impl DecayAcc {
     }
 }
 
-/// `velodyne/NNNNNN.bin` → `velodyne_labels/NNNNNN.label` beside it.
-fn labels_of(lidar: &Path) -> Option<PathBuf> {
-    let split = lidar.parent()?.parent()?;
-    let stem = lidar.file_stem()?.to_str()?;
-    let p = split.join("velodyne_labels").join(format!("{stem}.label"));
-    p.is_file().then_some(p)
-}
-
 /// Reads a SemanticKITTI label file of `points` points.
 fn read_labels(path: &Path, points: usize) -> Result<Vec<u32>> {
     let bytes = read_bytes(path)?;
@@ -167,7 +159,7 @@ pub fn fit_dataset(ds: &super::Dataset, model: &DecayModel) -> Result<Option<Dec
     let mut any = false;
     for f in &ds.frames {
         let Some(lidar) = &f.lidar else { continue };
-        let Some(labels_p) = labels_of(lidar) else {
+        let Some(labels_p) = super::dataset::sibling_of(lidar, "velodyne_labels", "label") else {
             continue;
         };
         any = true;
