@@ -98,7 +98,7 @@ pub fn intersect_triangle(o: Vec3, d: Vec3, tri: &Triangle) -> (f32, f32, f32) {
 /// planes each axis enters and leaves by (the direction's sign: min then max when it is
 /// positive), as indices into a node's six plane arrays.
 #[derive(Clone, Copy)]
-struct Ray4 {
+pub(super) struct Ray4 {
     o: [Vec4; 3],
     inv: [Vec4; 3],
     near: [usize; 3],
@@ -106,7 +106,7 @@ struct Ray4 {
 
 impl Ray4 {
     #[inline(always)]
-    fn new(o: Vec3, inv: Vec3) -> Self {
+    pub(super) fn new(o: Vec3, inv: Vec3) -> Self {
         let plane = |axis: usize, c: f32| 2 * axis + usize::from(c < 0.0);
         Ray4 {
             o: [Vec4::splat(o.x), Vec4::splat(o.y), Vec4::splat(o.z)],
@@ -122,7 +122,21 @@ impl Ray4 {
 /// plane `min(t0, t1)` would pick; an empty slot's inverted box is therefore entered only
 /// beyond any traced range.
 #[inline(always)]
-fn slab4(n: &BvhNode, r: &Ray4, t_max: f32) -> (Vec4, u32) {
+pub(super) fn slab4(n: &BvhNode, r: &Ray4, t_max: f32) -> (Vec4, u32) {
+    let (t_near, mask) = slab4_lanes(n, r, t_max);
+    (t_near, mask.bitmask())
+}
+
+/// As [`slab4`], the entry distances with `MISS_T` where the ray misses a box or enters it at
+/// or beyond `t_max` (as the shader's `slab4` returns them).
+#[inline(always)]
+pub(super) fn slab4_t(n: &BvhNode, r: &Ray4, t_max: f32) -> Vec4 {
+    let (t_near, mask) = slab4_lanes(n, r, t_max);
+    Vec4::select(mask, t_near, Vec4::splat(MISS_T))
+}
+
+#[inline(always)]
+fn slab4_lanes(n: &BvhNode, r: &Ray4, t_max: f32) -> (Vec4, glam::BVec4A) {
     let planes: &[[f32; 4]; 8] = bytemuck::cast_ref(n);
     let t = |axis: usize, plane: usize| (Vec4::from_array(planes[plane]) - r.o[axis]) * r.inv[axis];
     let tx0 = t(0, r.near[0]);
@@ -133,8 +147,10 @@ fn slab4(n: &BvhNode, r: &Ray4, t_max: f32) -> (Vec4, u32) {
     let tz1 = t(2, r.near[2] ^ 1);
     let t_near = tx0.max(ty0).max(tz0.max(Vec4::ZERO));
     let t_far = tx1.min(ty1).min(tz1);
-    let mask = t_near.cmple(t_far) & t_near.cmplt(Vec4::splat(t_max));
-    (t_near, mask.bitmask())
+    (
+        t_near,
+        t_near.cmple(t_far) & t_near.cmplt(Vec4::splat(t_max)),
+    )
 }
 
 /// Stack entries: a node index, or a leaf `LEAF_BIT | (count - 1) << LEAF_COUNT_SHIFT | first`.
@@ -145,7 +161,7 @@ pub const LEAF_FIRST_LIMIT: u32 = 1 << LEAF_COUNT_SHIFT;
 
 /// The stack entry of slot `k`: its node, or its leaf's items.
 #[inline(always)]
-fn slot_entry(n: &BvhNode, k: usize) -> u32 {
+pub(super) fn slot_entry(n: &BvhNode, k: usize) -> u32 {
     let c = n.count[k];
     if c == 0 {
         n.child[k]
@@ -218,7 +234,7 @@ fn descend<const N: usize>(
 
 /// The items `first..first+count` of a leaf stack entry.
 #[inline(always)]
-fn leaf_items(entry: u32) -> std::ops::Range<u32> {
+pub(super) fn leaf_items(entry: u32) -> std::ops::Range<u32> {
     let first = entry & (LEAF_FIRST_LIMIT - 1);
     let count = ((entry & !LEAF_BIT) >> LEAF_COUNT_SHIFT) + 1;
     first..first + count

@@ -4,6 +4,7 @@
 pub mod bvh;
 pub mod camera;
 pub mod lidar;
+pub mod packet;
 pub mod particle_grid;
 
 use std::collections::VecDeque;
