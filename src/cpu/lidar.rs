@@ -139,6 +139,7 @@ pub struct ColumnPose {
     time_s: f32,
 }
 
+/// The pose of column `col`.
 pub fn column_pose(lp: &LidarParams, col: u32) -> ColumnPose {
     let s = (col as f32 + 0.5) / lp.columns as f32;
     let o0 = xform_point(&lp.world_from_lidar, Vec3::ZERO);
@@ -437,7 +438,8 @@ pub fn lidar_sweep(
 const COLUMNS_PER_TASK: usize = 16;
 
 /// A whole sweep: one slot per ray (then one more per ray with dual returns), each ray
-/// writing its slots in place, traced four neighbouring columns of a beam at a time; the large drops and flakes inside the field's box come from
+/// writing its slots in place, traced four neighbouring columns of a beam at a time; the
+/// large drops and flakes inside the field's box come from
 /// `field`.
 pub fn lidar_sweep_with_field(
     scene: &SceneView,
@@ -463,7 +465,7 @@ pub fn lidar_sweep_with_field(
         for (beam, &elevation) in beams.iter().enumerate().take(channels) {
             for c0 in (0..cols).step_by(LANES) {
                 let n = LANES.min(cols - c0);
-                let index = |l: usize| (c0 + l.min(n - 1)) * channels + beam;
+                let index = |l: usize| (c0 + l) * channels + beam;
                 let mut ray = [LidarRay {
                     dir_l: Vec3::ZERO,
                     o: Vec3::ZERO,
