@@ -7,9 +7,10 @@ mod common;
 use glam::Vec3;
 use verisim::cpu::CpuBackend;
 use verisim::cpu::bvh::{Hit, instance_ray, intersect_triangle, trace_at};
-use verisim::cpu::lidar::{lidar_ray, lidar_ray_at, lidar_sweep_with_field};
+use verisim::cpu::lidar::{hard_only, lidar_ray, lidar_ray_at, lidar_sweep_with_field};
 use verisim::cpu::packet::{LANES, PacketStacks, trace_packet};
 use verisim::cpu::particle_grid::GridView;
+use verisim::gpu::types::LidarParams;
 use verisim::rng::rand;
 use verisim::scenario::{LidarPreset, LidarSpec, ReturnMode};
 use verisim::{FrameInputs, Simulation};
@@ -153,20 +154,85 @@ fn incoherent_packets_and_partial_packets_are_exact() {
 
 /// The packed sweep (tasks of columns, packets across them) writes every slot exactly as
 /// casting that slot alone does: fog returns, dual returns and the last partial packet
-/// included (HDL-64E's 2,083 columns are not a multiple of four).
+/// included (HDL-64E's 2,083 columns are not a multiple of four). Where only hard returns can
+/// exist (`hard_only`) the sweep shades four rays at a time: clear air, a wet road, snow
+/// cover on the ground, drop-out, no range noise, an ideal lidar, dual returns and actors
+/// turning at an intersection (their normals turned at each ray's time) each take that path
+/// and must give the one-ray bits too.
 #[test]
 fn packed_sweep_equals_casting_each_slot() {
-    for (weather, mode) in [
-        ("()", ReturnMode::Strongest),
-        ("(fog_visibility_m: Some(60.0))", ReturnMode::Dual),
-        ("(rain_mm_per_h: 10.0, wetness: 0.6)", ReturnMode::Last),
-    ] {
-        let (sim, inputs) = lidar_frame("scenes/quickstart.ron", 2, weather, mode);
+    struct Case {
+        scene: (&'static str, u32),
+        weather: &'static str,
+        mode: ReturnMode,
+        tweak: fn(&mut LidarParams),
+        /// Whether the sweep shades the case four rays at a time.
+        hard_only: bool,
+    }
+    let case = |weather, mode, hard_only| Case {
+        scene: ("scenes/quickstart.ron", 2),
+        weather,
+        mode,
+        tweak: |_| {},
+        hard_only,
+    };
+    let cases = [
+        case("()", ReturnMode::Strongest, true),
+        Case {
+            scene: ("scenes/traffic_city.ron", 80),
+            ..case("()", ReturnMode::Strongest, true)
+        },
+        case("(wetness: 0.8)", ReturnMode::Last, true),
+        Case {
+            tweak: |lp| {
+                lp.snow_cover = 0.5;
+                lp.wetness = 0.3;
+                lp.dropoff_general_rate = 0.02;
+                lp.dropoff_intensity_limit = 0.2;
+                lp.dropoff_zero_intensity = 0.6;
+            },
+            ..case("()", ReturnMode::Strongest, true)
+        },
+        Case {
+            tweak: |lp| {
+                lp.min_power_per_m2 = 0.0;
+                lp.noise_stddev_m = 0.0;
+            },
+            ..case("()", ReturnMode::Dual, true)
+        },
+        case("(fog_visibility_m: Some(60.0))", ReturnMode::Dual, false),
+        case(
+            "(rain_mm_per_h: 10.0, wetness: 0.6)",
+            ReturnMode::Last,
+            false,
+        ),
+        Case {
+            tweak: |lp| lp.min_power_per_m2 = 0.0,
+            ..case(
+                "(fog_visibility_m: Some(60.0))",
+                ReturnMode::Strongest,
+                false,
+            )
+        },
+    ];
+    let mut turning = 0;
+    for Case {
+        scene: (file, frame),
+        weather,
+        mode,
+        tweak,
+        hard_only: fast,
+    } in cases
+    {
+        let (sim, inputs) = lidar_frame(file, frame, weather, mode);
         let cpu = CpuBackend::new(&sim.assets.pool);
         let scene = cpu.view(&inputs);
         let field = GridView::new(&inputs.precip);
         let l = inputs.lidar.as_ref().unwrap();
-        let lp = &l.params;
+        let mut lp = l.params;
+        tweak(&mut lp);
+        let lp = &lp;
+        assert_eq!(hard_only(lp, &field), fast, "{weather} {mode:?}");
         assert_ne!(lp.columns as usize % LANES, 0);
         let swept = lidar_sweep_with_field(&scene, &field, lp, &l.beams, &l.columns);
         let rays = (lp.channels * lp.columns) as usize;
@@ -175,19 +241,25 @@ fn packed_sweep_equals_casting_each_slot() {
         let mut points = 0;
         for slot in 0..rays {
             let [a, b] = lidar_ray(&scene, &field, lp, &l.beams, &l.columns, slot as u32);
-            assert_eq!(swept[slot], a, "{weather}: slot {slot}");
+            assert_eq!(swept[slot], a, "{file} {weather} {mode:?}: slot {slot}");
             if dual {
                 assert_eq!(
                     swept[rays + slot],
                     b,
-                    "{weather}: second return of slot {slot}"
+                    "{weather} {mode:?}: second return of slot {slot}"
                 );
             }
             points += usize::from(a.intensity > 0.0);
+            let ray = lidar_ray_at(lp, &l.beams, &l.columns, slot as u32);
+            let h = trace_at(&scene, ray.o, ray.d, lp.max_range_m, false, ray.time_s);
+            turning += usize::from(
+                h.is_hit() && scene.instances[h.inst as usize].yaw_rate_rad_per_s != 0.0,
+            );
         }
         assert!(
             points * 2 > rays,
-            "{weather}: {points} points of {rays} rays"
+            "{file} {weather} {mode:?}: {points} points of {rays} rays"
         );
     }
+    assert!(turning > 50, "{turning} rays hit a turning actor");
 }

@@ -1,13 +1,16 @@
-//! CPU twin of `shaders/lidar.wgsl`, line for line alike, parallel over rays with rayon.
-//! The one difference: the sweep traces a beam's rays four neighbouring columns at a time
-//! (`super::packet`), which finds the same hits as one ray at a time (`lidar_ray`) faster.
-//! Physics and symbols: `docs/lidar.md`.
+//! CPU twin of `shaders/lidar.wgsl`, line for line alike (`lidar_ray`), parallel over rays
+//! with rayon. The sweep differs in how, not in what: it traces a beam's rays four
+//! neighbouring columns at a time (`super::packet`), and where a ray can return only from
+//! its hard hit (`hard_only`: clear air) it shades the four across SSE lanes
+//! (`hard_returns`). Both give every slot the bits `lidar_ray` gives it
+//! (`tests/packet_traversal.rs`). Physics and symbols: `docs/lidar.md`.
 
-use glam::Vec3;
+use glam::{Vec3, Vec4};
 use rayon::prelude::*;
 
 use super::bvh::{Hit, SceneView, hit_normal, trace_at, xform_dir, xform_point};
-use super::packet::{LANES, PacketStacks, trace_packet};
+use super::lanes::{LANES, Lanes3};
+use super::packet::{PacketStacks, trace_packet};
 use super::particle_grid::{
     GridView, grid_walk_cell, grid_walk_next, grid_walk_owns, grid_walk_start,
 };
@@ -84,6 +87,20 @@ fn gauss(lp: &LidarParams, stream: u32, index: u32, draw: u32) -> f32 {
     (-2.0 * u1.ln()).sqrt() * (2.0 * PI * u2).cos()
 }
 
+/// `gauss` for several indices at once, each stage over every lane before the next; the same
+/// bits as one at a time.
+fn gauss_lanes(lp: &LidarParams, stream: u32, index: [u32; LANES], draw: u32) -> [f32; LANES] {
+    let u1: [f32; LANES] = std::array::from_fn(|l| 1.0 - rand(lp.seed, stream, index[l], draw));
+    let u2: [f32; LANES] = std::array::from_fn(|l| rand(lp.seed, stream, index[l], draw + 1));
+    std::array::from_fn(|l| (-2.0 * u1[l].ln()).sqrt() * (2.0 * PI * u2[l]).cos())
+}
+
+/// The reported intensity of a return of power `p` at range `r`.
+fn intensity(lp: &LidarParams, r: f32, p: f32) -> f32 {
+    let f2 = lp.falloff_range_m * lp.falloff_range_m;
+    (lp.intensity_scale * p * r * r * f2 / (f2 + r * r)).clamp(0.0, 1.0)
+}
+
 fn emit(
     lp: &LidarParams,
     dir_l: Vec3,
@@ -93,12 +110,31 @@ fn emit(
     slot: u32,
     draw: u32,
 ) -> LidarHit {
+    let mut noise = 0.0;
+    if lp.noise_stddev_m > 0.0 {
+        noise = gauss(lp, STREAM_NOISE, slot, draw);
+    }
+    report(lp, dir_l, r, intensity(lp, r, p), label, slot, draw, noise)
+}
+
+/// The point of a return at range `r` with `intensity`: its range noise (`noise` is the
+/// draw `gauss(STREAM_NOISE, slot, draw)`, unused without noise) and its drop-out.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn report(
+    lp: &LidarParams,
+    dir_l: Vec3,
+    r: f32,
+    intensity: f32,
+    label: u32,
+    slot: u32,
+    draw: u32,
+    noise: f32,
+) -> LidarHit {
     let mut rm = r;
     if lp.noise_stddev_m > 0.0 {
-        rm = (r + lp.noise_stddev_m * gauss(lp, STREAM_NOISE, slot, draw)).max(0.0);
+        rm = (r + lp.noise_stddev_m * noise).max(0.0);
     }
-    let f2 = lp.falloff_range_m * lp.falloff_range_m;
-    let intensity = (lp.intensity_scale * p * r * r * f2 / (f2 + r * r)).clamp(0.0, 1.0);
     if lp.dropoff_general_rate > 0.0 || lp.dropoff_zero_intensity > 0.0 {
         let u = rand(lp.seed, STREAM_DROPOFF, slot, draw);
         if u < lp.dropoff_general_rate {
@@ -178,6 +214,31 @@ pub fn lidar_ray_at(
     let beam = slot % lp.channels;
     let at = column_pose(lp, col);
     lidar_ray_from(lp, beams[beam as usize], columns[col as usize], &at)
+}
+
+/// The rays of beam `b` (its elevation's cos and sin) in the columns `c` (their azimuths'
+/// cos and sin) posed `at`, four at a time: each lane is `lidar_ray_from`, bit for bit.
+fn lidar_rays_from(
+    lp: &LidarParams,
+    b: [f32; 2],
+    c: [[f32; 2]; LANES],
+    at: [&ColumnPose; LANES],
+) -> [LidarRay; LANES] {
+    let dir_l = Lanes3 {
+        x: Vec4::splat(b[0]) * Vec4::from(c.map(|c| c[0])),
+        y: Vec4::splat(b[0]) * Vec4::from(c.map(|c| c[1])),
+        z: Vec4::splat(b[1]),
+    };
+    let d0 = Lanes3::xform_dir(&lp.world_from_lidar, &dir_l);
+    let d1 = Lanes3::xform_dir(&lp.world_from_lidar_end, &dir_l);
+    let s = Vec4::from(at.map(|a| a.s));
+    let d = d0.add(&d1.sub(&d0).scale(s)).normalize();
+    std::array::from_fn(|l| LidarRay {
+        dir_l: dir_l.lane(l),
+        o: at[l].o,
+        d: d.lane(l),
+        time_s: at[l].time_s,
+    })
 }
 
 /// Casts one ray; returns its primary slot and (dual mode) its second-return slot.
@@ -414,6 +475,125 @@ pub fn lidar_returns(
     [out, out2]
 }
 
+/// Whether a ray's only possible return is its hard hit's, in clear air: no fog backscatter,
+/// drops or flakes to return from and no extinction (or an ideal lidar, which sees through
+/// them), so `hard_returns` gives what `lidar_returns` does.
+pub fn hard_only(lp: &LidarParams, field: &GridView) -> bool {
+    let ideal = lp.min_power_per_m2 <= 0.0;
+    let soft = lp.fog_backscatter_per_m_sr > 0.0
+        || lp.rain_n0_per_m3_mm > 0.0
+        || lp.snow_n0_per_m3_mm > 0.0
+        || field.grid.particle_count > 0;
+    lp.extinction_per_m == 0.0 && (ideal || !soft)
+}
+
+/// `lidar_returns` of four rays at once where `hard_only` holds (first returns; a second
+/// return never exists there): the hit's normal, reflectivity, power and intensity computed
+/// across the lanes, with the same operations in the same order, so each lane gets the bits
+/// `lidar_returns` gives it. Lanes `n..` are not computed.
+fn hard_returns(
+    scene: &SceneView,
+    lp: &LidarParams,
+    slots: [u32; LANES],
+    n: usize,
+    rays: &[LidarRay; LANES],
+    hits: &[Hit; LANES],
+) -> [LidarHit; LANES] {
+    let ideal = lp.min_power_per_m2 <= 0.0;
+    let hit: [bool; LANES] =
+        std::array::from_fn(|l| l < n && hits[l].tri != NO_RETURN && hits[l].t >= lp.min_range_m);
+    let Some(first) = hit.iter().position(|&h| h) else {
+        return [NONE; LANES];
+    };
+    // Lanes without a hit compute on the first hit's numbers, and are dropped at the end.
+    let h: [&Hit; LANES] = std::array::from_fn(|l| &hits[if hit[l] { l } else { first }]);
+    let tri = h.map(|h| &scene.triangles[h.tri as usize]);
+    let inst = h.map(|h| &scene.instances[h.inst as usize]);
+
+    // hit_normal
+    let n_obj = Lanes3::from(tri.map(|t| t.e1)).cross(&Lanes3::from(tri.map(|t| t.e2)));
+    let mut nrm = if h.iter().all(|x| x.inst == h[0].inst) {
+        Lanes3::xform_dir(&inst[0].world_from_object, &n_obj)
+    } else {
+        Lanes3::from(std::array::from_fn(|l| {
+            xform_dir(&inst[l].world_from_object, n_obj.lane(l))
+        }))
+    }
+    .normalize();
+    let turn: [f32; LANES] = std::array::from_fn(|l| inst[l].yaw_rate_rad_per_s * h[l].time_s);
+    if turn.iter().any(|&a| a != 0.0) {
+        let mut v = nrm.lanes();
+        for (n, &a) in v.iter_mut().zip(&turn) {
+            if a != 0.0 {
+                let (sa, ca) = a.sin_cos();
+                *n = Vec3::new(ca * n.x - sa * n.y, sa * n.x + ca * n.y, n.z);
+            }
+        }
+        nrm = Lanes3::from(v);
+    }
+    let d = Lanes3::from(rays.map(|r| r.d));
+    nrm = nrm.negate_where(nrm.dot(&d).cmpgt(Vec4::ZERO));
+
+    let cos_inc = clamp01(-nrm.dot(&d));
+    let rho = Vec4::from(tri.map(|t| scene.materials[t.material as usize].reflectivity));
+    // surface_reflectivity
+    let m = Vec4::ONE - cos_inc;
+    let fresnel = Vec4::splat(0.02) + Vec4::splat(0.98) * (m * m * m * m * m);
+    let t = Vec4::ONE - fresnel;
+    let wet = Vec4::ONE + (t * t - Vec4::ONE) * Vec4::splat(lp.wetness);
+    let covered = rho + (Vec4::splat(GROUND_SNOW_REFLECTIVITY) - rho) * Vec4::splat(lp.snow_cover);
+    let rho = Vec4::select(nrm.z.cmpgt(Vec4::splat(0.7)), covered * wet, rho);
+    // overlap
+    let r = Vec4::from(h.map(|h| h.t));
+    let ov = if lp.overlap_full_m <= lp.overlap_start_m {
+        Vec4::select(
+            r.cmpge(Vec4::splat(lp.overlap_start_m)),
+            Vec4::ONE,
+            Vec4::ZERO,
+        )
+    } else {
+        clamp01(
+            (r - Vec4::splat(lp.overlap_start_m))
+                / Vec4::splat(lp.overlap_full_m - lp.overlap_start_m),
+        )
+    };
+    // The power; with no extinction `transmission2` is 1, so it is also the clear-air power
+    // and a hit too weak to detect is too weak to block.
+    let p = rho * cos_inc * ov / (r * r);
+    // intensity
+    let f2 = Vec4::splat(lp.falloff_range_m * lp.falloff_range_m);
+    let intensity = clamp01(Vec4::splat(lp.intensity_scale) * p * r * r * f2 / (f2 + r * r));
+
+    let noise = if lp.noise_stddev_m > 0.0 {
+        gauss_lanes(lp, STREAM_NOISE, slots, 0)
+    } else {
+        [0.0; LANES]
+    };
+    std::array::from_fn(|l| {
+        if !hit[l] || !(ideal || p[l] >= lp.min_power_per_m2) {
+            return NONE;
+        }
+        let label = (tri[l].class & 0xffff) | (inst[l].instance_id << 16);
+        report(
+            lp,
+            rays[l].dir_l,
+            r[l],
+            intensity[l],
+            label,
+            slots[l],
+            0,
+            noise[l],
+        )
+    })
+}
+
+/// `f32::clamp(v, 0, 1)` in each lane (NaN stays NaN).
+#[inline(always)]
+fn clamp01(v: Vec4) -> Vec4 {
+    let v = Vec4::select(v.cmplt(Vec4::ZERO), Vec4::ZERO, v);
+    Vec4::select(v.cmpgt(Vec4::ONE), Vec4::ONE, v)
+}
+
 /// Number of output slots of a sweep: one per ray, two with dual returns.
 pub fn output_slots(lp: &LidarParams) -> usize {
     let rays = (lp.channels * lp.columns) as usize;
@@ -453,6 +633,7 @@ pub fn lidar_sweep_with_field(
     let mut out = vec![NONE; output_slots(lp)];
     let (first, second) = out.split_at_mut(rays);
     let task = channels * COLUMNS_PER_TASK;
+    let hard_only = hard_only(lp, field);
     // Rays `base..base + a.len()` (whole columns), their second returns into `b` (dual
     // mode): each beam's rays in packets of neighbouring columns.
     let run = |base: usize, a: &mut [LidarHit], mut b: Option<&mut [LidarHit]>| {
@@ -465,36 +646,38 @@ pub fn lidar_sweep_with_field(
         for (beam, &elevation) in beams.iter().enumerate().take(channels) {
             for c0 in (0..cols).step_by(LANES) {
                 let n = LANES.min(cols - c0);
-                let index = |l: usize| (c0 + l) * channels + beam;
-                let mut ray = [LidarRay {
-                    dir_l: Vec3::ZERO,
-                    o: Vec3::ZERO,
-                    d: Vec3::X,
-                    time_s: 0.0,
-                }; LANES];
-                let (mut o, mut d, mut time_s) =
-                    ([Vec3::ZERO; LANES], [Vec3::X; LANES], [0.0; LANES]);
-                for l in 0..LANES {
-                    let c = c0 + l.min(n - 1);
-                    ray[l] = lidar_ray_from(lp, elevation, columns[col0 + c], &poses[c]);
-                    (o[l], d[l], time_s[l]) = (ray[l].o, ray[l].d, ray[l].time_s);
-                }
+                // Lanes past the last column repeat it, untraced.
+                let c: [usize; LANES] = std::array::from_fn(|l| c0 + l.min(n - 1));
+                let index = |l: usize| c[l] * channels + beam;
+                let slots: [u32; LANES] = std::array::from_fn(|l| (base + index(l)) as u32);
+                let ray = lidar_rays_from(
+                    lp,
+                    elevation,
+                    c.map(|c| columns[col0 + c]),
+                    c.map(|c| &poses[c]),
+                );
                 let hits = trace_packet(
                     scene,
-                    &o,
-                    &d,
-                    &time_s,
+                    &ray.map(|r| r.o),
+                    &ray.map(|r| r.d),
+                    &ray.map(|r| r.time_s),
                     lp.max_range_m,
                     (1 << n) - 1,
                     &mut stacks,
                 );
+                if hard_only {
+                    // Second returns stay empty.
+                    let out = hard_returns(scene, lp, slots, n, &ray, &hits);
+                    for l in 0..n {
+                        a[index(l)] = out[l];
+                    }
+                    continue;
+                }
                 for l in 0..n {
-                    let i = index(l);
-                    let slot = (base + i) as u32;
-                    let [h1, h2] = lidar_returns(scene, field, lp, slot, &ray[l], &hits[l]);
-                    a[i] = h1;
+                    let [h1, h2] = lidar_returns(scene, field, lp, slots[l], &ray[l], &hits[l]);
+                    a[index(l)] = h1;
                     if let Some(b) = b.as_deref_mut() {
-                        b[i] = h2;
+                        b[index(l)] = h2;
                     }
                 }
             }

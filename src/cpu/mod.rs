@@ -3,6 +3,7 @@
 
 pub mod bvh;
 pub mod camera;
+pub mod lanes;
 pub mod lidar;
 pub mod packet;
 pub mod particle_grid;

@@ -14,10 +14,10 @@ use super::bvh::{
     BLAS_STACK, Hit, LEAF_BIT, MISS_T, Ray4, SceneView, TLAS_STACK, instance_ray, leaf_items,
     safe_inv, slab4_t, slot_entry,
 };
-use crate::gpu::types::{BvhNode, NO_RETURN, Triangle};
+use super::lanes::Lanes3;
+use crate::gpu::types::{BvhNode, Instance, NO_RETURN, Triangle};
 
-/// Rays per packet.
-pub const LANES: usize = 4;
+pub use super::lanes::LANES;
 
 /// A stack entry: a node or leaf entry, and each lane's entry distance into its box
 /// (`MISS_T` for a lane that does not enter it).
@@ -77,6 +77,7 @@ pub fn trace_packet(
         }),
     };
     let rays: [Ray4; LANES] = std::array::from_fn(|l| Ray4::new(o[l], safe_inv(d[l])));
+    let (wo, wd) = (Lanes3::from(*o), Lanes3::from(*d));
     let stack = &mut stacks.tlas;
     stack[0] = (scene.tlas_root, lanes_at(live, 0.0, MISS_T));
     let mut sp = 1usize;
@@ -89,6 +90,12 @@ pub fn trace_packet(
         };
         for ii in leaf_items(entry) {
             let inst = &scene.instances[ii as usize];
+            if is_world_frame(inst) {
+                // The map: its object frame is the world's, so the world rays serve as they
+                // are (`instance_ray` would return them, but for the sign of a zero).
+                trace_blas(scene, ii, &wo, &wd, &rays, t, &mut best, &mut stacks.blas);
+                continue;
+            }
             let mut oo = [Vec3::ZERO; LANES];
             let mut od = [Vec3::ZERO; LANES];
             let mut obj = rays;
@@ -101,6 +108,19 @@ pub fn trace_packet(
         }
     }
     best.hit
+}
+
+/// Whether `inst` stands still with its object frame the world frame.
+#[inline(always)]
+fn is_world_frame(inst: &Instance) -> bool {
+    const IDENTITY: [[f32; 4]; 3] = [
+        [1.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+    ];
+    inst.object_from_world == IDENTITY
+        && inst.velocity_m_per_s == [0.0; 3]
+        && inst.yaw_rate_rad_per_s == 0.0
 }
 
 /// Closest hits in instance `ii`'s BLAS of the object-space rays `oo[l] + t od[l]` (slab
@@ -139,59 +159,6 @@ fn trace_blas(
                 };
                 best.t[l] = th[l];
             }
-        }
-    }
-}
-
-/// Four vectors, one per lane, as their x, y and z across the lanes.
-#[derive(Clone, Copy)]
-struct Lanes3 {
-    x: Vec4,
-    y: Vec4,
-    z: Vec4,
-}
-
-impl From<[Vec3; LANES]> for Lanes3 {
-    fn from(v: [Vec3; LANES]) -> Self {
-        Lanes3 {
-            x: Vec4::new(v[0].x, v[1].x, v[2].x, v[3].x),
-            y: Vec4::new(v[0].y, v[1].y, v[2].y, v[3].y),
-            z: Vec4::new(v[0].z, v[1].z, v[2].z, v[3].z),
-        }
-    }
-}
-
-impl Lanes3 {
-    fn splat(v: [f32; 3]) -> Self {
-        Lanes3 {
-            x: Vec4::splat(v[0]),
-            y: Vec4::splat(v[1]),
-            z: Vec4::splat(v[2]),
-        }
-    }
-
-    /// The same operations, in the same order, as `Vec3::dot` and `Vec3::cross`, so each lane
-    /// gets the bits the one-ray code gets.
-    #[inline(always)]
-    fn dot(&self, r: &Lanes3) -> Vec4 {
-        self.x * r.x + self.y * r.y + self.z * r.z
-    }
-
-    #[inline(always)]
-    fn cross(&self, r: &Lanes3) -> Lanes3 {
-        Lanes3 {
-            x: self.y * r.z - r.y * self.z,
-            y: self.z * r.x - r.z * self.x,
-            z: self.x * r.y - r.x * self.y,
-        }
-    }
-
-    #[inline(always)]
-    fn sub(&self, r: &Lanes3) -> Lanes3 {
-        Lanes3 {
-            x: self.x - r.x,
-            y: self.y - r.y,
-            z: self.z - r.z,
         }
     }
 }
