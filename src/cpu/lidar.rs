@@ -156,6 +156,58 @@ fn report(
     }
 }
 
+/// The fog's backscatter over a ray's first `n` samples (pulse centres every quarter pulse
+/// from the overlap's start): the strongest sample's power, and the nearest and farthest
+/// pulse centres whose power reaches the detection threshold (-1 and 0 where none does).
+#[derive(Clone, Copy, Default)]
+pub struct FogScan {
+    p: f32,
+    r_first: f32,
+    r_last: f32,
+}
+
+fn fog_scan(lp: &LidarParams, n: u32) -> FogScan {
+    let step = lp.pulse_length_m / FOG_SAMPLES_PER_PULSE;
+    let r_lo = lp.overlap_start_m;
+    let (mut g1, mut g2, mut g3) = (0.0f32, 0.0f32, 0.0f32);
+    let mut scan = FogScan {
+        p: 0.0,
+        r_first: -1.0,
+        r_last: 0.0,
+    };
+    for j in 0..n {
+        let r = r_lo + (j as f32 + 0.5) * step;
+        let g0 = overlap(lp, r) * transmission2(lp, r) / (r * r);
+        let p = PI * lp.fog_backscatter_per_m_sr * step * (g0 + g1 + g2 + g3);
+        let r_c = r_lo + (j as f32 + 1.0) * step - 0.5 * lp.pulse_length_m;
+        if r_c >= lp.min_range_m {
+            if p > scan.p {
+                scan.p = p;
+            }
+            if p >= lp.min_power_per_m2 {
+                if scan.r_first < 0.0 {
+                    scan.r_first = r_c;
+                }
+                scan.r_last = r_c;
+            }
+        }
+        g3 = g2;
+        g2 = g1;
+        g1 = g0;
+    }
+    scan
+}
+
+/// `fog_scan` for every sample count, once per sweep: every ray takes the same samples and
+/// only stops them at its own hard hit, so a ray's scan is a lookup instead of up to 64 `exp`.
+pub struct FogTable([FogScan; FOG_MAX_STEPS as usize + 1]);
+
+impl FogTable {
+    pub fn new(lp: &LidarParams) -> Self {
+        FogTable(std::array::from_fn(|n| fog_scan(lp, n as u32)))
+    }
+}
+
 /// A lidar ray: its direction in the lidar frame, its world origin and unit direction
 /// (the lidar's pose interpolated over the sweep) and its time from the frame time.
 #[derive(Clone, Copy)]
@@ -253,14 +305,17 @@ pub fn lidar_ray(
 ) -> [LidarHit; 2] {
     let ray = lidar_ray_at(lp, beams, columns, slot);
     let h = trace_at(scene, ray.o, ray.d, lp.max_range_m, false, ray.time_s);
-    lidar_returns(scene, field, lp, slot, &ray, &h)
+    lidar_returns(scene, field, lp, None, slot, &ray, &h)
 }
 
-/// The returns of ray `slot`, whose closest hard hit (within the maximum range) is `h`.
+/// The returns of ray `slot`, whose closest hard hit (within the maximum range) is `h`; `fog`
+/// is the sweep's `FogTable`, if made (the same returns, sooner).
+#[allow(clippy::too_many_arguments)]
 pub fn lidar_returns(
     scene: &SceneView,
     field: &GridView,
     lp: &LidarParams,
+    fog: Option<&FogTable>,
     slot: u32,
     ray: &LidarRay,
     h: &Hit,
@@ -304,32 +359,11 @@ pub fn lidar_returns(
         let r_lo = lp.overlap_start_m;
         let r_hi = r_end.min(lp.overlap_full_m + 8.0 * lp.pulse_length_m);
         let n = (((r_hi - r_lo).max(0.0) / step) as u32).min(FOG_MAX_STEPS);
-        let (mut g1, mut g2, mut g3) = (0.0f32, 0.0f32, 0.0f32);
-        let mut r_first = -1.0f32;
-        let mut r_last = 0.0f32;
-        for j in 0..n {
-            let r = r_lo + (j as f32 + 0.5) * step;
-            let g0 = overlap(lp, r) * transmission2(lp, r) / (r * r);
-            let p = PI * lp.fog_backscatter_per_m_sr * step * (g0 + g1 + g2 + g3);
-            let r_c = r_lo + (j as f32 + 1.0) * step - 0.5 * lp.pulse_length_m;
-            if r_c >= lp.min_range_m {
-                if p > soft_p {
-                    soft_p = p;
-                }
-                if p >= lp.min_power_per_m2 {
-                    if r_first < 0.0 {
-                        r_first = r_c;
-                    }
-                    r_last = r_c;
-                }
-            }
-            g3 = g2;
-            g2 = g1;
-            g1 = g0;
-        }
+        let scan = fog.map_or_else(|| fog_scan(lp, n), |t| t.0[n as usize]);
+        soft_p = scan.p;
         if soft_p >= lp.min_power_per_m2 {
             let u = rand(lp.seed, STREAM_FOG, slot, 0);
-            soft_r = (r_first + u * (r_last - r_first)).min(r_end);
+            soft_r = (scan.r_first + u * (scan.r_last - scan.r_first)).min(r_end);
             soft_class = CLASS_FOG;
         } else {
             soft_p = 0.0;
@@ -634,6 +668,8 @@ pub fn lidar_sweep_with_field(
     let (first, second) = out.split_at_mut(rays);
     let task = channels * COLUMNS_PER_TASK;
     let hard_only = hard_only(lp, field);
+    let fog_table = (lp.fog_backscatter_per_m_sr > 0.0).then(|| FogTable::new(lp));
+    let fog = fog_table.as_ref();
     // Rays `base..base + a.len()` (whole columns), their second returns into `b` (dual
     // mode): each beam's rays in packets of neighbouring columns.
     let run = |base: usize, a: &mut [LidarHit], mut b: Option<&mut [LidarHit]>| {
@@ -674,7 +710,8 @@ pub fn lidar_sweep_with_field(
                     continue;
                 }
                 for l in 0..n {
-                    let [h1, h2] = lidar_returns(scene, field, lp, slots[l], &ray[l], &hits[l]);
+                    let [h1, h2] =
+                        lidar_returns(scene, field, lp, fog, slots[l], &ray[l], &hits[l]);
                     a[index(l)] = h1;
                     if let Some(b) = b.as_deref_mut() {
                         b[index(l)] = h2;
