@@ -764,26 +764,57 @@ fn response_code(cp: &CameraParams, c: f32) -> u32 {
     to_u8(v)
 }
 
-/// The sensor pass of one pixel (as `camera_sensor`): Gaussian PSF over the exposed image,
-/// shot + read noise, clip and response; the packed sRGB8/linear8 code.
-pub fn sensor_pixel(cp: &CameraParams, exposed: &[Vec3], x: u32, y: u32) -> u32 {
+/// The sensor's Gaussian PSF: its radius in pixels, its weights row by row over
+/// `-r..=r` x `-r..=r` and their sum. The same for every pixel, so the CPU computes the
+/// weights once per image where the shader computes them per pixel (the same values).
+pub struct Psf {
+    r: i32,
+    w: Vec<f32>,
+    wsum: f32,
+}
+
+impl Psf {
+    pub fn new(cp: &CameraParams) -> Self {
+        if cp.psf_sigma_px <= 0.0 {
+            return Psf {
+                r: 0,
+                w: Vec::new(),
+                wsum: 0.0,
+            };
+        }
+        let r = (2.0 * cp.psf_sigma_px).ceil().clamp(1.0, 4.0) as i32;
+        let k = -0.5 / (cp.psf_sigma_px * cp.psf_sigma_px);
+        let mut w = Vec::new();
+        let mut wsum = 0.0f32;
+        for dy in -r..=r {
+            for dx in -r..=r {
+                let wt = ((dx * dx + dy * dy) as f32 * k).exp();
+                w.push(wt);
+                wsum += wt;
+            }
+        }
+        Psf { r, w, wsum }
+    }
+}
+
+/// The sensor pass of one pixel (as `camera_sensor`): Gaussian PSF (`psf`, of `cp`) over the
+/// exposed image, shot + read noise, clip and response; the packed sRGB8/linear8 code.
+pub fn sensor_pixel(cp: &CameraParams, psf: &Psf, exposed: &[Vec3], x: u32, y: u32) -> u32 {
     let px = y * cp.width + x;
     let mut xv = exposed[px as usize];
     if cp.psf_sigma_px > 0.0 {
-        let r = (2.0 * cp.psf_sigma_px).ceil().clamp(1.0, 4.0) as i32;
-        let k = -0.5 / (cp.psf_sigma_px * cp.psf_sigma_px);
+        let r = psf.r;
         let mut sum = Vec3::ZERO;
-        let mut wsum = 0.0f32;
+        let mut w = psf.w.iter();
         for dy in -r..=r {
             let yy = (y as i32 + dy).clamp(0, cp.height as i32 - 1) as u32;
             for dx in -r..=r {
                 let xx = (x as i32 + dx).clamp(0, cp.width as i32 - 1) as u32;
-                let w = ((dx * dx + dy * dy) as f32 * k).exp();
-                sum += exposed[(yy * cp.width + xx) as usize] * w;
-                wsum += w;
+                let wt = *w.next().expect("a weight per tap");
+                sum += exposed[(yy * cp.width + xx) as usize] * wt;
             }
         }
-        xv = sum / wsum;
+        xv = sum / psf.wsum;
     }
     let xr = sensor_noise(cp, xv.x, px, 0);
     let xg = sensor_noise(cp, xv.y, px, 1);
@@ -828,12 +859,13 @@ pub fn camera_image_full(
                 (*px, *xv) = camera_pixel(&c, x as u32, y as u32);
             }
         });
+    let psf = Psf::new(cp);
     pixels
         .par_chunks_mut(cp.width as usize)
         .enumerate()
         .for_each(|(y, row)| {
             for (x, px) in row.iter_mut().enumerate() {
-                px.rgba = sensor_pixel(cp, &exposed, x as u32, y as u32);
+                px.rgba = sensor_pixel(cp, &psf, &exposed, x as u32, y as u32);
             }
         });
     pixels
@@ -928,7 +960,8 @@ mod tests {
             let cp = params(w, h, sigma);
             let mut img = vec![Vec3::ZERO; (w * h) as usize];
             img[(10 * w + 10) as usize] = Vec3::splat(8.0);
-            let code = |x: u32, y: u32| (sensor_pixel(&cp, &img, x, y) & 0xFF) as f32;
+            let psf = Psf::new(&cp);
+            let code = |x: u32, y: u32| (sensor_pixel(&cp, &psf, &img, x, y) & 0xFF) as f32;
             // The centre saturates; compare the ring at distance 1 with the one at distance 2
             // (both unclipped only for a big enough spread), and the diagonal with the axis.
             let (c1, c2) = (code(11, 10), code(12, 10));
@@ -956,7 +989,7 @@ mod tests {
             let flat = vec![Vec3::splat(0.4); (w * h) as usize];
             for (x, y) in [(0, 0), (10, 10), (20, 3)] {
                 assert_eq!(
-                    sensor_pixel(&cp, &flat, x, y) & 0xFF,
+                    sensor_pixel(&cp, &psf, &flat, x, y) & 0xFF,
                     102,
                     "flat field at {x},{y}"
                 );
@@ -965,9 +998,12 @@ mod tests {
         // Linear response: code = round(255·x); sRGB: the OETF.
         let mut cp = params(1, 1, 0.0);
         let img = [Vec3::new(0.2, 0.5, 1.5)];
-        assert_eq!(sensor_pixel(&cp, &img, 0, 0), 51 | (128 << 8) | (255 << 16));
+        assert_eq!(
+            sensor_pixel(&cp, &Psf::new(&cp), &img, 0, 0),
+            51 | (128 << 8) | (255 << 16)
+        );
         cp.response = 0;
         let srgb = (srgb_encode(0.2) * 255.0).round() as u32;
-        assert_eq!(sensor_pixel(&cp, &img, 0, 0) & 0xFF, srgb);
+        assert_eq!(sensor_pixel(&cp, &Psf::new(&cp), &img, 0, 0) & 0xFF, srgb);
     }
 }
