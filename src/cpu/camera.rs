@@ -5,6 +5,7 @@ use glam::{Vec2, Vec3};
 use rayon::prelude::*;
 
 use super::bvh::{Hit, SceneView, hit_normal, trace, trace_at, xform_dir, xform_point};
+use super::packet::{LANES, PacketStacks, trace_packet};
 use super::particle_grid::{
     GridView, grid_walk_cell, grid_walk_next, grid_walk_owns, grid_walk_start,
 };
@@ -702,16 +703,28 @@ fn sensor_noise(cp: &CameraParams, x: f32, px: u32, ch: u32) -> f32 {
     (e + (e + cp.read_noise_e * cp.read_noise_e).sqrt() * g) / cp.electrons_at_unit
 }
 
+/// The centre ray of pixel (x, y): its world origin, its direction in the camera frame
+/// (`camera_dir`) and its unit world direction.
+fn centre_ray(cp: &CameraParams, x: u32, y: u32) -> (Vec3, Vec3, Vec3) {
+    let o0 = xform_point(&cp.world_from_camera, Vec3::ZERO);
+    let dc0 = camera_dir(cp, x as f32 + 0.5, y as f32 + 0.5);
+    (o0, dc0, xform_dir(&cp.world_from_camera, dc0).normalize())
+}
+
 /// One pixel: the labels of its centre ray and its mean radiance over the samples (before
 /// exposure, vignetting and noise).
 pub fn pixel_radiance(c: &Ctx, x: u32, y: u32) -> (PixelOut, Vec3) {
+    let (o0, _, d0) = centre_ray(c.cp, x, y);
+    let h0 = trace(c.scene, o0, d0, c.cp.max_depth_m, false);
+    pixel_radiance_hit(c, x, y, &h0)
+}
+
+/// `pixel_radiance` with the centre ray's hit `h0` already traced.
+fn pixel_radiance_hit(c: &Ctx, x: u32, y: u32, h0: &Hit) -> (PixelOut, Vec3) {
     let cp = c.cp;
     let scene = c.scene;
     let px = y * cp.width + x;
-    let o0 = xform_point(&cp.world_from_camera, Vec3::ZERO);
-    let dc0 = camera_dir(cp, x as f32 + 0.5, y as f32 + 0.5);
-    let d0 = xform_dir(&cp.world_from_camera, dc0).normalize();
-    let h0 = trace(scene, o0, d0, cp.max_depth_m, false);
+    let (o0, dc0, d0) = centre_ray(cp, x, y);
     let mut out = PixelOut::default();
     if h0.tri == NO_RETURN {
         out.depth_m = 0.0;
@@ -723,7 +736,7 @@ pub fn pixel_radiance(c: &Ctx, x: u32, y: u32) -> (PixelOut, Vec3) {
     }
     let mut acc = Vec3::ZERO;
     if cp.spp <= 1 {
-        acc = radiance_along(c, o0, d0, dc0, &h0, px, 0);
+        acc = radiance_along(c, o0, d0, dc0, h0, px, 0);
     } else {
         let n = (cp.spp as f32).sqrt().ceil() as u32;
         let rows = cp.spp.div_ceil(n);
@@ -743,11 +756,11 @@ pub fn pixel_radiance(c: &Ctx, x: u32, y: u32) -> (PixelOut, Vec3) {
     (out, acc)
 }
 
-/// The first pass of one pixel (as `camera_main`): labels, depth and the exposed linear
-/// value (exposure and cos⁴ vignetting applied).
-pub fn camera_pixel(c: &Ctx, x: u32, y: u32) -> (PixelOut, Vec3) {
+/// The first pass of one pixel (as `camera_main`) whose centre ray hits `h0`: labels, depth
+/// and the exposed linear value (exposure and cos⁴ vignetting applied).
+fn camera_pixel(c: &Ctx, x: u32, y: u32, h0: &Hit) -> (PixelOut, Vec3) {
     let cp = c.cp;
-    let (out, acc) = pixel_radiance(c, x, y);
+    let (out, acc) = pixel_radiance_hit(c, x, y, h0);
     let dc0 = camera_dir(cp, x as f32 + 0.5, y as f32 + 0.5);
     let cos_t = 1.0 / dc0.length();
     let c4 = cos_t * cos_t * cos_t * cos_t;
@@ -855,8 +868,25 @@ pub fn camera_image_full(
         .zip(exposed.par_chunks_mut(cp.width as usize))
         .enumerate()
         .for_each(|(y, (row, xrow))| {
-            for (x, (px, xv)) in row.iter_mut().zip(xrow.iter_mut()).enumerate() {
-                (*px, *xv) = camera_pixel(&c, x as u32, y as u32);
+            // The centre rays of four neighbouring pixels traced as a packet (`packet`).
+            let mut stacks = PacketStacks::default();
+            let y = y as u32;
+            for x0 in (0..row.len()).step_by(LANES) {
+                let n = LANES.min(row.len() - x0);
+                let rays: [(Vec3, Vec3, Vec3); LANES] =
+                    std::array::from_fn(|l| centre_ray(cp, (x0 + l.min(n - 1)) as u32, y));
+                let hits = trace_packet(
+                    scene,
+                    &rays.map(|r| r.0),
+                    &rays.map(|r| r.2),
+                    &[0.0; LANES],
+                    cp.max_depth_m,
+                    (1 << n) - 1,
+                    &mut stacks,
+                );
+                for (l, h0) in hits.iter().enumerate().take(n) {
+                    (row[x0 + l], xrow[x0 + l]) = camera_pixel(&c, (x0 + l) as u32, y, h0);
+                }
             }
         });
     let psf = Psf::new(cp);
