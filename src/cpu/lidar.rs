@@ -159,8 +159,8 @@ fn report(
 /// The fog's backscatter over a ray's first `n` samples (pulse centres every quarter pulse
 /// from the overlap's start): the strongest sample's power, and the nearest and farthest
 /// pulse centres whose power reaches the detection threshold (-1 and 0 where none does).
-#[derive(Clone, Copy, Default)]
-pub struct FogScan {
+#[derive(Clone, Copy)]
+struct FogScan {
     p: f32,
     r_first: f32,
     r_last: f32,
