@@ -8,7 +8,7 @@ mod common;
 use glam::Vec3;
 use verisim::cpu::CpuBackend;
 use verisim::cpu::bvh::{Hit, instance_ray, intersect_triangle, trace_at};
-use verisim::cpu::camera::{Ctx, camera_image, pixel_radiance, radiance_image};
+use verisim::cpu::camera::{Ctx, camera_image, pixel_radiance};
 use verisim::cpu::lidar::{hard_only, lidar_ray, lidar_ray_at, lidar_sweep_with_field};
 use verisim::cpu::packet::{LANES, PacketStacks, trace_packet};
 use verisim::cpu::particle_grid::GridView;
@@ -267,8 +267,9 @@ fn packed_sweep_equals_casting_each_slot() {
 }
 
 /// The CPU camera traces its centre rays four neighbouring pixels at a time: every pixel's
-/// label and depth (the centre ray's hit) and its final colour equal those of tracing that
-/// pixel alone, on quickstart at full KITTI size (moving actors, 1 spp) and at 4 spp.
+/// label and depth (its centre ray's hit: class, instance and distance, bit for bit) equal
+/// those of tracing that pixel alone, on quickstart at full KITTI size with moving actors, at
+/// 1 and 4 spp.
 #[test]
 fn packed_camera_equals_tracing_each_pixel() {
     for spp in [1u32, 4] {
@@ -284,7 +285,6 @@ fn packed_camera_equals_tracing_each_pixel() {
         let cam = &inputs.cameras[0];
         let cp = &cam.params;
         let packed = camera_image(&scene, cp, &cam.lights);
-        let single = radiance_image(&scene, cp, &cam.lights);
         let field = GridView::empty();
         let mut no_grid = *cp;
         no_grid.light_grid_cells = 0;
@@ -296,16 +296,15 @@ fn packed_camera_equals_tracing_each_pixel() {
             field: &field,
         };
         let mut objects = 0;
-        for y in (0..cp.height).step_by(3) {
+        for y in 0..cp.height {
             for x in 0..cp.width {
-                let (want, radiance) = pixel_radiance(&c, x, y);
+                let (want, _) = pixel_radiance(&c, x, y);
                 let got = packed[(y * cp.width + x) as usize];
                 assert_eq!(
                     (got.label, got.depth_m.to_bits()),
                     (want.label, want.depth_m.to_bits()),
                     "{spp} spp: pixel {x},{y}"
                 );
-                assert_eq!(single[(y * cp.width + x) as usize], radiance);
                 objects += usize::from(want.label >> 16 != 0);
             }
         }
