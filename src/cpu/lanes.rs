@@ -3,6 +3,8 @@
 //! same f32 operations, in the same order, as its glam `Vec3` namesake, so each lane gets
 //! exactly the bits the one-ray code gets.
 
+use std::ops::{Add, Div, Mul, Sub};
+
 use glam::{Vec3, Vec4};
 
 /// Lanes per packet.
@@ -137,5 +139,52 @@ pub fn sqrt(v: Vec4) -> Vec4 {
     #[cfg(not(target_arch = "x86_64"))]
     {
         Vec4::from_array(v.to_array().map(f32::sqrt))
+    }
+}
+
+/// The arithmetic the lidar's formulas are written in once, for one ray (`f32`) or four
+/// lanes (`Vec4`): either way each lane runs the same f32 operations in the same order.
+pub trait Lane:
+    Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self>
+{
+    fn splat(v: f32) -> Self;
+    /// `f32::clamp(x, 0, 1)` (NaN stays NaN).
+    fn clamp01(self) -> Self;
+    /// 1 where `self >= edge`, else 0.
+    fn step(self, edge: f32) -> Self;
+}
+
+impl Lane for f32 {
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        v
+    }
+
+    #[inline(always)]
+    fn clamp01(self) -> Self {
+        self.clamp(0.0, 1.0)
+    }
+
+    #[inline(always)]
+    fn step(self, edge: f32) -> Self {
+        if self >= edge { 1.0 } else { 0.0 }
+    }
+}
+
+impl Lane for Vec4 {
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        Vec4::splat(v)
+    }
+
+    #[inline(always)]
+    fn clamp01(self) -> Self {
+        let v = Vec4::select(self.cmplt(Vec4::ZERO), Vec4::ZERO, self);
+        Vec4::select(v.cmpgt(Vec4::ONE), Vec4::ONE, v)
+    }
+
+    #[inline(always)]
+    fn step(self, edge: f32) -> Self {
+        Vec4::select(self.cmpge(Vec4::splat(edge)), Vec4::ONE, Vec4::ZERO)
     }
 }

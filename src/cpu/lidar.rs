@@ -9,7 +9,7 @@ use glam::{Vec3, Vec4};
 use rayon::prelude::*;
 
 use super::bvh::{Hit, SceneView, hit_normal, trace_at, xform_dir, xform_point};
-use super::lanes::{LANES, Lanes3};
+use super::lanes::{LANES, Lane, Lanes3};
 use super::packet::{PacketStacks, trace_packet};
 use super::particle_grid::{
     GridView, grid_walk_cell, grid_walk_next, grid_walk_owns, grid_walk_start,
@@ -46,11 +46,12 @@ const NONE: LidarHit = LidarHit {
     label: NO_RETURN,
 };
 
-fn overlap(lp: &LidarParams, r: f32) -> f32 {
+fn overlap<T: Lane>(lp: &LidarParams, r: T) -> T {
     if lp.overlap_full_m <= lp.overlap_start_m {
-        return if r >= lp.overlap_start_m { 1.0 } else { 0.0 };
+        return r.step(lp.overlap_start_m);
     }
-    ((r - lp.overlap_start_m) / (lp.overlap_full_m - lp.overlap_start_m)).clamp(0.0, 1.0)
+    ((r - T::splat(lp.overlap_start_m)) / T::splat(lp.overlap_full_m - lp.overlap_start_m))
+        .clamp01()
 }
 
 fn transmission2(lp: &LidarParams, r: f32) -> f32 {
@@ -60,25 +61,36 @@ fn transmission2(lp: &LidarParams, r: f32) -> f32 {
     (-2.0 * lp.extinction_per_m * r).exp()
 }
 
-fn fresnel_water(cos_i: f32) -> f32 {
-    let m = 1.0 - cos_i;
-    0.02 + 0.98 * (m * m * m * m * m)
+fn fresnel_water<T: Lane>(cos_i: T) -> T {
+    let m = T::splat(1.0) - cos_i;
+    T::splat(0.02) + T::splat(0.98) * (m * m * m * m * m)
 }
 
 /// The share of a ground return that crosses a water film of `wetness` (0–1) both ways: the
 /// film's Fresnel transmission squared, blended with a dry road by the wetness.
-pub fn wet_return_factor(cos_inc: f32, wetness: f32) -> f32 {
-    let t = 1.0 - fresnel_water(cos_inc);
-    1.0 + (t * t - 1.0) * wetness
+pub fn wet_return_factor<T: Lane>(cos_inc: T, wetness: f32) -> T {
+    let t = T::splat(1.0) - fresnel_water(cos_inc);
+    T::splat(1.0) + (t * t - T::splat(1.0)) * T::splat(wetness)
+}
+
+/// The reflectivity of ground (a surface facing up) of reflectivity `rho`: snow cover, then
+/// the water film.
+fn ground_reflectivity<T: Lane>(lp: &LidarParams, rho: T, cos_inc: T) -> T {
+    (rho + (T::splat(GROUND_SNOW_REFLECTIVITY) - rho) * T::splat(lp.snow_cover))
+        * wet_return_factor(cos_inc, lp.wetness)
 }
 
 fn surface_reflectivity(lp: &LidarParams, rho: f32, n: Vec3, cos_inc: f32) -> f32 {
-    let mut r = rho;
     if n.z > 0.7 {
-        r += (GROUND_SNOW_REFLECTIVITY - r) * lp.snow_cover;
-        r *= wet_return_factor(cos_inc, lp.wetness);
+        return ground_reflectivity(lp, rho, cos_inc);
     }
-    r
+    rho
+}
+
+/// The power of a hard return from reflectivity `rho` at incidence `cos_inc` and range `r`,
+/// before the air's transmission.
+fn hard_power<T: Lane>(lp: &LidarParams, rho: T, cos_inc: T, r: T) -> T {
+    rho * cos_inc * overlap(lp, r) / (r * r)
 }
 
 fn gauss(lp: &LidarParams, stream: u32, index: u32, draw: u32) -> f32 {
@@ -96,9 +108,9 @@ fn gauss_lanes(lp: &LidarParams, stream: u32, index: [u32; LANES], draw: u32) ->
 }
 
 /// The reported intensity of a return of power `p` at range `r`.
-fn intensity(lp: &LidarParams, r: f32, p: f32) -> f32 {
-    let f2 = lp.falloff_range_m * lp.falloff_range_m;
-    (lp.intensity_scale * p * r * r * f2 / (f2 + r * r)).clamp(0.0, 1.0)
+fn intensity<T: Lane>(lp: &LidarParams, r: T, p: T) -> T {
+    let f2 = T::splat(lp.falloff_range_m * lp.falloff_range_m);
+    (T::splat(lp.intensity_scale) * p * r * r * f2 / (f2 + r * r)).clamp01()
 }
 
 fn emit(
@@ -341,7 +353,7 @@ pub fn lidar_returns(
             cos_inc,
         );
         hard_r = r;
-        hard_p_clear = rho * cos_inc * overlap(lp, r) / (r * r);
+        hard_p_clear = hard_power(lp, rho, cos_inc, r);
         hard_p = hard_p_clear * transmission2(lp, r);
         hard_label = (tri.class & 0xffff) | (scene.instances[h.inst as usize].instance_id << 16);
     }
@@ -568,35 +580,18 @@ fn hard_returns(
     let d = Lanes3::from(rays.map(|r| r.d));
     nrm = nrm.negate_where(nrm.dot(&d).cmpgt(Vec4::ZERO));
 
-    let cos_inc = clamp01(-nrm.dot(&d));
+    let cos_inc = (-nrm.dot(&d)).clamp01();
     let rho = Vec4::from(tri.map(|t| scene.materials[t.material as usize].reflectivity));
-    // surface_reflectivity
-    let m = Vec4::ONE - cos_inc;
-    let fresnel = Vec4::splat(0.02) + Vec4::splat(0.98) * (m * m * m * m * m);
-    let t = Vec4::ONE - fresnel;
-    let wet = Vec4::ONE + (t * t - Vec4::ONE) * Vec4::splat(lp.wetness);
-    let covered = rho + (Vec4::splat(GROUND_SNOW_REFLECTIVITY) - rho) * Vec4::splat(lp.snow_cover);
-    let rho = Vec4::select(nrm.z.cmpgt(Vec4::splat(0.7)), covered * wet, rho);
-    // overlap
+    let rho = Vec4::select(
+        nrm.z.cmpgt(Vec4::splat(0.7)),
+        ground_reflectivity(lp, rho, cos_inc),
+        rho,
+    );
     let r = Vec4::from(h.map(|h| h.t));
-    let ov = if lp.overlap_full_m <= lp.overlap_start_m {
-        Vec4::select(
-            r.cmpge(Vec4::splat(lp.overlap_start_m)),
-            Vec4::ONE,
-            Vec4::ZERO,
-        )
-    } else {
-        clamp01(
-            (r - Vec4::splat(lp.overlap_start_m))
-                / Vec4::splat(lp.overlap_full_m - lp.overlap_start_m),
-        )
-    };
-    // The power; with no extinction `transmission2` is 1, so it is also the clear-air power
-    // and a hit too weak to detect is too weak to block.
-    let p = rho * cos_inc * ov / (r * r);
-    // intensity
-    let f2 = Vec4::splat(lp.falloff_range_m * lp.falloff_range_m);
-    let intensity = clamp01(Vec4::splat(lp.intensity_scale) * p * r * r * f2 / (f2 + r * r));
+    // With no extinction `transmission2` is 1, so this is also the clear-air power, and a hit
+    // too weak to detect is too weak to block.
+    let p = hard_power(lp, rho, cos_inc, r);
+    let intensity = intensity(lp, r, p);
 
     let noise = if lp.noise_stddev_m > 0.0 {
         gauss_lanes(lp, STREAM_NOISE, slots, 0)
@@ -619,13 +614,6 @@ fn hard_returns(
             noise[l],
         )
     })
-}
-
-/// `f32::clamp(v, 0, 1)` in each lane (NaN stays NaN).
-#[inline(always)]
-fn clamp01(v: Vec4) -> Vec4 {
-    let v = Vec4::select(v.cmplt(Vec4::ZERO), Vec4::ZERO, v);
-    Vec4::select(v.cmpgt(Vec4::ONE), Vec4::ONE, v)
 }
 
 /// Number of output slots of a sweep: one per ray, two with dual returns.
@@ -668,7 +656,9 @@ pub fn lidar_sweep_with_field(
     let (first, second) = out.split_at_mut(rays);
     let task = channels * COLUMNS_PER_TASK;
     let hard_only = hard_only(lp, field);
-    let fog_table = (lp.fog_backscatter_per_m_sr > 0.0).then(|| FogTable::new(lp));
+    // As `lidar_returns`: an ideal lidar takes no fog return.
+    let fog_table =
+        (lp.min_power_per_m2 > 0.0 && lp.fog_backscatter_per_m_sr > 0.0).then(|| FogTable::new(lp));
     let fog = fog_table.as_ref();
     // Rays `base..base + a.len()` (whole columns), their second returns into `b` (dual
     // mode): each beam's rays in packets of neighbouring columns.

@@ -227,7 +227,6 @@ impl ContrastAcc {
     }
 }
 
-/// `image_2/NNNNNN.png` → `SUB/NNNNNN.png` beside it.
 /// Fits the visibility over the frames of a verisim dataset that have image_2, depth_2,
 /// semantic_2 and calib. `Ok(None)` when the dataset has no such frame (not a verisim dataset,
 /// or rendered without a camera); an unreadable or mismatched file is an error naming it.
