@@ -4,11 +4,10 @@
 //! "counts": [...]}`, column-major runs starting with background, as pycocotools reads it).
 //! Categories are verisim's object classes with their verisim ids.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::backend::CameraFrame;
+use crate::labels::masks::instance_masks;
 use crate::labels::{CLASSES, Class};
 
 /// Uncompressed RLE.
@@ -77,59 +76,34 @@ impl RunLength {
 /// Objects of a camera frame from its instance mask (instance ids > 0 of object classes).
 pub fn objects(cam: &CameraFrame) -> Vec<CocoObject> {
     let (w, h) = (cam.width as usize, cam.height as usize);
-    // instance -> (class, pixels, min x, min y, max x, max y) over object-class pixels, and
-    // the extent of every pixel carrying the instance id (where its RLE can be non-background).
-    let mut found: BTreeMap<u32, (u16, u64, usize, usize, usize, usize)> = BTreeMap::new();
-    let mut extent: BTreeMap<u32, [usize; 4]> = BTreeMap::new();
-    for (i, p) in cam.pixels.iter().enumerate() {
-        let inst = p.label >> 16;
-        if inst == 0 {
-            continue;
-        }
-        let (x, y) = (i % w, i / w);
-        let e = extent.entry(inst).or_insert([x, y, x, y]);
-        *e = [e[0].min(x), e[1].min(y), e[2].max(x), e[3].max(y)];
-        let class = (p.label & 0xFFFF) as u16;
-        if !Class::from_id(class).is_some_and(Class::is_object) {
-            continue;
-        }
-        let e = found.entry(inst).or_insert((class, 0, x, y, x, y));
-        e.1 += 1;
-        e.2 = e.2.min(x);
-        e.3 = e.3.min(y);
-        e.4 = e.4.max(x);
-        e.5 = e.5.max(y);
-    }
-    found
+    instance_masks(cam)
         .into_iter()
-        .map(|(inst, (class, area, x0, y0, x1, y1))| {
-            // Only the instance's extent is scanned; the rest of the image is background.
-            let [ex0, ey0, ex1, ey1] = extent[&inst];
+        .filter_map(|m| {
+            let (class, area) = m.object?;
+            // Only the instance's extent (every pixel carrying its id) is scanned; the rest
+            // of the image is background.
+            let [ex0, ey0, ex1, ey1] = m.all.bbox.map(|v| v as usize);
+            let [x0, y0, x1, y1] = area.bbox;
             let mut rle = RunLength::new();
             rle.push(false, (ex0 * h) as u32);
             for x in ex0..=ex1 {
                 rle.push(false, ey0 as u32);
                 for y in ey0..=ey1 {
-                    rle.push(cam.pixels[y * w + x].label >> 16 == inst, 1);
+                    rle.push(cam.pixels[y * w + x].label >> 16 == m.instance_id, 1);
                 }
                 rle.push(false, (h - 1 - ey1) as u32);
             }
             rle.push(false, ((w - 1 - ex1) * h) as u32);
-            CocoObject {
-                instance_id: inst,
+            Some(CocoObject {
+                instance_id: m.instance_id,
                 category_id: class,
-                bbox: [
-                    x0 as u32,
-                    y0 as u32,
-                    (x1 - x0 + 1) as u32,
-                    (y1 - y0 + 1) as u32,
-                ],
-                area,
+                bbox: [x0, y0, x1 - x0 + 1, y1 - y0 + 1],
+                area: area.pixels as u64,
                 segmentation: Rle {
                     size: [h as u32, w as u32],
                     counts: rle.finish(),
                 },
-            }
+            })
         })
         .collect()
 }

@@ -133,14 +133,18 @@ fn png(
 
 /// KITTI depth: uint16, metres x 256, 0 = no depth (sky, or beyond 255.99 m).
 pub fn depth_to_u16(depth_m: f32) -> u16 {
+    // 2^23: a float in [0, 2^23) plus this holds its nearest integer in the mantissa bits.
+    const MAGIC: f32 = 8_388_608.0;
     let v = depth_m * 256.0;
-    // Rounds half away from zero as `f32::round` does, without its libm call (this runs
-    // once per pixel): `v - trunc(v)` is exact below 2^16.
-    if depth_m.is_nan() || depth_m <= 0.0 || v >= 65535.5 {
-        return 0;
-    }
-    let t = v as u32;
-    (t + u32::from(v - t as f32 >= 0.5)) as u16
+    // Rounds half away from zero as `f32::round` does, in float operations only, so the
+    // per-pixel loop vectorizes (a float-to-integer cast saturates, one lane at a time).
+    // Below 2^23, `v + MAGIC` is `v` rounded to the nearest integer, ties to even; a tie
+    // (`v - nearest` is exact, 0.5) that went down goes up. False for NaN.
+    let valid = (depth_m > 0.0) & (v < 65535.5);
+    let v = if valid { v } else { 0.0 };
+    let m = v + MAGIC;
+    let tie_down = v - (m - MAGIC) == 0.5;
+    (m.to_bits() - MAGIC.to_bits() + u32::from(tie_down)) as u16
 }
 
 fn camera_files(
@@ -157,11 +161,21 @@ fn camera_files(
     let mut depth = vec![0u16; n];
     let mut semantic = vec![0u8; n];
     let mut instance = vec![0u16; n];
-    for (i, p) in cam.pixels.iter().enumerate() {
-        rgb[3 * i..3 * i + 3].copy_from_slice(&p.rgba.to_le_bytes()[..3]);
-        depth[i] = depth_to_u16(p.depth_m).to_be();
-        semantic[i] = (p.label & 0xFFFF) as u8;
-        instance[i] = ((p.label >> 16) as u16).to_be();
+    // Zipped slices, so the loop has no bounds checks and the three one-channel planes
+    // vectorize; the RGB bytes go in their own pass.
+    for (((p, d), s), i) in cam
+        .pixels
+        .iter()
+        .zip(&mut depth)
+        .zip(&mut semantic)
+        .zip(&mut instance)
+    {
+        *d = depth_to_u16(p.depth_m).to_be();
+        *s = (p.label & 0xFFFF) as u8;
+        *i = ((p.label >> 16) as u16).to_be();
+    }
+    for (p, c) in cam.pixels.iter().zip(rgb.chunks_exact_mut(3)) {
+        c.copy_from_slice(&p.rgba.to_le_bytes()[..3]);
     }
     use png::{BitDepth, ColorType, Filter};
     const RGB8: (ColorType, BitDepth) = (ColorType::Rgb, BitDepth::Eight);
@@ -309,17 +323,20 @@ pub fn encode_frame(
         let mut bin = Vec::with_capacity(kept * 16);
         let mut lab = Vec::with_capacity(kept * 4);
         let mut times = Vec::with_capacity(kept * 4);
-        for (slot, h) in lidar.hits.iter().enumerate() {
-            if h.label == NO_RETURN {
-                continue;
+        // A column's beams fire at one time: slot `column * channels + beam`, in each set
+        // of returns (`slot_time_s`).
+        let channels = lidar.channels.max(1) as usize;
+        let columns = lidar.columns.max(1);
+        for (r, column) in lidar.hits.chunks(channels).enumerate() {
+            let col = (r % columns as usize) * channels;
+            let t = crate::sensors::lidar::slot_time_s(col, lidar.channels, columns, sweep_s);
+            for h in column.iter().filter(|h| h.label != NO_RETURN) {
+                bin.extend_from_slice(&point_bytes(h));
+                let class = Class::from_id((h.label & 0xFFFF) as u16).unwrap_or(Class::Unlabeled);
+                let sk = class.info().semantic_kitti_id as u32 | (h.label & 0xFFFF_0000);
+                lab.extend_from_slice(&sk.to_le_bytes());
+                times.extend_from_slice(&t.to_le_bytes());
             }
-            bin.extend_from_slice(&point_bytes(h));
-            let class = Class::from_id((h.label & 0xFFFF) as u16).unwrap_or(Class::Unlabeled);
-            let sk = class.info().semantic_kitti_id as u32 | (h.label & 0xFFFF_0000);
-            lab.extend_from_slice(&sk.to_le_bytes());
-            let t =
-                crate::sensors::lidar::slot_time_s(slot, lidar.channels, lidar.columns, sweep_s);
-            times.extend_from_slice(&t.to_le_bytes());
         }
         files.push((layout.file("velodyne", f, "bin"), bin));
         if layout.compensated

@@ -2,14 +2,14 @@
 //! truncation from the fraction of the object's silhouette outside the image, occlusion from
 //! the fraction of its in-image silhouette hidden by other things.
 
-use std::collections::HashMap;
-
 use glam::{Affine3A, Vec3};
 use rayon::prelude::*;
 
 use super::Class;
+use super::masks::instance_masks;
 use crate::backend::CameraFrame;
-use crate::cpu::bvh::{SceneView, trace, xform_dir, xform_point};
+use crate::cpu::bvh::{SceneView, xform_dir, xform_point};
+use crate::cpu::packet::{LANES, PacketStacks, trace_packet};
 use crate::geometry::{GeometryPool, Placement, build_tlas};
 use crate::gpu::types::GpuMaterial;
 use crate::sim::{CameraInputs, ObjectState};
@@ -70,32 +70,6 @@ fn wrap_angle(a: f32) -> f32 {
         a += std::f32::consts::TAU;
     }
     a
-}
-
-struct MaskStats {
-    pixels: u32,
-    min: (u32, u32),
-    max: (u32, u32),
-}
-
-fn mask_stats(frame: &CameraFrame) -> HashMap<u32, MaskStats> {
-    let mut stats: HashMap<u32, MaskStats> = HashMap::new();
-    for (i, p) in frame.pixels.iter().enumerate() {
-        let inst = p.label >> 16;
-        if inst == 0 {
-            continue;
-        }
-        let (x, y) = (i as u32 % frame.width, i as u32 / frame.width);
-        let s = stats.entry(inst).or_insert(MaskStats {
-            pixels: 0,
-            min: (x, y),
-            max: (x, y),
-        });
-        s.pixels += 1;
-        s.min = (s.min.0.min(x), s.min.1.min(y));
-        s.max = (s.max.0.max(x), s.max.1.max(y));
-    }
-    stats
 }
 
 /// Counts the object's silhouette pixels (rays through pixel centres that hit the object
@@ -183,12 +157,50 @@ fn silhouette(
     let weight = (stride * stride) as u32;
     let in_image =
         |x: i32, y: i32| x >= 0 && y >= 0 && (x as u32) < p.width && (y as u32) < p.height;
+    let dir_of = |x: i32, y: i32| {
+        let dc = Vec3::new(
+            (x as f32 + 0.5 - p.cx) / p.fx,
+            (y as f32 + 0.5 - p.cy) / p.fy,
+            1.0,
+        );
+        xform_dir(&p.world_from_camera, dc).normalize()
+    };
     (ys..ye)
         .into_par_iter()
         .step_by(stride as usize)
-        .map(|y| {
+        .map_init(PacketStacks::default, |stacks, y| {
             let mut inside = 0u32;
             let mut total = 0u32;
+            // Samples that need a ray, traced four at a time: neighbouring samples of a row
+            // are nearly parallel rays at one object, which a packet walks together. A hit
+            // or a miss is what the one-ray trace finds, as the packet gives each ray its
+            // own closest hit (tests/packet_traversal.rs).
+            let mut xq = [0i32; LANES];
+            let mut n = 0;
+            // (inside, total) of the first `n` queued samples.
+            let flush = |xq: &[i32; LANES], n: usize, stacks: &mut PacketStacks| {
+                let d: [Vec3; LANES] = std::array::from_fn(|l| dir_of(xq[l.min(n - 1)], y));
+                let live = (1u32 << n) - 1;
+                let hits = trace_packet(
+                    &scene,
+                    &[o; LANES],
+                    &d,
+                    &[0.0; LANES],
+                    p.max_depth_m,
+                    live,
+                    stacks,
+                );
+                let mut sum = (0, 0);
+                for (&x, hit) in xq.iter().zip(&hits).take(n) {
+                    if hit.is_hit() {
+                        sum.1 += weight;
+                        if in_image(x, y) {
+                            sum.0 += weight;
+                        }
+                    }
+                }
+                sum
+            };
             for x in (xs..xe).step_by(stride as usize) {
                 // A pixel whose label is this object is inside its silhouette: only the
                 // others (occluded, background or outside the image) need a ray.
@@ -200,18 +212,17 @@ fn silhouette(
                     inside += weight;
                     continue;
                 }
-                let dc = Vec3::new(
-                    (x as f32 + 0.5 - p.cx) / p.fx,
-                    (y as f32 + 0.5 - p.cy) / p.fy,
-                    1.0,
-                );
-                let d = xform_dir(&p.world_from_camera, dc).normalize();
-                if trace(&scene, o, d, p.max_depth_m, true).is_hit() {
-                    total += weight;
-                    if in_image(x, y) {
-                        inside += weight;
-                    }
+                xq[n] = x;
+                n += 1;
+                if n == LANES {
+                    let (i, t) = flush(&xq, n, stacks);
+                    (inside, total) = (inside + i, total + t);
+                    n = 0;
                 }
+            }
+            if n > 0 {
+                let (i, t) = flush(&xq, n, stacks);
+                (inside, total) = (inside + i, total + t);
             }
             (inside, total)
         })
@@ -225,14 +236,15 @@ pub fn label_camera(
     frame: &CameraFrame,
     objects: &[ObjectState],
 ) -> Vec<ObjectLabel> {
-    let stats = mask_stats(frame);
+    let masks = instance_masks(frame);
     let materials = crate::geometry::materials::gpu_table();
     let camera_from_world = cam.world_from_camera.inverse();
     let mut out = Vec::new();
     for obj in objects {
-        let Some(s) = stats.get(&obj.instance_id) else {
+        let Ok(m) = masks.binary_search_by_key(&obj.instance_id, |m| m.instance_id) else {
             continue;
         };
+        let s = &masks[m].all;
         let camera_from_object = camera_from_world * obj.world_from_object;
         let (inside, total) = silhouette(pool, &materials, cam, frame, obj, &camera_from_object);
         let inside = inside.max(s.pixels);
@@ -243,12 +255,7 @@ pub fn label_camera(
             0.0
         };
         let visible_fraction = (s.pixels as f32 / inside.max(1) as f32).min(1.0);
-        let bbox = [
-            s.min.0 as f32,
-            s.min.1 as f32,
-            s.max.0 as f32,
-            s.max.1 as f32,
-        ];
+        let bbox = s.bbox.map(|v| v as f32);
         let location = camera_from_object.transform_point3(Vec3::ZERO);
         let heading = camera_from_object.transform_vector3(Vec3::X);
         let rotation_y = (-heading.z).atan2(heading.x);

@@ -2,5 +2,6 @@
 
 pub mod boxes;
 pub mod classes;
+pub mod masks;
 
 pub use classes::{CLASSES, Class, ClassInfo};
