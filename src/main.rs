@@ -70,6 +70,10 @@ enum Command {
         /// process is still safe (atomic renames), a power loss may tear the last frames
         #[arg(long)]
         no_fsync: bool,
+        /// Write the SemanticKITTI view's velodyne/ and labels/ files as copies, not as
+        /// symbolic links to the KITTI files (for storage that keeps no links)
+        #[arg(long)]
+        copy_views: bool,
         /// No progress bar
         #[arg(long, short)]
         quiet: bool,
@@ -190,6 +194,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             shard,
             render_only,
             no_fsync,
+            copy_views,
             quiet,
         } => {
             let (sc, source) = load(&scenario, frames)?;
@@ -216,6 +221,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 overrides,
                 render_only,
                 fsync: !no_fsync,
+                link_views: !copy_views,
             };
             let summary = render(&sc, &source, &opts, |done, todo| {
                 bar.set_length(todo as u64);

@@ -18,7 +18,9 @@ use rayon::prelude::*;
 
 use crate::backend::{Backend, BackendError, BackendKind, SensorFrames, create_backend};
 use crate::export::ExportError;
-use crate::export::atomic::{create_dir, sync_dir, write_atomic, write_atomic_with};
+use crate::export::atomic::{
+    LINKS, create_dir, link_atomic, relative_target, sync_dir, write_atomic, write_atomic_with,
+};
 use crate::export::coco::{self, CocoImage};
 use crate::export::dataset::{
     DatasetDir, FileRecord, Format, FrameRecord, RunConfig, Session, Shard, host_name, now_rfc3339,
@@ -68,6 +70,10 @@ pub struct RenderOptions {
     /// frame survives a power loss (on by default; `--no-fsync` for scratch output, where a
     /// killed process is still safe but a power loss may tear recent frames).
     pub fsync: bool,
+    /// With KITTI and SemanticKITTI both written, the sequence view's `velodyne/` and
+    /// `labels/` files are symbolic links to the KITTI files (on by default where links exist;
+    /// `--copy-views` writes copies): the same bytes, written and stored once.
+    pub link_views: bool,
 }
 
 impl RenderOptions {
@@ -81,6 +87,7 @@ impl RenderOptions {
             overrides: Vec::new(),
             render_only: false,
             fsync: true,
+            link_views: true,
         }
     }
 }
@@ -283,14 +290,15 @@ fn encode_dataset_frame(
     Ok((out, record))
 }
 
-/// Writes a frame's files, then its record; returns the bytes written. With `fsync` the
-/// files' data and their directories' entries reach the disk before the record does, so a
-/// record never outlives its files.
+/// Writes a frame's files, then its record; returns the bytes written (a link counts none).
+/// With `fsync` the files' data and their directories' entries reach
+/// the disk before the record does, so a record never outlives its files; with `link` the
+/// second copies are symbolic links to the first.
 fn write_dataset_frame(
     dir: &DatasetDir,
     frame: FrameFiles,
     mut record: FrameRecord,
-    fsync: bool,
+    (fsync, link): (bool, bool),
 ) -> Result<u64, ExportError> {
     let files = frame.files;
     let mut written: Vec<FileRecord> = files
@@ -304,21 +312,30 @@ fn write_dataset_frame(
             })
         })
         .collect::<Result<_, ExportError>>()?;
-    // Second copies share the first's bytes and checksum (a hard link would be cheaper, but
-    // an edit in place of one file would then change the other).
+    // Second copies share the first's bytes and checksum. A symbolic link says what it is
+    // (a hard link would look like a second file, and an edit in place of one would change
+    // the other).
     let copies: Vec<FileRecord> = frame
         .copies
         .par_iter()
         .map(|(path, i)| {
-            write_atomic_with(path, &files[*i].1, fsync)?;
+            if link {
+                link_atomic(
+                    path,
+                    &relative_target(&dir.relative(path), &written[*i].path),
+                )?;
+            } else {
+                write_atomic_with(path, &files[*i].1, fsync)?;
+            }
             Ok(FileRecord {
                 path: dir.relative(path),
                 ..written[*i].clone()
             })
         })
         .collect::<Result<_, ExportError>>()?;
+    let copied: u64 = copies.iter().map(|f| f.bytes).sum();
+    let bytes = written.iter().map(|f| f.bytes).sum::<u64>() + if link { 0 } else { copied };
     written.extend(copies);
-    let bytes = written.iter().map(|f| f.bytes).sum();
     if fsync {
         let parents: std::collections::BTreeSet<&Path> = files
             .iter()
@@ -495,7 +512,7 @@ pub fn render(
         let writer_pool = &writer_pool;
         let (dir_w, layout_w, cfg_w) = (&dir, &layout, &cfg);
         let (encode_ns, write_ns) = (&encode_ns, &write_ns);
-        let fsync = opts.fsync;
+        let write_mode = (opts.fsync, opts.link_views && LINKS);
         let writer = scope.spawn(move || -> Result<(u64, u64, u32), ExportError> {
             // This thread receives (blocking, outside any rayon pool) and hands each frame to
             // the writer's own pool, with at most one frame per worker in flight: frames encode
@@ -525,7 +542,7 @@ pub fn render(
                             drop(r);
                             add_since(encode_ns, t);
                             let t = Instant::now();
-                            let bytes = write_dataset_frame(dir_w, files, record, fsync)?;
+                            let bytes = write_dataset_frame(dir_w, files, record, write_mode)?;
                             add_since(write_ns, t);
                             Ok((bytes, points, 1))
                         };

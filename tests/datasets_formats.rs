@@ -124,6 +124,21 @@ fn every_format_parses_with_independent_readers() {
     let seq = d.join("sequences/00");
     for f in 0..3 {
         let n = format!("{f:06}");
+        // With KITTI written too, the view's files are relative links to the KITTI files.
+        #[cfg(unix)]
+        for (view, kitti) in [
+            (format!("velodyne/{n}.bin"), format!("velodyne/{n}.bin")),
+            (
+                format!("labels/{n}.label"),
+                format!("velodyne_labels/{n}.label"),
+            ),
+        ] {
+            assert_eq!(
+                std::fs::read_link(seq.join(&view)).unwrap(),
+                Path::new("../../../training").join(kitti),
+                "{view}"
+            );
+        }
         let bin = std::fs::read(seq.join(format!("velodyne/{n}.bin"))).unwrap();
         let lab = std::fs::read(seq.join(format!("labels/{n}.label"))).unwrap();
         assert_eq!(bin.len() % 16, 0);
@@ -350,9 +365,32 @@ fn format_chooses_what_is_written() {
     let d = tmp.path();
     render(d, &["--frames", "1", "--format", "semantic-kitti"]);
     assert!(d.join("sequences/00/velodyne/000000.bin").is_file());
+    // Without KITTI the view's files are the only copies: files, not links.
+    for view in ["velodyne/000000.bin", "labels/000000.label"] {
+        let m = std::fs::symlink_metadata(d.join("sequences/00").join(view)).unwrap();
+        assert!(m.is_file(), "{view}");
+    }
     assert!(d.join("sequences/00/poses.txt").is_file());
     assert!(!d.join("training/image_2/000000.png").exists());
     assert!(!d.join("coco/instances.json").exists());
+    let o = verisim(&["verify", d.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+
+    // `--copy-views`: the view's files are copies of the KITTI files.
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    render(d, &["--frames", "1", "--copy-views"]);
+    for (view, kitti) in [
+        ("velodyne/000000.bin", "velodyne/000000.bin"),
+        ("labels/000000.label", "velodyne_labels/000000.label"),
+    ] {
+        let v = d.join("sequences/00").join(view);
+        assert!(std::fs::symlink_metadata(&v).unwrap().is_file(), "{view}");
+        assert_eq!(
+            std::fs::read(&v).unwrap(),
+            std::fs::read(d.join("training").join(kitti)).unwrap()
+        );
+    }
     let o = verisim(&["verify", d.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
 }

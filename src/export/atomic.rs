@@ -40,18 +40,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
 /// power loss may: the kernel can persist the rename before the data.
 pub fn write_atomic_with(path: &Path, bytes: &[u8], durable: bool) -> Result<(), ExportError> {
     let tmp = temp_path(path);
-    let io = |source: std::io::Error| {
-        if is_disk_full(&source) {
-            ExportError::DiskFull {
-                path: path.to_owned(),
-            }
-        } else {
-            ExportError::Io {
-                path: path.to_owned(),
-                source,
-            }
-        }
-    };
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -64,9 +52,56 @@ pub fn write_atomic_with(path: &Path, bytes: &[u8], durable: bool) -> Result<(),
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
+        return Err(write_error(path, e));
     }
     Ok(())
+}
+
+/// A failed write of `path`: a full disk by its own variant.
+fn write_error(path: &Path, source: std::io::Error) -> ExportError {
+    if is_disk_full(&source) {
+        ExportError::DiskFull {
+            path: path.to_owned(),
+        }
+    } else {
+        ExportError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// Whether [`link_atomic`] can make links here (symbolic links need a Unix).
+pub const LINKS: bool = cfg!(unix);
+
+/// Makes `path` a symbolic link to `target` (relative to `path`'s folder) atomically: the
+/// link is made under a temporary name and renamed over `path`, so readers see the old entry
+/// or the new link. Where [`LINKS`] is false it fails with `Unsupported`.
+pub fn link_atomic(path: &Path, target: &Path) -> Result<(), ExportError> {
+    let tmp = temp_path(path);
+    #[cfg(unix)]
+    let result =
+        std::os::unix::fs::symlink(target, &tmp).and_then(|()| std::fs::rename(&tmp, path));
+    #[cfg(not(unix))]
+    let result = {
+        let _ = target;
+        Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+    };
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(write_error(path, e));
+    }
+    Ok(())
+}
+
+/// The target of a link at dataset path `link` (relative, `/`-separated) to the dataset
+/// path `target`: up from the link's folder to the root, then down.
+pub fn relative_target(link: &str, target: &str) -> PathBuf {
+    let mut p = PathBuf::new();
+    for _ in 0..link.matches('/').count() {
+        p.push("..");
+    }
+    p.join(target)
 }
 
 /// Flushes a directory's entries (the renames into it) to the disk. A no-op where directories

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::ExportError;
-use super::atomic::{create_dir, write_atomic};
+use super::atomic::{create_dir, link_atomic, write_atomic};
 use super::dataset::{DatasetDir, FrameRecord, RunConfig, Session, sha256_hex};
 use super::manifest::{SCENARIO_COPY, SCENARIO_RESOLVED, finalize};
 use crate::scenario::Source;
@@ -29,7 +29,16 @@ fn fail(path: &Path, message: String) -> ExportError {
     }
 }
 
-fn copy_checked(from: &Path, to: &Path, sha256: &str) -> Result<u64, ExportError> {
+/// The relative target of `path` when it is a symbolic link that resolves inside `root`.
+fn link_within(path: &Path, root: &Path) -> Option<PathBuf> {
+    let target = std::fs::read_link(path).ok()?;
+    let resolved = path.parent()?.join(&target).canonicalize().ok()?;
+    (target.is_relative() && resolved.starts_with(root.canonicalize().ok()?)).then_some(target)
+}
+
+/// Copies `from` (a file of the shard at `root`) to `to` when its bytes have `sha256`;
+/// returns the bytes written.
+fn copy_checked(root: &Path, from: &Path, to: &Path, sha256: &str) -> Result<u64, ExportError> {
     let bytes = std::fs::read(from).map_err(|source| ExportError::Io {
         path: from.to_owned(),
         source,
@@ -43,6 +52,12 @@ fn copy_checked(from: &Path, to: &Path, sha256: &str) -> Result<u64, ExportError
     }
     if let Some(parent) = to.parent() {
         create_dir(parent)?;
+    }
+    // A link (a SemanticKITTI view file) stays a link to the same place in the dataset; one
+    // that leads out of its shard is copied as a file.
+    if let Some(target) = link_within(from, root) {
+        link_atomic(to, &target)?;
+        return Ok(0);
     }
     write_atomic(to, &bytes)?;
     Ok(bytes.len() as u64)
@@ -141,7 +156,12 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<MergeSummary, ExportError
             .map(|r| -> Result<u64, ExportError> {
                 let mut b = 0;
                 for f in &r.files {
-                    b += copy_checked(&d.root.join(&f.path), &dst.root.join(&f.path), &f.sha256)?;
+                    b += copy_checked(
+                        &d.root,
+                        &d.root.join(&f.path),
+                        &dst.root.join(&f.path),
+                        &f.sha256,
+                    )?;
                 }
                 DatasetDir::write_json(&dst.record(r.frame), r)?;
                 Ok(b)

@@ -552,7 +552,13 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
                 counts.insert(p, c);
             }
             Ok(None) => {}
-            Err(message) => report.problems.push(Problem { path: p, message }),
+            Err(mut message) => {
+                // A SemanticKITTI view file may be a link: say where its bytes are.
+                if let Ok(target) = std::fs::read_link(dir.join(&p)) {
+                    message += &format!(" (a link to {})", target.display());
+                }
+                report.problems.push(Problem { path: p, message })
+            }
         }
     }
     // One label, one firing time and one compensated point per point.

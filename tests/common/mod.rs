@@ -82,6 +82,13 @@ pub fn assert_same_dataset(a: &Path, b: &Path) {
     let fb: Vec<PathBuf> = files_under(b).into_iter().filter(|p| !skip(p)).collect();
     assert_eq!(fa, fb, "the same files");
     for p in &fa {
+        // A link in one is the same link in the other.
+        assert_eq!(
+            std::fs::read_link(a.join(p)).ok(),
+            std::fs::read_link(b.join(p)).ok(),
+            "{} is not the same link",
+            p.display()
+        );
         assert!(
             std::fs::read(a.join(p)).unwrap() == std::fs::read(b.join(p)).unwrap(),
             "{} differs",
