@@ -1,6 +1,6 @@
 //! Where a labeled frame's CPU time goes after rendering, on one core: 2D/3D box extraction
-//! (label_camera), COCO RLE masks, and encoding every KITTI file (PNG image/depth/semantic/
-//! instance, velodyne .bin, labels, times, calib). With the renderer on a GPU these run on the
+//! (label_camera), COCO RLE masks, encoding every KITTI file (PNG image/depth/semantic/
+//! instance, velodyne .bin, labels, times, calib) and their SHA-256 checksums. With the renderer on a GPU these run on the
 //! rayon pool while the next frame renders, so (cores / this time) is the end-to-end ceiling.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -8,39 +8,50 @@ use verisim::Simulation;
 use verisim::backend::Backend;
 use verisim::cpu::CpuBackend;
 use verisim::export::coco;
+use verisim::export::dataset::sha256_hex;
 use verisim::export::kitti::{KittiLayout, encode_frame};
 use verisim::labels::boxes::label_camera;
 use verisim::scenario;
 
 fn bench_export(c: &mut Criterion) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/quickstart.ron");
-    let (s, _) = scenario::load(&path).expect("quickstart loads");
-    let mut sim = Simulation::new(s);
-    sim.advance_to_frame(3);
-    let inputs = sim.frame_inputs();
-    let pool = sim.assets.pool.clone();
-    let frames = CpuBackend::new(&pool).render(&inputs).expect("renders");
-    let cam_in = &inputs.cameras[0];
-    let cam = &frames.cameras[0];
-    let labels = label_camera(&pool, cam_in, cam, &inputs.objects);
-    let layout = KittiLayout::new(std::path::Path::new("/nonexistent"), 1, true);
     // One core: the figure is per core; the writer runs frames on all cores at once.
     let one = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
         .expect("a pool");
-    let mut g = c.benchmark_group("export/quickstart/1core");
-    g.throughput(Throughput::Elements(1));
-    g.bench_function("label_camera", |b| {
-        b.iter(|| one.install(|| label_camera(&pool, cam_in, cam, &inputs.objects)))
-    });
-    g.bench_function("coco_rle", |b| {
-        b.iter(|| one.install(|| coco::objects(cam)))
-    });
-    g.bench_function("encode_kitti_files", |b| {
-        b.iter(|| one.install(|| encode_frame(&layout, &inputs, &frames, &labels).unwrap()))
-    });
-    g.finish();
+    // quickstart (11 actors) and kitti_urban (about 30 labelled objects, cars beside the
+    // camera), whose writer bounds its end-to-end rate on a GPU.
+    for (scene, frame) in [("quickstart", 3), ("kitti_urban", 3)] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenes")
+            .join(format!("{scene}.ron"));
+        let (s, _) = scenario::load(&path).expect("the scene loads");
+        let mut sim = Simulation::new(s);
+        sim.advance_to_frame(frame);
+        let inputs = sim.frame_inputs();
+        let pool = sim.assets.pool.clone();
+        let frames = CpuBackend::new(&pool).render(&inputs).expect("renders");
+        let cam_in = &inputs.cameras[0];
+        let cam = &frames.cameras[0];
+        let labels = label_camera(&pool, cam_in, cam, &inputs.objects);
+        let layout = KittiLayout::new(std::path::Path::new("/nonexistent"), 1, true);
+        let mut g = c.benchmark_group(format!("export/{scene}/1core"));
+        g.throughput(Throughput::Elements(1));
+        g.bench_function("label_camera", |b| {
+            b.iter(|| one.install(|| label_camera(&pool, cam_in, cam, &inputs.objects)))
+        });
+        g.bench_function("coco_rle", |b| {
+            b.iter(|| one.install(|| coco::objects(cam)))
+        });
+        g.bench_function("encode_kitti_files", |b| {
+            b.iter(|| one.install(|| encode_frame(&layout, &inputs, &frames, &labels).unwrap()))
+        });
+        let files = encode_frame(&layout, &inputs, &frames, &labels).unwrap();
+        g.bench_function("sha256_of_files", |b| {
+            b.iter(|| files.iter().map(|(_, f)| sha256_hex(f)).collect::<Vec<_>>())
+        });
+        g.finish();
+    }
 }
 
 criterion_group! {
