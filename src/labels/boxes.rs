@@ -9,7 +9,7 @@ use super::Class;
 use super::masks::instance_masks;
 use crate::backend::CameraFrame;
 use crate::cpu::bvh::{SceneView, xform_dir, xform_point};
-use crate::cpu::packet::{LANES, PacketStacks, trace_packet};
+use crate::cpu::packet::{LANES, PacketStacks, hit_mask_packet};
 use crate::geometry::{GeometryPool, Placement, build_tlas};
 use crate::gpu::types::GpuMaterial;
 use crate::sim::{CameraInputs, ObjectState};
@@ -172,27 +172,19 @@ fn silhouette(
             let mut inside = 0u32;
             let mut total = 0u32;
             // Samples that need a ray, traced four at a time: neighbouring samples of a row
-            // are nearly parallel rays at one object, which a packet walks together. A hit
-            // or a miss is what the one-ray trace finds, as the packet gives each ray its
-            // own closest hit (tests/packet_traversal.rs).
+            // are nearly parallel rays at one object, which a packet walks together, each
+            // ray stopping at its first hit. A hit or a miss is what the one-ray trace finds
+            // (tests/packet_traversal.rs).
             let mut xq = [0i32; LANES];
             let mut n = 0;
             // (inside, total) of the first `n` queued samples.
             let flush = |xq: &[i32; LANES], n: usize, stacks: &mut PacketStacks| {
                 let d: [Vec3; LANES] = std::array::from_fn(|l| dir_of(xq[l.min(n - 1)], y));
                 let live = (1u32 << n) - 1;
-                let hits = trace_packet(
-                    &scene,
-                    &[o; LANES],
-                    &d,
-                    &[0.0; LANES],
-                    p.max_depth_m,
-                    live,
-                    stacks,
-                );
+                let hits = hit_mask_packet(&scene, &[o; LANES], &d, p.max_depth_m, live, stacks);
                 let mut sum = (0, 0);
-                for (&x, hit) in xq.iter().zip(&hits).take(n) {
-                    if hit.is_hit() {
+                for (l, &x) in xq.iter().enumerate().take(n) {
+                    if hits >> l & 1 != 0 {
                         sum.1 += weight;
                         if in_image(x, y) {
                             sum.0 += weight;
