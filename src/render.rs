@@ -349,9 +349,9 @@ fn write_dataset_frame(
     }
     record.files = written;
     record.files.sort();
-    let record_path = dir.record(record.frame);
-    DatasetDir::write_json(&record_path, &record)?;
-    if fsync && let Some(d) = record_path.parent() {
+    // Without fsync the files are not flushed either, so neither is the record.
+    dir.write_record(&record, fsync)?;
+    if fsync && let Some(d) = dir.record(record.frame).parent() {
         sync_dir(d)?;
     }
     Ok(bytes)

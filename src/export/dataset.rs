@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ExportError;
-use super::atomic::{create_dir, write_atomic};
+use super::atomic::{create_dir, write_atomic, write_atomic_with};
 use super::coco::CocoImage;
 use crate::scenario::{Scenario, Source};
 use crate::sweep::EpisodeDraw;
@@ -303,6 +303,13 @@ impl DatasetDir {
     pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ExportError> {
         let text = serde_json::to_string_pretty(value).expect("plain data serializes");
         write_atomic(path, text.as_bytes())
+    }
+
+    /// Writes a frame's record, compact (a pretty record of a frame with COCO masks is 3.7x
+    /// larger: every run length on its own line), flushed to the disk when `durable`.
+    pub fn write_record(&self, record: &FrameRecord, durable: bool) -> Result<(), ExportError> {
+        let text = serde_json::to_vec(record).expect("plain data serializes");
+        write_atomic_with(&self.record(record.frame), &text, durable)
     }
 
     /// A frame's record when the frame is complete: the record parses and every file it lists

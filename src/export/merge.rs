@@ -163,7 +163,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<MergeSummary, ExportError
                         &f.sha256,
                     )?;
                 }
-                DatasetDir::write_json(&dst.record(r.frame), r)?;
+                dst.write_record(r, true)?;
                 Ok(b)
             })
             .collect::<Result<_, _>>()?;
