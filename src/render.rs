@@ -291,9 +291,9 @@ fn encode_dataset_frame(
 }
 
 /// Writes a frame's files, then its record; returns the bytes written (a link counts none).
-/// With `fsync` the files' data and their directories' entries reach
-/// the disk before the record does, so a record never outlives its files; with `link` the
-/// second copies are symbolic links to the first.
+/// With `fsync` the files' data and their directories' entries reach the disk before the
+/// record does, so a record never outlives its files; with `link` the second copies are
+/// symbolic links to the first.
 fn write_dataset_frame(
     dir: &DatasetDir,
     frame: FrameFiles,

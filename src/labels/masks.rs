@@ -128,10 +128,9 @@ mod tests {
 
     #[test]
     fn row_runs_give_the_per_pixel_counts_and_boxes() {
-        // Blobs of a few instances, each mixing an object class with others (a car's
-        // instance id on road pixels, as a wheel's shadow can be), runs touching each other
-        // and the row ends, and the first object class of one instance differing from later
-        // ones.
+        // Blobs of a few instances, each mixing object classes with stuff classes under one
+        // instance id, runs touching each other and the row ends, and the first object class
+        // of an instance differing from later ones.
         let (w, h) = (97u32, 41u32);
         let classes = [Class::Car, Class::Road, Class::Pedestrian, Class::Building];
         let mut pixels = vec![PixelOut::default(); (w * h) as usize];
