@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use crate::backend::{Backend, BackendError, BackendKind, SensorFrames, create_backend};
 use crate::export::ExportError;
 use crate::export::atomic::{
-    LINKS, create_dir, link_atomic, relative_target, sync_dir, write_atomic, write_atomic_with,
+    create_dir, link_atomic, relative_target, sync_dir, write_atomic, write_atomic_with,
 };
 use crate::export::coco::{self, CocoImage};
 use crate::export::dataset::{
@@ -457,7 +457,8 @@ pub fn render(
     } else {
         opts.formats.clone()
     };
-    let cfg = RunConfig::new(scenario, source, &opts.overrides, &formats, opts.shard);
+    let cfg = RunConfig::new(scenario, source, &opts.overrides, &formats, opts.shard)
+        .with_linked_views(opts.link_views);
     let dir = DatasetDir::new(&opts.out);
     let (mut sessions, removed) = if opts.render_only {
         (Vec::new(), 0)
@@ -512,7 +513,7 @@ pub fn render(
         let writer_pool = &writer_pool;
         let (dir_w, layout_w, cfg_w) = (&dir, &layout, &cfg);
         let (encode_ns, write_ns) = (&encode_ns, &write_ns);
-        let write_mode = (opts.fsync, opts.link_views && LINKS);
+        let write_mode = (opts.fsync, cfg.linked_views);
         let writer = scope.spawn(move || -> Result<(u64, u64, u32), ExportError> {
             // This thread receives (blocking, outside any rayon pool) and hands each frame to
             // the writer's own pool, with at most one frame per worker in flight: frames encode

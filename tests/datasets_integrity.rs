@@ -271,6 +271,18 @@ fn resume_refuses_a_directory_of_another_scenario() {
     ));
     assert!(!o.status.success());
     assert!(text(&o).contains("cannot resume here"), "{}", text(&o));
+    // The SemanticKITTI view stays as it was started: linked, not copies.
+    let o = verisim(&render_args(
+        tmp.path().to_str().unwrap(),
+        "2",
+        &["--resume", "--copy-views"],
+    ));
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("view's files differ (linked vs copies (--copy-views))"),
+        "{}",
+        text(&o)
+    );
     // More frames on the same scenario is fine: the finished ones are kept.
     let o = verisim(&render_args(
         tmp.path().to_str().unwrap(),

@@ -117,6 +117,10 @@ pub struct RunConfig {
     /// The lidar also writes motion-compensated points (`velodyne_compensated/`).
     #[serde(default)]
     pub lidar_compensated: bool,
+    /// The SemanticKITTI view's `velodyne/` and `labels/` files are symbolic links to the
+    /// KITTI files (false: files, as every dataset written before the links).
+    #[serde(default)]
+    pub linked_views: bool,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -167,7 +171,19 @@ impl RunConfig {
                 .lidars
                 .first()
                 .is_some_and(|l| l.compensated_points),
+            linked_views: false,
         }
+    }
+
+    /// The same configuration with the SemanticKITTI view linked to the KITTI files when
+    /// `link` is asked for, both formats are written and links can be made here.
+    pub fn with_linked_views(mut self, link: bool) -> Self {
+        self.linked_views = link
+            && super::atomic::LINKS
+            && self.lidar
+            && self.has(Format::Kitti)
+            && self.has(Format::SemanticKitti);
+        self
     }
 
     pub fn has(&self, f: Format) -> bool {
@@ -204,6 +220,14 @@ impl RunConfig {
             return Some(format!(
                 "the formats differ ({:?} vs {:?})",
                 self.formats, other.formats
+            ));
+        }
+        if self.linked_views != other.linked_views {
+            let how = |l: bool| if l { "linked" } else { "copies (--copy-views)" };
+            return Some(format!(
+                "the SemanticKITTI view's files differ ({} vs {})",
+                how(self.linked_views),
+                how(other.linked_views)
             ));
         }
         None
