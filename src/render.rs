@@ -30,7 +30,8 @@ use crate::export::kitti::{EncodedFile, KittiLayout, calib_text, encode_frame};
 use crate::export::manifest::{SCENARIO_COPY, SCENARIO_RESOLVED, finalize, write_incomplete};
 use crate::export::semantic_kitti;
 use crate::geometry::GeometryPool;
-use crate::labels::boxes::label_camera;
+use crate::labels::boxes::label_camera_masked;
+use crate::labels::masks::{InstanceMask, instance_masks};
 use crate::rng::{hash3, seed32};
 use crate::scenario::{Scenario, ScenarioError, Source};
 use crate::sim::{FrameInputs, Simulation};
@@ -213,10 +214,20 @@ fn encode_dataset_frame(
 ) -> Result<(FrameFiles, FrameRecord), ExportError> {
     let inputs = &r.inputs;
     let f = inputs.frame;
+    // Each camera's instance masks, made once for the boxes (camera 0) and COCO (all).
+    let masked = match (cfg.has(Format::Coco), cfg.has(Format::Kitti)) {
+        (true, _) => r.frames.cameras.len(),
+        (false, true) => r.frames.cameras.len().min(1),
+        (false, false) => 0,
+    };
+    let masks: Vec<Vec<InstanceMask>> = r.frames.cameras[..masked]
+        .par_iter()
+        .map(instance_masks)
+        .collect();
     let (labels, coco_images) = rayon::join(
         || match (inputs.cameras.first(), r.frames.cameras.first()) {
             (Some(ci), Some(cf)) if cfg.has(Format::Kitti) => {
-                label_camera(&r.pool, ci, cf, &inputs.objects)
+                label_camera_masked(&r.pool, ci, cf, &masks[0], &inputs.objects)
             }
             _ => Vec::new(),
         },
@@ -233,7 +244,7 @@ fn encode_dataset_frame(
                     file_name: format!("training/image_{}/{f:06}.png", i + 2),
                     width: cam.width,
                     height: cam.height,
-                    objects: coco::objects(cam),
+                    objects: coco::objects_masked(cam, &masks[i]),
                 })
                 .collect()
         },

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::backend::CameraFrame;
-use crate::labels::masks::instance_masks;
+use crate::labels::masks::{InstanceMask, instance_masks};
 use crate::labels::{CLASSES, Class};
 
 /// Uncompressed RLE.
@@ -75,9 +75,14 @@ impl RunLength {
 
 /// Objects of a camera frame from its instance mask (instance ids > 0 of object classes).
 pub fn objects(cam: &CameraFrame) -> Vec<CocoObject> {
+    objects_masked(cam, &instance_masks(cam))
+}
+
+/// [`objects`] with the frame's `instance_masks` already made.
+pub fn objects_masked(cam: &CameraFrame, masks: &[InstanceMask]) -> Vec<CocoObject> {
     let (w, h) = (cam.width as usize, cam.height as usize);
-    instance_masks(cam)
-        .into_iter()
+    masks
+        .iter()
         .filter_map(|m| {
             let (class, area) = m.object?;
             // Only the instance's extent (every pixel carrying its id) is scanned; the rest

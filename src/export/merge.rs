@@ -29,15 +29,16 @@ fn fail(path: &Path, message: String) -> ExportError {
     }
 }
 
-/// The relative target of `path` when it is a symbolic link that resolves inside `root`.
+/// The relative target of `path` when it is a symbolic link that resolves inside `root`
+/// (canonical).
 fn link_within(path: &Path, root: &Path) -> Option<PathBuf> {
     let target = std::fs::read_link(path).ok()?;
     let resolved = path.parent()?.join(&target).canonicalize().ok()?;
-    (target.is_relative() && resolved.starts_with(root.canonicalize().ok()?)).then_some(target)
+    (target.is_relative() && resolved.starts_with(root)).then_some(target)
 }
 
-/// Copies `from` (a file of the shard at `root`) to `to` when its bytes have `sha256`;
-/// returns the bytes written.
+/// Copies `from` (a file of the shard whose canonical root is `root`) to `to` when its bytes
+/// have `sha256`; returns the bytes written.
 fn copy_checked(root: &Path, from: &Path, to: &Path, sha256: &str) -> Result<u64, ExportError> {
     let bytes = std::fs::read(from).map_err(|source| ExportError::Io {
         path: from.to_owned(),
@@ -151,13 +152,17 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<MergeSummary, ExportError
     let mut sessions: Vec<Session> = Vec::new();
     for (d, c) in dirs.iter().zip(&cfgs) {
         let records: Vec<FrameRecord> = super::manifest::read_records(d, c)?;
+        let root = d.root.canonicalize().map_err(|source| ExportError::Io {
+            path: d.root.clone(),
+            source,
+        })?;
         let bytes: Vec<u64> = records
             .par_iter()
             .map(|r| -> Result<u64, ExportError> {
                 let mut b = 0;
                 for f in &r.files {
                     b += copy_checked(
-                        &d.root,
+                        &root,
                         &d.root.join(&f.path),
                         &dst.root.join(&f.path),
                         &f.sha256,

@@ -6,7 +6,7 @@ use glam::{Affine3A, Vec3};
 use rayon::prelude::*;
 
 use super::Class;
-use super::masks::instance_masks;
+use super::masks::{InstanceMask, instance_masks};
 use crate::backend::CameraFrame;
 use crate::cpu::bvh::{SceneView, xform_dir, xform_point};
 use crate::cpu::packet::{LANES, PacketStacks, hit_mask_packet};
@@ -228,7 +228,18 @@ pub fn label_camera(
     frame: &CameraFrame,
     objects: &[ObjectState],
 ) -> Vec<ObjectLabel> {
-    let masks = instance_masks(frame);
+    label_camera_masked(pool, cam, frame, &instance_masks(frame), objects)
+}
+
+/// [`label_camera`] with the frame's `instance_masks` already made (the writer makes them
+/// once for the boxes and COCO).
+pub fn label_camera_masked(
+    pool: &GeometryPool,
+    cam: &CameraInputs,
+    frame: &CameraFrame,
+    masks: &[InstanceMask],
+    objects: &[ObjectState],
+) -> Vec<ObjectLabel> {
     let materials = crate::geometry::materials::gpu_table();
     let camera_from_world = cam.world_from_camera.inverse();
     let mut out = Vec::new();
