@@ -458,6 +458,25 @@ pub fn render(
     scenario: &Scenario,
     source: &Source,
     opts: &RenderOptions,
+    on_progress: impl FnMut(u32, u32),
+) -> Result<RenderSummary, RenderError> {
+    render_with(
+        scenario,
+        source,
+        opts,
+        |pool| create_backend(opts.backend, pool),
+        on_progress,
+    )
+}
+
+/// [`render`] with the backend made by `make_backend` for each episode's geometry instead of
+/// `opts.backend` (the `pipeline` bench replays frames rendered beforehand, to measure
+/// everything but the renderer).
+pub fn render_with(
+    scenario: &Scenario,
+    source: &Source,
+    opts: &RenderOptions,
+    mut make_backend: impl FnMut(&GeometryPool) -> Result<Box<dyn Backend>, BackendError>,
     mut on_progress: impl FnMut(u32, u32),
 ) -> Result<RenderSummary, RenderError> {
     let start = Instant::now();
@@ -651,7 +670,7 @@ pub fn render(
                     {
                         break 'frames;
                     }
-                    match create_backend(opts.backend, &sim.assets.pool) {
+                    match make_backend(&sim.assets.pool) {
                         Ok(b) => backend = Some(b),
                         Err(e) => {
                             render_error = Some(e.into());
