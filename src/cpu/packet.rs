@@ -44,8 +44,6 @@ impl Default for PacketStacks {
 struct Best {
     t: Vec4,
     hit: [Hit; LANES],
-    /// A lane stops at its first hit (its `t` lane drops to 0, so it enters no more boxes).
-    any_hit: bool,
 }
 
 impl Best {
@@ -67,39 +65,7 @@ pub fn trace_packet(
     live: u32,
     stacks: &mut PacketStacks,
 ) -> [Hit; LANES] {
-    trace_lanes(scene, o, d, time_s, t_max, live, false, stacks)
-}
-
-/// Which of up to four rays `o[l] + t d[l]` (cast at the frame time) hit anything for
-/// `t < t_max`, as a mask of lanes (bit `l`); lanes outside `live` are not traced. Each lane
-/// stops at the first hit it finds, so this is cheaper than [`trace_packet`]; a lane's bit is
-/// set exactly where `trace_packet` reports a hit (the same triangle tests decide).
-pub fn hit_mask_packet(
-    scene: &SceneView,
-    o: &[Vec3; LANES],
-    d: &[Vec3; LANES],
-    t_max: f32,
-    live: u32,
-    stacks: &mut PacketStacks,
-) -> u32 {
-    let hits = trace_lanes(scene, o, d, &[0.0; LANES], t_max, live, true, stacks);
-    (0..LANES).fold(0, |m, l| m | u32::from(hits[l].is_hit()) << l)
-}
-
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn trace_lanes(
-    scene: &SceneView,
-    o: &[Vec3; LANES],
-    d: &[Vec3; LANES],
-    time_s: &[f32; LANES],
-    t_max: f32,
-    live: u32,
-    any_hit: bool,
-    stacks: &mut PacketStacks,
-) -> [Hit; LANES] {
     let mut best = Best {
-        any_hit,
         t: lanes_at(live, t_max, 0.0),
         hit: std::array::from_fn(|l| Hit {
             t: t_max,
@@ -191,7 +157,7 @@ fn trace_blas(
                     inst: ii,
                     time_s: best.hit[l].time_s,
                 };
-                best.t[l] = if best.any_hit { 0.0 } else { th[l] };
+                best.t[l] = th[l];
             }
         }
     }
