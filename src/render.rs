@@ -126,6 +126,16 @@ pub struct RenderClock {
     /// Checksums, writes, fsyncs and frame records (seconds summed over the writer's tasks).
     pub write: f64,
     pub backend: Vec<(&'static str, f64)>,
+    /// CPU seconds of the thread that ran the render loop (less than its wall time when the
+    /// writer's threads kept it off a core), where the platform tells.
+    pub render_cpu: Option<f64>,
+    /// The writer's threads, and their CPU seconds over the run: how busy the writer was,
+    /// without the double counting of the task times above (a task waiting for one of its
+    /// parts runs other frames' tasks meanwhile).
+    pub writer_threads: usize,
+    pub writer_cpu: Option<f64>,
+    /// Wall seconds of the render loop, which the CPU seconds are compared with.
+    pub wall: f64,
 }
 
 impl RenderClock {
@@ -147,8 +157,39 @@ impl RenderClock {
             "; writer tasks (summed over threads): encode {:.2} s, write {:.2} s",
             self.encode, self.write
         );
+        let wall = self.wall.max(1e-9);
+        if let Some(cpu) = self.render_cpu {
+            s += &format!(
+                "; CPU time: render thread {cpu:.2} s of {:.2} s ({:.0} %)",
+                self.wall,
+                100.0 * cpu / wall
+            );
+        }
+        if let Some(cpu) = self.writer_cpu.filter(|_| self.writer_threads > 0) {
+            s += &format!(
+                ", writer {cpu:.2} s over {} threads ({:.0} % busy)",
+                self.writer_threads,
+                100.0 * cpu / (wall * self.writer_threads as f64)
+            );
+        }
         s
     }
+}
+
+/// CPU seconds the calling thread has run so far, where the platform tells.
+fn thread_cpu_s() -> Option<f64> {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime only writes the timespec it is handed.
+        let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        (r == 0).then_some(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
+    }
+    #[cfg(not(unix))]
+    None
 }
 
 /// Adds the seconds since `t` to a nanosecond counter shared by the writer's tasks.
@@ -539,6 +580,7 @@ pub fn render_with(
             path: opts.out.clone(),
             source: std::io::Error::other(e),
         })?;
+    let (loop_start, loop_cpu) = (Instant::now(), thread_cpu_s());
     let result = std::thread::scope(|scope| -> Result<(), RenderError> {
         let writer_pool = &writer_pool;
         let (dir_w, layout_w, cfg_w) = (&dir, &layout, &cfg);
@@ -713,9 +755,19 @@ pub fn render_with(
             finish_down_to(0, b, &mut pending, &mut render_error, &mut clock);
         }
         clock.backend = backend.as_ref().map(|b| b.timings()).unwrap_or_default();
+        clock.render_cpu = thread_cpu_s().zip(loop_cpu).map(|(b, a)| b - a);
         summary.stages = clock;
         drop(tx);
         let (bytes, points, n) = writer.join().expect("writer thread does not panic")?;
+        summary.stages.wall = loop_start.elapsed().as_secs_f64();
+        if !opts.render_only {
+            // The pool is this run's own, so its threads' CPU time is the writer's.
+            summary.stages.writer_threads = writer_pool.current_num_threads();
+            summary.stages.writer_cpu = writer_pool
+                .broadcast(|_| thread_cpu_s())
+                .into_iter()
+                .sum::<Option<f64>>();
+        }
         summary.stages.encode = encode_ns.load(Ordering::Relaxed) as f64 * 1e-9;
         summary.stages.write = write_ns.load(Ordering::Relaxed) as f64 * 1e-9;
         summary.bytes_written = bytes;
