@@ -16,9 +16,10 @@ pub const MIN_BOX_HEIGHT_PX: f32 = 10.0;
 pub const MIN_VISIBLE_PIXELS: u32 = 30;
 /// The silhouette is sampled on the image plane extended by this many image sizes on each side.
 const EXTENSION: f32 = 1.0;
-/// Rays a silhouette is sampled with at most (1/19 of a KITTI image): truncation and the
+/// Samples a silhouette is taken at, at most (1/19 of a KITTI image): truncation and the
 /// visible fraction are ratios of areas, and a 25k-sample grid puts them within about 1 %
-/// (100k took up to twice the labelling time on frames with cars beside the camera).
+/// (100k rays took up to twice the labelling time on frames with cars beside the camera,
+/// when each sample was traced).
 const SILHOUETTE_SAMPLES: f32 = 25_000.0;
 
 #[derive(Clone, Debug, PartialEq)]
