@@ -1,7 +1,8 @@
 //! Where a labeled frame's CPU time goes after rendering, on one core: 2D/3D box extraction
 //! (label_camera), COCO RLE masks, encoding every KITTI file (PNG image/depth/semantic/
-//! instance, velodyne .bin, labels, times, calib) and their SHA-256 checksums. With the renderer on a GPU these run on the
-//! rayon pool while the next frame renders, so (cores / this time) is the end-to-end ceiling.
+//! instance, velodyne .bin, labels, times, calib) and their SHA-256 checksums. With the
+//! renderer on a GPU these run on the writer's threads while the next frame renders, so
+//! (cores / this time) bounds the end-to-end rate (`benches/pipeline.rs` measures it whole).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use verisim::Simulation;

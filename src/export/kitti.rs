@@ -137,8 +137,9 @@ pub fn depth_to_u16(depth_m: f32) -> u16 {
     const MAGIC: f32 = 8_388_608.0;
     let v = depth_m * 256.0;
     // Rounds half away from zero as `f32::round` does, without a branch or a saturating
-    // float-to-integer cast (0.85 -> 0.31 ms for a 1242x375 plane on one core). Below 2^23, `v + MAGIC` is `v` rounded to the nearest integer, ties to even; a tie
-    // (`v - nearest` is exact, 0.5) that went down goes up. False for NaN.
+    // float-to-integer cast (0.85 -> 0.31 ms for a 1242x375 plane on one core). Below 2^23,
+    // `v + MAGIC` is `v` rounded to the nearest integer, ties to even; a tie (`v - nearest`
+    // is exact, 0.5) that went down goes up. `valid` is false for NaN.
     let valid = (depth_m > 0.0) & (v < 65535.5);
     let v = if valid { v } else { 0.0 };
     let m = v + MAGIC;

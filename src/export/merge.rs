@@ -29,17 +29,24 @@ fn fail(path: &Path, message: String) -> ExportError {
     }
 }
 
-/// The relative target of `path` when it is a symbolic link that resolves inside `root`
-/// (canonical).
-fn link_within(path: &Path, root: &Path) -> Option<PathBuf> {
+/// The relative target of `path` when it is a symbolic link to a file that `record` lists
+/// with checksum `sha256`, inside the shard whose canonical root is `root`. That file is copied
+/// checked, so the link is valid in the merged dataset without reading its bytes again.
+fn link_to_listed(path: &Path, root: &Path, record: &FrameRecord, sha256: &str) -> Option<PathBuf> {
     let target = std::fs::read_link(path).ok()?;
     let resolved = path.parent()?.join(&target).canonicalize().ok()?;
-    (target.is_relative() && resolved.starts_with(root)).then_some(target)
+    let rel = resolved.strip_prefix(root).ok()?;
+    let rel: Vec<&str> = rel.iter().map(|c| c.to_str()).collect::<Option<_>>()?;
+    let rel = rel.join("/");
+    let listed = record
+        .files
+        .iter()
+        .any(|g| g.path == rel && g.sha256 == sha256);
+    (target.is_relative() && listed).then_some(target)
 }
 
-/// Copies `from` (a file of the shard whose canonical root is `root`) to `to` when its bytes
-/// have `sha256`; returns the bytes written.
-fn copy_checked(root: &Path, from: &Path, to: &Path, sha256: &str) -> Result<u64, ExportError> {
+/// Copies `from` to `to` when its bytes have `sha256`; returns the bytes written.
+fn copy_checked(from: &Path, to: &Path, sha256: &str) -> Result<u64, ExportError> {
     let bytes = std::fs::read(from).map_err(|source| ExportError::Io {
         path: from.to_owned(),
         source,
@@ -53,12 +60,6 @@ fn copy_checked(root: &Path, from: &Path, to: &Path, sha256: &str) -> Result<u64
     }
     if let Some(parent) = to.parent() {
         create_dir(parent)?;
-    }
-    // A link (a SemanticKITTI view file) stays a link to the same place in the dataset; one
-    // that leads out of its shard is copied as a file.
-    if let Some(target) = link_within(from, root) {
-        link_atomic(to, &target)?;
-        return Ok(0);
     }
     write_atomic(to, &bytes)?;
     Ok(bytes.len() as u64)
@@ -161,12 +162,17 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<MergeSummary, ExportError
             .map(|r| -> Result<u64, ExportError> {
                 let mut b = 0;
                 for f in &r.files {
-                    b += copy_checked(
-                        &root,
-                        &d.root.join(&f.path),
-                        &dst.root.join(&f.path),
-                        &f.sha256,
-                    )?;
+                    let (from, to) = (d.root.join(&f.path), dst.root.join(&f.path));
+                    // A link (a SemanticKITTI view file) to a file of its frame stays that
+                    // link; any other link is copied as the file it reads as.
+                    if let Some(target) = link_to_listed(&from, &root, r, &f.sha256) {
+                        if let Some(parent) = to.parent() {
+                            create_dir(parent)?;
+                        }
+                        link_atomic(&to, &target)?;
+                        continue;
+                    }
+                    b += copy_checked(&from, &to, &f.sha256)?;
                 }
                 dst.write_record(r, true)?;
                 Ok(b)

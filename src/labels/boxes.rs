@@ -8,6 +8,7 @@ use super::Class;
 use super::masks::{InstanceMask, instance_masks};
 use crate::backend::CameraFrame;
 use crate::geometry::GeometryPool;
+use crate::gpu::types::CameraParams;
 use crate::sim::{CameraInputs, ObjectState};
 
 /// Objects whose visible box is shorter than this, or that show fewer pixels, are written as
@@ -85,6 +86,15 @@ struct SampleGrid {
 /// this (beside or behind the camera) is cut off.
 const NEAR: f32 = 0.05;
 
+/// Where the camera-frame point `q` (z > 0) falls on the pinhole image plane, in pixels.
+fn project(p: &CameraParams, q: Vec3) -> [f64; 2] {
+    let z = f64::from(q.z);
+    [
+        f64::from(p.fx) * f64::from(q.x) / z + f64::from(p.cx),
+        f64::from(p.fy) * f64::from(q.y) / z + f64::from(p.cy),
+    ]
+}
+
 /// The sample grid over the object's label box, or `None` when no part of the box projects
 /// onto the extended image plane.
 fn silhouette_grid(
@@ -121,8 +131,7 @@ fn silhouette_grid(
     let mut lo = (f32::INFINITY, f32::INFINITY);
     let mut hi = (f32::NEG_INFINITY, f32::NEG_INFINITY);
     for q in &front {
-        let z = q.z.max(NEAR);
-        let (u, v) = (p.fx * q.x / z + p.cx, p.fy * q.y / z + p.cy);
+        let [u, v] = project(p, *q).map(|c| c as f32);
         lo = (lo.0.min(u), lo.1.min(v));
         hi = (hi.0.max(u), hi.1.max(v));
     }
@@ -162,20 +171,13 @@ fn silhouette_grid(
 /// through the same pixel centres would find, without tracing them.
 fn raster_coverage(
     pool: &GeometryPool,
-    p: &crate::gpu::types::CameraParams,
+    p: &CameraParams,
     obj: &ObjectState,
     camera_from_object: &Affine3A,
     grid: &SampleGrid,
 ) -> Vec<bool> {
     let mut covered = vec![false; grid.nx * grid.ny];
     let (first, count) = pool.tri_ranges[obj.mesh.0 as usize];
-    let project = |q: Vec3| -> [f64; 2] {
-        let z = f64::from(q.z);
-        [
-            f64::from(p.fx) * f64::from(q.x) / z + f64::from(p.cx),
-            f64::from(p.fy) * f64::from(q.y) / z + f64::from(p.cy),
-        ]
-    };
     for t in &pool.triangles[first as usize..(first + count) as usize] {
         let v0 = Vec3::from(t.v0);
         let tri = [v0, v0 + Vec3::from(t.e1), v0 + Vec3::from(t.e2)]
@@ -197,7 +199,7 @@ fn raster_coverage(
         if n < 3 {
             continue;
         }
-        let uv: [[f64; 2]; 4] = std::array::from_fn(|k| project(poly[k.min(n - 1)]));
+        let uv: [[f64; 2]; 4] = std::array::from_fn(|k| project(p, poly[k.min(n - 1)]));
         for k in 1..n - 1 {
             fill_triangle([uv[0], uv[k], uv[k + 1]], grid, &mut covered);
         }
