@@ -319,22 +319,30 @@ pub fn encode_frame(
         // One pass over the sweep for the points, their labels and their firing times.
         let sweep_s = inputs.lidar.as_ref().map_or(0.0, |l| l.sweep_s);
         let kept = lidar.hits.iter().filter(|h| h.label != NO_RETURN).count();
-        let mut bin = Vec::with_capacity(kept * 16);
-        let mut lab = Vec::with_capacity(kept * 4);
-        let mut times = Vec::with_capacity(kept * 4);
+        // Sized once and filled in place: pushing 16 bytes at a time checked the capacity per
+        // point.
+        let mut bin = vec![0u8; kept * 16];
+        let mut lab = vec![0u8; kept * 4];
+        let mut times = vec![0u8; kept * 4];
+        let mut out = bin
+            .chunks_exact_mut(16)
+            .zip(lab.chunks_exact_mut(4))
+            .zip(times.chunks_exact_mut(4));
         // A column's beams fire at one time: slot `column * channels + beam`, in each set
         // of returns (`slot_time_s`).
         let channels = lidar.channels.max(1) as usize;
         let columns = lidar.columns.max(1);
         for (r, column) in lidar.hits.chunks(channels).enumerate() {
             let col = (r % columns as usize) * channels;
-            let t = crate::sensors::lidar::slot_time_s(col, lidar.channels, columns, sweep_s);
+            let t = crate::sensors::lidar::slot_time_s(col, lidar.channels, columns, sweep_s)
+                .to_le_bytes();
             for h in column.iter().filter(|h| h.label != NO_RETURN) {
-                bin.extend_from_slice(&point_bytes(h));
+                let ((p, l), ts) = out.next().expect("sized by the kept points");
+                p.copy_from_slice(&point_bytes(h));
                 let class = Class::from_id((h.label & 0xFFFF) as u16).unwrap_or(Class::Unlabeled);
                 let sk = class.info().semantic_kitti_id as u32 | (h.label & 0xFFFF_0000);
-                lab.extend_from_slice(&sk.to_le_bytes());
-                times.extend_from_slice(&t.to_le_bytes());
+                l.copy_from_slice(&sk.to_le_bytes());
+                ts.copy_from_slice(&t);
             }
         }
         files.push((layout.file("velodyne", f, "bin"), bin));
