@@ -914,8 +914,10 @@ impl Simulation {
             _ => None,
         };
         let precip = {
-            let field = self.world.resource::<PrecipField>();
-            if field.particles.is_empty() && field.params.min_diameter_mm <= 0.0 {
+            let mut field = self.world.resource_mut::<PrecipField>();
+            let params = field.params;
+            let particles = field.settled();
+            if particles.is_empty() && params.min_diameter_mm <= 0.0 {
                 crate::physics::precip_field::no_field()
             } else {
                 let exposure_s = cameras
@@ -923,8 +925,8 @@ impl Simulation {
                     .map(|c| c.params.shutter_s)
                     .fold(0.0f32, f32::max);
                 crate::physics::precip_field::build_particle_grid(
-                    &field.particles,
-                    &field.params,
+                    particles,
+                    &params,
                     exposure_s,
                     ego_velocity,
                 )

@@ -5,7 +5,7 @@ use bytemuck::Zeroable;
 use glam::Vec3;
 use verisim::physics::precip::{
     KIND_RAIN, KIND_SNOW, Particle, PrecipConfig, PrecipParams, advance_particle,
-    advance_particles_cpu, resize_population, snow_melted_diameter_mm,
+    advance_particles_cpu, advance_particles_cpu_steps, resize_population, snow_melted_diameter_mm,
 };
 
 const MAX_PARTICLES: usize = 5_000_000;
@@ -393,6 +393,7 @@ fn cpu_twin_is_deterministic_and_thread_count_independent() {
     };
     let (mut a, mut pa, mut ca) = make();
     let (mut b, mut pb, mut cb) = make();
+    let (mut fused, _, mut cf) = make();
     assert_eq!(
         bytemuck::cast_slice::<Particle, u8>(&a),
         bytemuck::cast_slice::<Particle, u8>(&b)
@@ -410,6 +411,19 @@ fn cpu_twin_is_deterministic_and_thread_count_independent() {
     assert_eq!(
         bytemuck::cast_slice::<Particle, u8>(&a),
         bytemuck::cast_slice::<Particle, u8>(&b)
+    );
+    // The third: the 100 steps at once, each particle through all of them in turn.
+    let steps: Vec<PrecipParams> = (0..100)
+        .map(|_| {
+            cf.tick += 1;
+            cf.center_m += Vec3::new(10.0, 0.0, 0.0) * cf.dt_s;
+            cf.params(pa.particle_count).unwrap()
+        })
+        .collect();
+    advance_particles_cpu_steps(&mut fused, &steps);
+    assert_eq!(
+        bytemuck::cast_slice::<Particle, u8>(&a),
+        bytemuck::cast_slice::<Particle, u8>(&fused)
     );
     // A different seed gives a different population.
     let mut config = ca;

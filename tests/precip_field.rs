@@ -349,6 +349,42 @@ fn the_field_is_deterministic_and_follows_the_seed() {
 }
 
 #[test]
+fn queued_ticks_give_the_field_of_one_pass_per_tick_across_a_rate_change() {
+    // The field's ticks are queued and applied when the particles are read. Reading them every
+    // frame, or only at the end (hundreds of ticks queued across the drop in the rain rate,
+    // which removes drops from the back of the rain and so renumbers the snowflakes after
+    // them), must give the same particles: a resize that read the particles before their
+    // queued ticks would draw those ticks with other indices.
+    let scenario = || {
+        let mut s = heavy_rain_quickstart(20.0, false);
+        s.weather.snow_mm_per_h = 1.0;
+        s.weather_changes = vec![verisim::scenario::WeatherChange {
+            at_s: 1.23,
+            rain_mm_per_h: Some(6.0),
+            snow_mm_per_h: None,
+        }];
+        s
+    };
+    let mut often = Simulation::new(scenario());
+    for f in 1..=24 {
+        often.advance_to_frame(f);
+        let _ = often.frame_inputs();
+    }
+    let often = often.frame_inputs();
+    let mut once = Simulation::new(scenario());
+    once.advance_to_frame(24);
+    let once = once.frame_inputs();
+    let start = Simulation::new(scenario()).frame_inputs();
+    assert!(once.precip.particles.len() < start.precip.particles.len() / 2);
+    assert!(
+        bytemuck::cast_slice::<Particle, u8>(&often.precip.particles)
+            == bytemuck::cast_slice::<Particle, u8>(&once.precip.particles),
+        "the field depends on when it was read"
+    );
+    assert_eq!(often.precip.cells, once.precip.cells);
+}
+
+#[test]
 fn the_field_follows_the_moving_ego() {
     // quickstart's ego drives at 7 m/s: after 3 s the box has moved ~21 m, and every drop is
     // inside the box around the ego.

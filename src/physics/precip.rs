@@ -648,14 +648,23 @@ pub fn advance_particle(p_in: Particle, index: u32, params: &PrecipParams) -> Pa
 /// CPU twin of the `advance_particles` dispatch: every live particle (index <
 /// `params.particle_count`) advanced by one step, in parallel (rayon).
 pub fn advance_particles_cpu(particles: &mut [Particle], params: &PrecipParams) {
-    let count = params.particle_count as usize;
+    advance_particles_cpu_steps(particles, std::slice::from_ref(params));
+}
+
+/// Several steps at once, oldest first: each particle goes through every step before the
+/// next particle is touched, bit for bit what one [`advance_particles_cpu`] per step gives
+/// (a particle's step reads only that particle), with one pass over the memory instead of
+/// one per step.
+pub fn advance_particles_cpu_steps(particles: &mut [Particle], steps: &[PrecipParams]) {
     particles
         .par_iter_mut()
         .enumerate()
         .with_min_len(4096)
         .for_each(|(i, p)| {
-            if i < count {
-                *p = advance_particle(*p, i as u32, params);
+            for params in steps {
+                if i < params.particle_count as usize {
+                    *p = advance_particle(*p, i as u32, params);
+                }
             }
         });
 }

@@ -1,7 +1,8 @@
 //! The precipitation field the sensors see: explicit rain drops and snowflakes in a box around
-//! the ego rig (advanced every physics tick by [`super::precip::advance_particles_cpu`]), and the
-//! uniform grid over them that the lidar and camera walk (3D DDA, `shaders/shared/particle_grid.wgsl`
-//! and its twin `src/cpu/particle_grid.rs`).
+//! the ego rig (advanced every physics tick; the ticks between two rendered frames in one pass,
+//! [`super::precip::advance_particles_cpu_steps`]), and the uniform grid over them that the lidar
+//! and camera walk (3D DDA, `shaders/shared/particle_grid.wgsl` and its twin
+//! `src/cpu/particle_grid.rs`).
 //!
 //! # Which particles are explicit
 //!
@@ -170,8 +171,9 @@ pub fn build_particle_grid(
         )
     };
     use rayon::prelude::*;
-    let boxes: Vec<(Vec3, Vec3)> = particles.par_iter().map(segment_box).collect();
-    let (lo, hi) = boxes.par_iter().copied().reduce(
+    // The bounds first, then each particle's cell range from its box computed again (cheaper
+    // than keeping a million boxes).
+    let (lo, hi) = particles.par_iter().map(segment_box).reduce(
         || (center - half, center + half),
         |a, b| (a.0.min(b.0), a.1.max(b.1)),
     );
@@ -187,19 +189,23 @@ pub fn build_particle_grid(
         ((size.z / cell).ceil() as u32).clamp(1, MAX_CELLS_PER_AXIS),
     ];
     let cell_count = (dims[0] * dims[1] * dims[2]) as usize;
+    // Truncation is the floor here: negative and NaN coordinates go to cell 0 either way (and
+    // `floor` is a libm call on the baseline x86-64 target).
     let cell_of = |q: Vec3| -> [u32; 3] {
         let r = (q - lo) / cell;
         [
-            (r.x.floor().max(0.0) as u32).min(dims[0] - 1),
-            (r.y.floor().max(0.0) as u32).min(dims[1] - 1),
-            (r.z.floor().max(0.0) as u32).min(dims[2] - 1),
+            (r.x.max(0.0) as u32).min(dims[0] - 1),
+            (r.y.max(0.0) as u32).min(dims[1] - 1),
+            (r.z.max(0.0) as u32).min(dims[2] - 1),
         ]
     };
-    let ranges: Vec<([u32; 3], [u32; 3])> = boxes
+    let ranges: Vec<([u32; 3], [u32; 3])> = particles
         .par_iter()
-        .map(|&(a, b)| (cell_of(a), cell_of(b)))
+        .map(|p| {
+            let (a, b) = segment_box(p);
+            (cell_of(a), cell_of(b))
+        })
         .collect();
-    drop(boxes);
     let index = |x: u32, y: u32, z: u32| ((z * dims[1] + y) * dims[0] + x) as usize;
     // Calls f with every cell of a particle's range, in z, y, x order (plain loops: nested
     // iterator adaptors over inclusive ranges cost more than the filing itself).

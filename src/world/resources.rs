@@ -92,14 +92,49 @@ pub struct BrakingLog {
 }
 
 /// The explicit precipitation particles around the ego rig (`physics::precip_field`), advanced
-/// every tick by `advance_particles`; empty when it neither rains nor snows.
+/// every tick by `advance_particles`; empty when it neither rains nor snows. The ticks are
+/// queued and applied together when the particles are read ([`PrecipField::settled`]): the
+/// same particles, with one pass over them per rendered frame instead of one per tick.
 #[derive(Resource, Clone, Debug, Default)]
 pub struct PrecipField {
-    pub particles: Vec<crate::physics::precip::Particle>,
+    particles: Vec<crate::physics::precip::Particle>,
+    /// Steps not yet applied to `particles`, oldest first.
+    pending: Vec<crate::physics::precip::PrecipParams>,
     pub params: crate::physics::precip::PrecipParams,
     /// Rates the population was last sized for (mm/h).
     pub sized_for: (f32, f32),
     /// Set when the rates asked for more than `MAX_FIELD_PARTICLES` (scenario validation
     /// prevents it; the field then stays empty).
     pub error: Option<crate::physics::precip::PrecipError>,
+}
+
+impl PrecipField {
+    /// The particles with every queued step applied.
+    pub fn settled(&mut self) -> &mut Vec<crate::physics::precip::Particle> {
+        if !self.pending.is_empty() {
+            crate::physics::precip::advance_particles_cpu_steps(&mut self.particles, &self.pending);
+            self.pending.clear();
+        }
+        &mut self.particles
+    }
+
+    /// How many particles there are (queued steps never change it).
+    pub fn len(&self) -> usize {
+        self.particles.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.particles.is_empty()
+    }
+
+    /// Queues one step with `params` (applied by [`PrecipField::settled`]).
+    pub fn queue_step(&mut self, params: crate::physics::precip::PrecipParams) {
+        self.pending.push(params);
+    }
+
+    /// Drops every particle and every queued step.
+    pub fn clear(&mut self) {
+        self.particles.clear();
+        self.pending.clear();
+    }
 }

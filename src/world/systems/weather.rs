@@ -40,7 +40,9 @@ pub fn update_road_surfaces(
 /// Advances the precipitation particle field around the ego by one tick (the CPU twin of
 /// `shaders/particles.wgsl`, keyed by the scenario seed and the tick, so runs are
 /// deterministic), after the ego moved: the box follows the ego and particles leaving it are
-/// recycled. Sizes the population when the rates change; empties it when precipitation stops.
+/// recycled. The step is queued and applied when the particles are next read
+/// (`PrecipField::settled`), the steps between two rendered frames in one pass. Sizes the
+/// population when the rates change; empties it when precipitation stops.
 pub fn advance_particles(
     clock: Res<SimClock>,
     rng: Res<SimRng>,
@@ -48,7 +50,7 @@ pub fn advance_particles(
     ego: Query<&Pose, With<Ego>>,
     mut field: ResMut<PrecipField>,
 ) {
-    use crate::physics::precip::{advance_particles_cpu, precip_seed, resize_population};
+    use crate::physics::precip::{precip_seed, resize_population};
     use crate::physics::precip_field::{MAX_FIELD_PARTICLES, field_config};
     let w = &state.weather;
     let ego_position = ego.single().map(|p| p.position).unwrap_or(glam::Vec3::ZERO);
@@ -70,26 +72,26 @@ pub fn advance_particles(
     let field = &mut *field;
     if (w.rain_mm_per_h, w.snow_mm_per_h) != field.sized_for {
         field.sized_for = (w.rain_mm_per_h, w.snow_mm_per_h);
-        if let Err(e) = resize_population(
-            &mut field.particles,
-            &config,
-            &mut field.params,
-            MAX_FIELD_PARTICLES,
-        ) {
+        // Resizing reads the particles as they are now.
+        let mut params = field.params;
+        let result = resize_population(field.settled(), &config, &mut params, MAX_FIELD_PARTICLES);
+        field.params = params;
+        if let Err(e) = result {
             log::error!("precipitation field: {e}");
-            field.particles.clear();
+            field.clear();
             field.error = Some(e);
         }
     }
-    match config.params(field.particles.len() as u32) {
+    match config.params(field.len() as u32) {
         Ok(p) => field.params = p,
         Err(e) => {
-            field.particles.clear();
+            field.clear();
             field.error = Some(e);
             return;
         }
     }
-    if !field.particles.is_empty() {
-        advance_particles_cpu(&mut field.particles, &field.params);
+    if !field.is_empty() {
+        let params = field.params;
+        field.queue_step(params);
     }
 }
