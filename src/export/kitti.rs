@@ -319,8 +319,7 @@ pub fn encode_frame(
         // One pass over the sweep for the points, their labels and their firing times.
         let sweep_s = inputs.lidar.as_ref().map_or(0.0, |l| l.sweep_s);
         let kept = lidar.hits.iter().filter(|h| h.label != NO_RETURN).count();
-        // Sized once and filled in place: pushing 16 bytes at a time checked the capacity per
-        // point.
+        // Sized once and filled in place (no capacity check per point).
         let mut bin = vec![0u8; kept * 16];
         let mut lab = vec![0u8; kept * 4];
         let mut times = vec![0u8; kept * 4];

@@ -108,6 +108,9 @@ pub struct PrecipField {
     pub error: Option<crate::physics::precip::PrecipError>,
 }
 
+/// Most steps [`PrecipField`] queues before it applies them (80 bytes each).
+pub const MAX_QUEUED_STEPS: usize = 1024;
+
 impl PrecipField {
     /// The particles with every queued step applied.
     pub fn settled(&mut self) -> &mut Vec<crate::physics::precip::Particle> {
@@ -127,8 +130,13 @@ impl PrecipField {
         self.particles.is_empty()
     }
 
-    /// Queues one step with `params` (applied by [`PrecipField::settled`]).
+    /// Queues one step with `params` (applied by [`PrecipField::settled`]). A long stretch
+    /// without a read (frames skipped on resume or by a shard) is applied every
+    /// [`MAX_QUEUED_STEPS`] steps, so the queue stays small.
     pub fn queue_step(&mut self, params: crate::physics::precip::PrecipParams) {
+        if self.pending.len() >= MAX_QUEUED_STEPS {
+            self.settled();
+        }
         self.pending.push(params);
     }
 
@@ -136,5 +144,51 @@ impl PrecipField {
     pub fn clear(&mut self) {
         self.particles.clear();
         self.pending.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::physics::precip::{
+        Particle, PrecipConfig, PrecipParams, advance_particles_cpu, resize_population,
+    };
+
+    /// Past the cap the queue applies itself and starts again: the particles are still those of
+    /// one pass per step, and the queue never holds more than the cap.
+    #[test]
+    fn queued_steps_past_the_cap_equal_one_pass_per_step() {
+        let mut config = PrecipConfig {
+            half_extents_m: glam::Vec3::new(1.0, 1.0, 0.5),
+            wind_m_per_s: glam::Vec3::new(2.0, -1.0, 0.0),
+            dt_s: 0.01,
+            rain_mm_per_h: 10.0,
+            snow_mm_per_h: 1.0,
+            seed: 3,
+            ..Default::default()
+        };
+        let mut particles: Vec<Particle> = Vec::new();
+        let mut params = PrecipParams::default();
+        resize_population(&mut particles, &config, &mut params, 100_000).unwrap();
+        assert!(particles.len() > 100, "{}", particles.len());
+        let mut field = PrecipField {
+            particles: particles.clone(),
+            ..Default::default()
+        };
+        for _ in 0..2 * MAX_QUEUED_STEPS + 7 {
+            config.tick += 1;
+            config.center_m.x += 0.1;
+            let step = config.params(params.particle_count).unwrap();
+            field.queue_step(step);
+            advance_particles_cpu(&mut particles, &step);
+            assert!(field.pending.len() <= MAX_QUEUED_STEPS);
+        }
+        assert_eq!(field.pending.len(), 7);
+        let queued: &[Particle] = field.settled();
+        assert!(
+            bytemuck::cast_slice::<Particle, u8>(queued)
+                == bytemuck::cast_slice::<Particle, u8>(&particles),
+            "queued steps differ from one pass per step"
+        );
     }
 }
