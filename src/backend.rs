@@ -8,11 +8,13 @@ use crate::sim::FrameInputs;
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     #[error(
-        "no GPU adapter found ({detail}). Install a Vulkan driver: on Debian/Ubuntu \
-         `apt-get install mesa-vulkan-drivers libvulkan1` gives the lavapipe software adapter; \
-         or use --backend cpu"
+        "no usable GPU adapter: {detail}. Install a Vulkan driver for your GPU, or render with \
+         --backend cpu (for tests on a machine without a GPU, `apt-get install \
+         mesa-vulkan-drivers libvulkan1` gives the lavapipe software adapter)"
     )]
     NoAdapter { detail: String },
+    #[error("{0}")]
+    BadRequest(String),
     #[error("GPU device request failed on {adapter}: {source}")]
     Device {
         adapter: String,
@@ -30,9 +32,13 @@ pub enum BackendError {
 /// Which backend the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendKind {
-    /// A GPU adapter when one exists, else the CPU backend.
+    /// A hardware GPU adapter (discrete, then integrated) when one exists, else the CPU
+    /// backend; never a software adapter unless VERISIM_ADAPTER=software
     Auto,
+    /// A GPU adapter, hardware first; a software one (llvmpipe) with a warning; an error
+    /// when there is none
     Gpu,
+    /// The CPU backend (rayon twins of the shaders)
     Cpu,
 }
 
@@ -94,21 +100,47 @@ pub trait Backend {
     }
 }
 
-/// Creates the backend; `Auto` falls back to the CPU with a one-line notice on stderr.
+/// Creates the backend. `Auto` takes a hardware adapter or the CPU backend, `Gpu` any adapter
+/// (a software one with a warning); see [`crate::gpu::choose_adapter`]. The choice and its
+/// reason are logged once per process (a sweep makes a backend per episode).
 pub fn create_backend(
     kind: BackendKind,
     pool: &GeometryPool,
 ) -> Result<Box<dyn Backend>, BackendError> {
-    match kind {
-        BackendKind::Cpu => Ok(Box::new(crate::cpu::CpuBackend::new(pool))),
-        BackendKind::Gpu => Ok(Box::new(crate::gpu::GpuBackend::new(pool)?)),
-        BackendKind::Auto => match crate::gpu::GpuBackend::new(pool) {
-            Ok(g) => Ok(Box::new(g)),
-            Err(e @ BackendError::NoAdapter { .. }) => {
-                eprintln!("verisim: {e}; rendering on the CPU backend");
-                Ok(Box::new(crate::cpu::CpuBackend::new(pool)))
-            }
-            Err(e) => Err(e),
-        },
+    use crate::gpu::{AdapterUse, GpuBackend, GpuContext, pick_adapter};
+    static LOGGED: std::sync::Once = std::sync::Once::new();
+    let usage = match kind {
+        BackendKind::Cpu => {
+            LOGGED.call_once(|| log::info!("backend: cpu (asked for with --backend cpu)"));
+            return Ok(Box::new(crate::cpu::CpuBackend::new(pool)));
+        }
+        BackendKind::Gpu => AdapterUse::Any,
+        BackendKind::Auto => AdapterUse::HardwareOnly,
+    };
+    match pick_adapter(usage) {
+        Ok((adapter, why, warning)) => {
+            let ctx = GpuContext::on(&adapter)?;
+            LOGGED.call_once(|| {
+                log::info!("backend: {} ({why})", ctx.describe());
+                if let Some(w) = warning {
+                    log::warn!("{w}");
+                }
+            });
+            Ok(Box::new(GpuBackend::with_context(ctx, pool)))
+        }
+        Err(BackendError::NoAdapter { detail }) if kind == BackendKind::Auto => {
+            LOGGED.call_once(|| {
+                if detail.starts_with("no hardware") {
+                    log::info!(
+                        "backend: cpu ({detail}; the CPU backend is faster than a software \
+                         adapter: --backend gpu or VERISIM_ADAPTER=software uses one)"
+                    )
+                } else {
+                    log::info!("backend: cpu (no GPU adapter: {detail})")
+                }
+            });
+            Ok(Box::new(crate::cpu::CpuBackend::new(pool)))
+        }
+        Err(e) => Err(e),
     }
 }

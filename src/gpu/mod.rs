@@ -15,23 +15,202 @@ use crate::geometry::GeometryPool;
 use crate::sim::FrameInputs;
 use types::{LidarHit, PixelOut};
 
-/// Adapter preference from `VERISIM_ADAPTER`: `software` picks a CPU adapter (lavapipe),
-/// `hardware` refuses one; unset prefers discrete, then integrated, then anything.
-fn adapter_rank(info: &wgpu::AdapterInfo, want: Option<&str>) -> Option<u32> {
-    use wgpu::DeviceType as D;
-    let software = info.device_type == D::Cpu;
-    match want {
-        Some("software") if !software => return None,
-        Some("hardware") if software => return None,
-        _ => {}
+/// Which adapters a caller accepts. Software adapters (llvmpipe/lavapipe, WARP,
+/// SwiftShader: `DeviceType::Cpu`) render far slower than the CPU backend, so `--backend auto`
+/// takes only hardware; `--backend gpu`, the tests and the benches take either, hardware first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdapterUse {
+    /// A hardware adapter or none (`--backend auto`).
+    HardwareOnly,
+    /// Hardware first, else a software adapter (`--backend gpu`, tests, benches).
+    Any,
+}
+
+/// `VERISIM_ADAPTER`: `software` asks for a software adapter even where hardware exists (CI's
+/// lavapipe), `hardware` refuses software ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdapterRequest {
+    Unset,
+    Software,
+    Hardware,
+}
+
+impl AdapterRequest {
+    /// Reads `VERISIM_ADAPTER`; any other value is an error naming the variable.
+    pub fn from_env() -> Result<Self, BackendError> {
+        match std::env::var("VERISIM_ADAPTER").ok().as_deref() {
+            None | Some("") => Ok(AdapterRequest::Unset),
+            Some("software") => Ok(AdapterRequest::Software),
+            Some("hardware") => Ok(AdapterRequest::Hardware),
+            Some(other) => Err(BackendError::BadRequest(format!(
+                "VERISIM_ADAPTER={other}: expected `software` or `hardware` (or unset)"
+            ))),
+        }
     }
-    Some(match info.device_type {
+}
+
+/// What [`choose_adapter`] sees of an adapter.
+#[derive(Clone, Debug)]
+pub struct AdapterSummary {
+    pub name: String,
+    pub backend: wgpu::Backend,
+    pub device_type: wgpu::DeviceType,
+}
+
+impl AdapterSummary {
+    pub fn of(info: &wgpu::AdapterInfo) -> Self {
+        AdapterSummary {
+            name: info.name.clone(),
+            backend: info.backend,
+            device_type: info.device_type,
+        }
+    }
+
+    pub fn is_software(&self) -> bool {
+        self.device_type == wgpu::DeviceType::Cpu
+    }
+}
+
+impl std::fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({:?}, {:?})",
+            self.name, self.backend, self.device_type
+        )
+    }
+}
+
+/// The outcome of [`choose_adapter`]: an adapter (by index) with the reason, or none with the
+/// reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdapterChoice {
+    Use {
+        index: usize,
+        why: String,
+        /// Set when the chosen adapter is a software one the user did not ask for by name.
+        warning: Option<String>,
+    },
+    None {
+        why: String,
+    },
+}
+
+/// Picks an adapter: discrete, then integrated, then virtual, then other hardware; a software
+/// adapter only when `usage` is `Any` and no hardware exists, or when `request` asks for one.
+pub fn choose_adapter(
+    adapters: &[AdapterSummary],
+    usage: AdapterUse,
+    request: AdapterRequest,
+) -> AdapterChoice {
+    use wgpu::DeviceType as D;
+    let rank = |a: &AdapterSummary| match a.device_type {
         D::DiscreteGpu => 0,
         D::IntegratedGpu => 1,
         D::VirtualGpu => 2,
-        D::Cpu => 3,
-        D::Other => 4,
-    })
+        D::Other => 3,
+        D::Cpu => 4,
+    };
+    let best = |software: bool| {
+        adapters
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.is_software() == software)
+            .min_by_key(|(i, a)| (rank(a), *i))
+            .map(|(i, _)| i)
+    };
+    let found = if adapters.is_empty() {
+        "wgpu found no adapter".to_string()
+    } else {
+        format!(
+            "found {}",
+            adapters
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    if request == AdapterRequest::Software {
+        return match best(true) {
+            Some(index) => AdapterChoice::Use {
+                index,
+                why: "VERISIM_ADAPTER=software asks for a software adapter".into(),
+                warning: None,
+            },
+            None => AdapterChoice::None {
+                why: format!("VERISIM_ADAPTER=software, but no software adapter: {found}"),
+            },
+        };
+    }
+    if let Some(index) = best(false) {
+        let why = match adapters[index].device_type {
+            D::DiscreteGpu => "the discrete GPU",
+            D::IntegratedGpu => "an integrated GPU (no discrete one found)",
+            _ => "a hardware adapter (no discrete or integrated GPU found)",
+        };
+        return AdapterChoice::Use {
+            index,
+            why: why.into(),
+            warning: None,
+        };
+    }
+    match (usage, request, best(true)) {
+        (AdapterUse::Any, AdapterRequest::Unset, Some(index)) => AdapterChoice::Use {
+            index,
+            why: "the only adapter is a software one".into(),
+            warning: Some(format!(
+                "{} is a software adapter (the CPU emulating a GPU): --backend cpu renders the \
+                 same frames many times faster",
+                adapters[index].name
+            )),
+        },
+        (_, AdapterRequest::Hardware, _) => AdapterChoice::None {
+            why: format!("VERISIM_ADAPTER=hardware, but no hardware adapter: {found}"),
+        },
+        (_, _, Some(_)) => AdapterChoice::None {
+            why: format!("no hardware GPU adapter ({found})"),
+        },
+        (_, _, None) => AdapterChoice::None { why: found },
+    }
+}
+
+/// A wgpu instance with only the backends verisim renders on (Vulkan, Metal, DX12; `WGPU_BACKEND`
+/// overrides): no GL, whose EGL probing prints errors on machines without a display.
+fn instance() -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = wgpu::Backends::PRIMARY;
+    wgpu::Instance::new(desc.with_env())
+}
+
+/// Every adapter the instance finds, with its summary.
+pub fn enumerate_adapters() -> Vec<(wgpu::Adapter, AdapterSummary)> {
+    let instance = instance();
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+        .into_iter()
+        .map(|a| {
+            let s = AdapterSummary::of(&a.get_info());
+            (a, s)
+        })
+        .collect()
+}
+
+/// Chooses an adapter (see [`choose_adapter`]) and returns it with the reason and a warning;
+/// [`BackendError::NoAdapter`] when none may be used.
+pub fn pick_adapter(
+    usage: AdapterUse,
+) -> Result<(wgpu::Adapter, String, Option<String>), BackendError> {
+    let request = AdapterRequest::from_env()?;
+    let mut adapters = enumerate_adapters();
+    let summaries: Vec<AdapterSummary> = adapters.iter().map(|(_, s)| s.clone()).collect();
+    match choose_adapter(&summaries, usage, request) {
+        AdapterChoice::Use {
+            index,
+            why,
+            warning,
+        } => Ok((adapters.swap_remove(index).0, why, warning)),
+        AdapterChoice::None { why } => Err(BackendError::NoAdapter { detail: why }),
+    }
 }
 
 pub struct GpuContext {
@@ -43,35 +222,14 @@ pub struct GpuContext {
 }
 
 impl GpuContext {
-    /// Picks an adapter (logged on stderr) and opens a device with the adapter's limits.
+    /// Opens a device on any adapter, hardware first (see [`AdapterUse::Any`]).
     pub fn new() -> Result<Self, BackendError> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let want = std::env::var("VERISIM_ADAPTER").ok();
-        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-        let names: Vec<String> = adapters
-            .iter()
-            .map(|a| {
-                let i = a.get_info();
-                format!("{} ({:?}, {:?})", i.name, i.backend, i.device_type)
-            })
-            .collect();
-        let adapter = adapters
-            .into_iter()
-            .filter_map(|a| adapter_rank(&a.get_info(), want.as_deref()).map(|r| (r, a)))
-            .min_by_key(|(r, _)| *r)
-            .map(|(_, a)| a)
-            .ok_or_else(|| BackendError::NoAdapter {
-                detail: if names.is_empty() {
-                    "wgpu found no adapter".into()
-                } else {
-                    format!(
-                        "none matches VERISIM_ADAPTER={}; found {}",
-                        want.clone().unwrap_or_default(),
-                        names.join(", ")
-                    )
-                },
-            })?;
+        let (adapter, _, _) = pick_adapter(AdapterUse::Any)?;
+        Self::on(&adapter)
+    }
+
+    /// Opens a device on `adapter` with the adapter's limits.
+    pub fn on(adapter: &wgpu::Adapter) -> Result<Self, BackendError> {
         let info = adapter.get_info();
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
@@ -340,9 +498,13 @@ fn pipeline(
 }
 
 impl GpuBackend {
+    /// The backend on any adapter, hardware first (tests and benches).
     pub fn new(pool: &GeometryPool) -> Result<Self, BackendError> {
-        let ctx = GpuContext::new()?;
-        log::info!("{}", ctx.describe());
+        Ok(Self::with_context(GpuContext::new()?, pool))
+    }
+
+    /// The backend on an opened device.
+    pub fn with_context(ctx: GpuContext, pool: &GeometryPool) -> Self {
         let device = &ctx.device;
         use wgpu::BufferUsages as U;
         let materials = crate::geometry::materials::gpu_table();
@@ -351,7 +513,7 @@ impl GpuBackend {
         let (_, lidar_src, lidar_entry) = find("lidar");
         let (_, camera_src, camera_entry) = find("camera");
         let (_, sensor_src, sensor_entry) = find("camera_sensor");
-        Ok(GpuBackend {
+        GpuBackend {
             blas_nodes: storage_init(device, "blas nodes", bytemuck::cast_slice(&pool.nodes)),
             triangles: storage_init(device, "triangles", bytemuck::cast_slice(&pool.triangles)),
             materials: storage_init(device, "materials", bytemuck::cast_slice(&materials)),
@@ -378,7 +540,7 @@ impl GpuBackend {
             record: 0.0,
             waited: 0.0,
             ctx,
-        })
+        }
     }
 
     fn scene_group(&self, pipeline: &wgpu::ComputePipeline) -> wgpu::BindGroup {
@@ -436,7 +598,7 @@ fn read_back<T: bytemuck::Pod>(
     buffer: &wgpu::Buffer,
     count: usize,
 ) -> Result<Vec<T>, BackendError> {
-    let bytes = (count * std::mem::size_of::<T>()) as u64;
+    let bytes = (count * size_of::<T>()) as u64;
     let slice = buffer.slice(0..bytes.max(4));
     let view = slice
         .get_mapped_range()
@@ -507,7 +669,7 @@ impl Backend for GpuBackend {
                 crate::cpu::lidar::output_slots(&l.params),
             )
         });
-        let lidar_bytes = |slots: usize| slots as u64 * std::mem::size_of::<LidarHit>() as u64;
+        let lidar_bytes = |slots: usize| slots as u64 * size_of::<LidarHit>() as u64;
 
         if let (Some(l), Some((_, _, slots))) = (&inputs.lidar, lidar_shape) {
             let out_bytes = lidar_bytes(slots);
@@ -524,7 +686,7 @@ impl Backend for GpuBackend {
             .zip(rb.cameras.iter_mut())
         {
             let out_bytes =
-                (c.params.width * c.params.height) as u64 * std::mem::size_of::<PixelOut>() as u64;
+                (c.params.width * c.params.height) as u64 * size_of::<PixelOut>() as u64;
             readback.ensure(&ctx.device, out_bytes);
             bufs.params.upload(ctx, bytemuck::bytes_of(&c.params));
             if c.lights.is_empty() {
@@ -600,7 +762,7 @@ impl Backend for GpuBackend {
         {
             let first = queries_used;
             let out_bytes =
-                (c.params.width * c.params.height) as u64 * std::mem::size_of::<PixelOut>() as u64;
+                (c.params.width * c.params.height) as u64 * size_of::<PixelOut>() as u64;
             let scene = self.scene_group(&self.camera_pipeline);
             let field = self.field_group(&self.camera_pipeline);
             let sensor = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -856,5 +1018,110 @@ impl Drop for Collector {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod adapter_choice_tests {
+    use super::*;
+    use wgpu::DeviceType as D;
+
+    fn adapter(name: &str, device_type: D) -> AdapterSummary {
+        AdapterSummary {
+            name: name.into(),
+            backend: wgpu::Backend::Vulkan,
+            device_type,
+        }
+    }
+
+    fn chosen(c: &AdapterChoice) -> Option<usize> {
+        match c {
+            AdapterChoice::Use { index, .. } => Some(*index),
+            AdapterChoice::None { .. } => None,
+        }
+    }
+
+    #[test]
+    fn auto_takes_hardware_and_never_a_software_adapter() {
+        let lavapipe = adapter("llvmpipe", D::Cpu);
+        let igpu = adapter("Intel UHD", D::IntegratedGpu);
+        let dgpu = adapter("NVIDIA H100", D::DiscreteGpu);
+        let all = [lavapipe.clone(), igpu.clone(), dgpu.clone()];
+        let u = AdapterRequest::Unset;
+        assert_eq!(
+            chosen(&choose_adapter(&all, AdapterUse::HardwareOnly, u)),
+            Some(2)
+        );
+        let no_discrete = [lavapipe.clone(), igpu];
+        assert_eq!(
+            chosen(&choose_adapter(&no_discrete, AdapterUse::HardwareOnly, u)),
+            Some(1)
+        );
+        let only_software = [lavapipe];
+        let c = choose_adapter(&only_software, AdapterUse::HardwareOnly, u);
+        match c {
+            AdapterChoice::None { why } => assert!(why.contains("llvmpipe"), "{why}"),
+            other => panic!("auto must not take a software adapter: {other:?}"),
+        }
+        assert!(matches!(
+            choose_adapter(&[], AdapterUse::HardwareOnly, u),
+            AdapterChoice::None { .. }
+        ));
+    }
+
+    #[test]
+    fn gpu_takes_a_software_adapter_with_a_warning_only_when_no_hardware_exists() {
+        let lavapipe = adapter("llvmpipe", D::Cpu);
+        let dgpu = adapter("NVIDIA H100", D::DiscreteGpu);
+        let u = AdapterRequest::Unset;
+        match choose_adapter(std::slice::from_ref(&lavapipe), AdapterUse::Any, u) {
+            AdapterChoice::Use {
+                index: 0,
+                warning: Some(w),
+                ..
+            } => {
+                assert!(w.contains("--backend cpu"), "{w}")
+            }
+            other => panic!("{other:?}"),
+        }
+        match choose_adapter(&[lavapipe, dgpu], AdapterUse::Any, u) {
+            AdapterChoice::Use {
+                index: 1,
+                warning: None,
+                ..
+            } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn verisim_adapter_asks_for_software_or_refuses_it() {
+        let lavapipe = adapter("llvmpipe", D::Cpu);
+        let dgpu = adapter("NVIDIA H100", D::DiscreteGpu);
+        let both = [dgpu.clone(), lavapipe.clone()];
+        let sw = AdapterRequest::Software;
+        assert_eq!(
+            chosen(&choose_adapter(&both, AdapterUse::HardwareOnly, sw)),
+            Some(1)
+        );
+        assert_eq!(chosen(&choose_adapter(&both, AdapterUse::Any, sw)), Some(1));
+        assert_eq!(
+            chosen(&choose_adapter(
+                std::slice::from_ref(&dgpu),
+                AdapterUse::Any,
+                sw
+            )),
+            None
+        );
+        let hw = AdapterRequest::Hardware;
+        assert_eq!(
+            chosen(&choose_adapter(
+                std::slice::from_ref(&lavapipe),
+                AdapterUse::Any,
+                hw
+            )),
+            None
+        );
+        assert_eq!(chosen(&choose_adapter(&both, AdapterUse::Any, hw)), Some(0));
     }
 }
