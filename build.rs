@@ -1,6 +1,14 @@
 //! Records the git commit verisim is built from (for dataset provenance) as
 //! `VERISIM_GIT_COMMIT`; a packager without git may set that variable itself.
+//!
+//! Also tells the tests what this machine lacks, as cfgs that mark tests ignored with the
+//! reason (never passed): `verisim_no_gpu` (no Vulkan loader or driver), `verisim_no_real_data`
+//! (no recorded real drives at `VERISIM_REAL_DATA`, default `../shared/data/real`),
+//! `verisim_no_chromium` (no `/usr/bin/chromium` or `$CHROMIUM`), `verisim_no_mount` (not root,
+//! so no tmpfs for the full-disk test). `VERISIM_REQUIRE_GPU=1` and
+//! `VERISIM_REQUIRE_REAL_DATA=1` never ignore: the tests then fail where the thing is missing.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn git(args: &[&str]) -> Option<String> {
@@ -11,8 +19,120 @@ fn git(args: &[&str]) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+fn env_is_1(name: &str) -> bool {
+    println!("cargo:rerun-if-env-changed={name}");
+    std::env::var(name).is_ok_and(|v| v == "1")
+}
+
+fn env_paths(name: &str) -> Vec<PathBuf> {
+    println!("cargo:rerun-if-env-changed={name}");
+    std::env::var_os(name)
+        .map(|v| std::env::split_paths(&v).collect())
+        .unwrap_or_default()
+}
+
+/// Watches `p` for changes when it exists (a missing path would rerun this script on every
+/// build, and rebuild the crate with it).
+fn watch(p: &Path) {
+    if p.exists() {
+        println!("cargo:rerun-if-changed={}", p.display());
+    }
+}
+
+/// Whether a Vulkan loader and at least one installable client driver (ICD) exist, the
+/// conditions under which wgpu can find a Vulkan adapter on Linux. Elsewhere (Metal, DX12) an
+/// adapter is assumed.
+fn vulkan_present() -> bool {
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
+        return true;
+    }
+    let mut lib_dirs = env_paths("LD_LIBRARY_PATH");
+    lib_dirs.extend(
+        [
+            "/usr/lib/x86_64-linux-gnu",
+            "/usr/lib/aarch64-linux-gnu",
+            "/usr/lib64",
+            "/usr/lib",
+            "/lib/x86_64-linux-gnu",
+            "/lib/aarch64-linux-gnu",
+            "/usr/local/lib",
+        ]
+        .map(PathBuf::from),
+    );
+    let loader = lib_dirs.iter().any(|d| d.join("libvulkan.so.1").exists());
+    // Drivers named directly (files or directories), else the loader's search path.
+    let mut icds = env_paths("VK_DRIVER_FILES");
+    icds.extend(env_paths("VK_ICD_FILENAMES"));
+    icds.extend(env_paths("VK_ADD_DRIVER_FILES"));
+    let named = !icds.is_empty();
+    if !named {
+        let mut roots = env_paths("XDG_CONFIG_DIRS");
+        roots.push("/etc/xdg".into());
+        roots.push("/etc".into());
+        let mut data = env_paths("XDG_DATA_DIRS");
+        if data.is_empty() {
+            data = vec!["/usr/local/share".into(), "/usr/share".into()];
+        }
+        roots.extend(data);
+        icds = roots.iter().map(|r| r.join("vulkan/icd.d")).collect();
+    }
+    let driver = icds.iter().any(|p| {
+        watch(p);
+        if p.is_dir() {
+            std::fs::read_dir(p).is_ok_and(|rd| {
+                rd.flatten()
+                    .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+            })
+        } else {
+            p.is_file()
+        }
+    });
+    loader && driver
+}
+
+/// The effective user is root (Linux), so the full-disk test can mount a small tmpfs.
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            == Some("0")
+    })
+}
+
+fn lacks(cfg: &str, missing: bool) {
+    println!("cargo::rustc-check-cfg=cfg({cfg})");
+    if missing {
+        println!("cargo:rustc-cfg={cfg}");
+    }
+}
+
+fn test_environment() {
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let real = env_paths("VERISIM_REAL_DATA")
+        .pop()
+        .unwrap_or_else(|| manifest.join("../shared/data/real"));
+    watch(&real);
+    let has_real = real.join("kitti_object_openpcdet").is_dir();
+    lacks(
+        "verisim_no_real_data",
+        !has_real && !env_is_1("VERISIM_REQUIRE_REAL_DATA"),
+    );
+    lacks(
+        "verisim_no_gpu",
+        !vulkan_present() && !env_is_1("VERISIM_REQUIRE_GPU"),
+    );
+    let chromium = env_paths("CHROMIUM")
+        .pop()
+        .unwrap_or_else(|| "/usr/bin/chromium".into());
+    watch(&chromium);
+    lacks("verisim_no_chromium", !chromium.exists());
+    lacks("verisim_no_mount", !is_root());
+}
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    test_environment();
     println!("cargo:rerun-if-env-changed=VERISIM_GIT_COMMIT");
     let commit = std::env::var("VERISIM_GIT_COMMIT")
         .ok()

@@ -102,9 +102,17 @@ fn walls_shear_by_speed_times_scan_time_and_compensation_straightens_them() {
     let mut cpu = CpuBackend::new(&pool);
     check(&mut cpu, SPEED);
     check(&mut cpu, 0.0);
-    if let Some(mut gpu) = common::gpu_backend(&pool) {
-        check(gpu.as_mut(), SPEED);
-    }
+}
+
+#[test]
+#[cfg_attr(
+    verisim_no_gpu,
+    ignore = "needs a GPU adapter: the build found no Vulkan driver (VERISIM_REQUIRE_GPU=1 makes this a failure)"
+)]
+fn walls_shear_by_speed_times_scan_time_on_the_gpu() {
+    let scenario = common::scenario_from_str("shear.ron", &scene(SPEED));
+    let pool = Simulation::new(scenario).assets.pool.clone();
+    check(common::gpu_backend(&pool).as_mut(), SPEED);
 }
 
 #[test]

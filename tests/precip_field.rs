@@ -78,8 +78,7 @@ fn range(h: &verisim::gpu::types::LidarHit) -> f32 {
     (h.x * h.x + h.y * h.y + h.z * h.z).sqrt()
 }
 
-#[test]
-fn a_drop_on_a_beam_returns_at_its_range_labeled_rain_and_nothing_without_it() {
+fn a_drop_on_a_beam_returns_at_its_range_on(on: common::On) {
     let scenario = common::scenario_from_str("flat.ron", &flat_scene(""));
     let mut sim = Simulation::new(scenario);
     let mut inputs = sim.frame_inputs();
@@ -90,9 +89,8 @@ fn a_drop_on_a_beam_returns_at_its_range_labeled_rain_and_nothing_without_it() {
         lp.dropoff_general_rate = 0.0;
         lp.dropoff_zero_intensity = 0.0;
     }
-    let mut cpu = CpuBackend::new(&sim.assets.pool);
-    let mut gpu = common::gpu_backend(&sim.assets.pool);
-    let clear = cpu.render(&inputs).unwrap().lidar.unwrap();
+    let mut backend = common::backend(on, &sim.assets.pool);
+    let clear = backend.render(&inputs).unwrap().lidar.unwrap();
     // Beams that see the sky (no return in clear air), a few around the circle.
     let l = inputs.lidar.as_ref().unwrap();
     let rays = l.params.channels * l.params.columns;
@@ -112,10 +110,7 @@ fn a_drop_on_a_beam_returns_at_its_range_labeled_rain_and_nothing_without_it() {
             kind: KIND_RAIN,
         };
         inputs.precip = field_of(&[drop], 0.008);
-        let mut frames = vec![cpu.render(&inputs).unwrap().lidar.unwrap()];
-        if let Some(g) = gpu.as_mut() {
-            frames.push(g.render(&inputs).unwrap().lidar.unwrap());
-        }
+        let frames = [backend.render(&inputs).unwrap().lidar.unwrap()];
         for f in &frames {
             let h = f.hits[slot as usize];
             assert_eq!(
@@ -136,18 +131,30 @@ fn a_drop_on_a_beam_returns_at_its_range_labeled_rain_and_nothing_without_it() {
             assert_eq!(rain, 1);
         }
         inputs.precip = no_field();
-        let none = cpu.render(&inputs).unwrap().lidar.unwrap();
+        let none = backend.render(&inputs).unwrap().lidar.unwrap();
         assert_eq!(none.hits[slot as usize].label, NO_RETURN);
     }
 }
 
 #[test]
-fn a_streak_is_as_long_as_the_projected_fall_over_the_shutter() {
+fn a_drop_on_a_beam_returns_at_its_range_labeled_rain_and_nothing_without_it() {
+    a_drop_on_a_beam_returns_at_its_range_on(common::On::Cpu);
+}
+
+#[test]
+#[cfg_attr(
+    verisim_no_gpu,
+    ignore = "needs a GPU adapter: the build found no Vulkan driver (VERISIM_REQUIRE_GPU=1 makes this a failure)"
+)]
+fn a_drop_on_a_beam_returns_at_its_range_on_the_gpu() {
+    a_drop_on_a_beam_returns_at_its_range_on(common::On::Gpu);
+}
+
+fn a_streak_is_as_long_as_the_projected_fall_on(on: common::On) {
     let scenario = common::scenario_from_str("flat.ron", &flat_scene("sun_elevation_deg: 30.0"));
     let mut sim = Simulation::new(scenario);
     let mut inputs = sim.frame_inputs();
-    let mut cpu = CpuBackend::new(&sim.assets.pool);
-    let mut gpu = common::gpu_backend(&sim.assets.pool);
+    let mut backend = common::backend(on, &sim.assets.pool);
     let cam = inputs.cameras[0].clone();
     let cp = cam.params;
     assert_eq!((cp.k1, cp.k2, cp.p1, cp.p2), (0.0, 0.0, 0.0, 0.0));
@@ -156,10 +163,7 @@ fn a_streak_is_as_long_as_the_projected_fall_over_the_shutter() {
         let q = camera_from_world.transform_point3(p);
         (cp.fx * q.x / q.z + cp.cx, cp.fy * q.y / q.z + cp.cy)
     };
-    let mut bases = vec![cpu.render(&inputs).unwrap().cameras.remove(0)];
-    if let Some(g) = gpu.as_mut() {
-        bases.push(g.render(&inputs).unwrap().cameras.remove(0));
-    }
+    let bases = [backend.render(&inputs).unwrap().cameras.remove(0)];
     for (depth_m, d_mm) in [(2.0f32, 5.0f32), (3.0, 6.0)] {
         let v = rain_terminal_velocity_m_per_s(d_mm);
         // A drop below the optical axis (the ground behind it), falling straight down.
@@ -177,10 +181,7 @@ fn a_streak_is_as_long_as_the_projected_fall_over_the_shutter() {
         let (_, y_top) = project(centre + half);
         let (_, y_bottom) = project(centre - half);
         let expected_px = y_bottom - y_top;
-        let mut frames = vec![cpu.render(&inputs).unwrap().cameras.remove(0)];
-        if let Some(g) = gpu.as_mut() {
-            frames.push(g.render(&inputs).unwrap().cameras.remove(0));
-        }
+        let frames = [backend.render(&inputs).unwrap().cameras.remove(0)];
         for (f, base) in frames.iter().zip(&bases) {
             let rows: Vec<u32> = f
                 .pixels
@@ -206,6 +207,20 @@ fn a_streak_is_as_long_as_the_projected_fall_over_the_shutter() {
             );
         }
     }
+}
+
+#[test]
+fn a_streak_is_as_long_as_the_projected_fall_over_the_shutter() {
+    a_streak_is_as_long_as_the_projected_fall_on(common::On::Cpu);
+}
+
+#[test]
+#[cfg_attr(
+    verisim_no_gpu,
+    ignore = "needs a GPU adapter: the build found no Vulkan driver (VERISIM_REQUIRE_GPU=1 makes this a failure)"
+)]
+fn a_streak_is_as_long_as_the_projected_fall_on_the_gpu() {
+    a_streak_is_as_long_as_the_projected_fall_on(common::On::Gpu);
 }
 
 fn heavy_rain_quickstart(rain_mm_per_h: f32, camera: bool) -> verisim::Scenario {
@@ -408,11 +423,13 @@ fn the_field_follows_the_moving_ego() {
 }
 
 #[test]
+#[cfg_attr(
+    verisim_no_gpu,
+    ignore = "needs a GPU adapter: the build found no Vulkan driver (VERISIM_REQUIRE_GPU=1 makes this a failure)"
+)]
 fn heavy_rain_frames_match_between_gpu_and_cpu() {
     let mut sim = Simulation::new(heavy_rain_quickstart(50.0, true));
-    let Some(mut gpu) = common::gpu_backend(&sim.assets.pool) else {
-        return;
-    };
+    let mut gpu = common::gpu_backend(&sim.assets.pool);
     let mut cpu = CpuBackend::new(&sim.assets.pool);
     sim.advance_to_frame(2);
     let inputs = sim.frame_inputs();

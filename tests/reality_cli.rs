@@ -33,6 +33,10 @@ fn os<P: AsRef<std::ffi::OsStr> + ?Sized>(p: &P) -> &std::ffi::OsStr {
 }
 
 #[test]
+#[cfg_attr(
+    verisim_no_real_data,
+    ignore = "needs recorded real drives: VERISIM_REAL_DATA (default ../shared/data/real) was not found at build time (VERISIM_REQUIRE_REAL_DATA=1 makes this a failure)"
+)]
 fn real_vs_real_check_exits_0_and_writes_reports() {
     let out = tempfile::tempdir().unwrap();
     let (a0, a1, a2) = (
@@ -101,6 +105,10 @@ fn real_vs_real_check_exits_0_and_writes_reports() {
 }
 
 #[test]
+#[cfg_attr(
+    verisim_no_real_data,
+    ignore = "needs recorded real drives: VERISIM_REAL_DATA (default ../shared/data/real) was not found at build time (VERISIM_REQUIRE_REAL_DATA=1 makes this a failure)"
+)]
 fn defect_check_exits_1() {
     // Intensities x3 written as a KITTI split dir with one frame.
     let dir = tempfile::tempdir().unwrap();
@@ -139,6 +147,10 @@ fn defect_check_exits_1() {
 }
 
 #[test]
+#[cfg_attr(
+    verisim_no_real_data,
+    ignore = "needs recorded real drives: VERISIM_REAL_DATA (default ../shared/data/real) was not found at build time (VERISIM_REQUIRE_REAL_DATA=1 makes this a failure)"
+)]
 fn corrupt_inputs_exit_2_naming_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let rep = dir.path().join("rep");
@@ -191,6 +203,10 @@ fn corrupt_inputs_exit_2_naming_the_path() {
 }
 
 #[test]
+#[cfg_attr(
+    verisim_no_real_data,
+    ignore = "needs recorded real drives: VERISIM_REAL_DATA (default ../shared/data/real) was not found at build time (VERISIM_REQUIRE_REAL_DATA=1 makes this a failure)"
+)]
 fn profile_with_differential_privacy() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("p.profile.json");
@@ -230,6 +246,10 @@ fn profile_with_differential_privacy() {
 }
 
 #[test]
+#[cfg_attr(
+    verisim_no_real_data,
+    ignore = "needs recorded real drives: VERISIM_REAL_DATA (default ../shared/data/real) was not found at build time (VERISIM_REQUIRE_REAL_DATA=1 makes this a failure)"
+)]
 fn shipped_profile_is_small_and_aggregated() {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/reference/kitti-hdl64e.profile.json");

@@ -114,6 +114,10 @@ fn bev_mmd_closed_form_matches_exact() {
 }
 
 #[test]
+#[cfg_attr(
+    verisim_no_real_data,
+    ignore = "needs recorded real drives: VERISIM_REAL_DATA (default ../shared/data/real) was not found at build time (VERISIM_REQUIRE_REAL_DATA=1 makes this a failure)"
+)]
 fn bev_mmd_on_real_frames_matches_exact() {
     let root = std::env::var_os("VERISIM_REAL_DATA")
         .map(std::path::PathBuf::from)
