@@ -101,7 +101,7 @@ fn bench_pipeline(c: &mut Criterion) {
                     queue: VecDeque::new(),
                 }))
             };
-            render_with(&scenario, &source, &opts, make, |_, _| {}).expect("the run succeeds")
+            render_with(&scenario, &source, &opts, make, |_| {}).expect("the run succeeds")
         };
         let mut g = c.benchmark_group(format!("pipeline/{scene}/{sensors}"));
         g.throughput(Throughput::Elements(FRAMES as u64));

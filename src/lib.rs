@@ -11,6 +11,7 @@ pub mod geometry;
 pub mod gpu;
 pub mod labels;
 pub mod physics;
+pub mod progress;
 pub mod reality;
 pub mod render;
 pub mod rng;

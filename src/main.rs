@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use verisim::backend::BackendKind;
 use verisim::export::dataset::{Format, Shard};
+use verisim::progress::{ProgressMode, Reporter};
 use verisim::reality::{self, CheckOptions, PhysicalTruth, ProfileOptions, RealSource};
 use verisim::render::{RenderOptions, render};
 use verisim::scenario::{self, Scenario, Source};
@@ -39,12 +39,13 @@ enum Command {
     Render {
         #[command(flatten)]
         scenario: ScenarioArgs,
-        /// Output directory
+        /// Output directory (created; must be empty unless --resume)
         #[arg(long)]
         out: PathBuf,
         /// Number of frames (overrides run.frames)
         #[arg(long)]
         frames: Option<u32>,
+        /// Where to render: auto takes a hardware GPU or else the CPU backend
         #[arg(long, value_enum, default_value = "auto")]
         backend: BackendKind,
         /// Continue an interrupted run in OUT, skipping finished frames (starts afresh when
@@ -74,7 +75,13 @@ enum Command {
         /// symbolic links to the KITTI files (for storage that keeps no links)
         #[arg(long)]
         copy_views: bool,
-        /// No progress bar
+        /// How to show progress: auto is a bar on a terminal and plain lines in a log
+        #[arg(long, value_enum, default_value = "auto")]
+        progress: ProgressMode,
+        /// Seconds between progress lines or JSON events (--progress lines|json|auto)
+        #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_interval)]
+        progress_interval: f64,
+        /// No progress and no timing breakdown, only the one-line summary (--progress none)
         #[arg(long, short)]
         quiet: bool,
     },
@@ -82,6 +89,7 @@ enum Command {
     Simulate {
         #[command(flatten)]
         scenario: ScenarioArgs,
+        /// CSV file to write (one row per actor per physics tick)
         #[arg(long)]
         out: PathBuf,
         /// Number of sensor frames to cover (overrides run.frames)
@@ -90,11 +98,16 @@ enum Command {
     },
     /// Check a dataset against its manifest: structure, counts, checksums, parse-ability;
     /// exit 0 when sound, 1 when a problem is found, 2 when the manifest cannot be used
-    Verify { dir: PathBuf },
+    Verify {
+        /// Dataset directory written by `verisim render` (holds manifest.json)
+        dir: PathBuf,
+    },
     /// Merge the shard directories of a run (`render --shard i/N`) into one dataset
     Merge {
+        /// Shard directories, each written by `render --shard i/N` of the same scenario
         #[arg(required = true)]
         shards: Vec<PathBuf>,
+        /// Output directory for the merged dataset (created; must be empty)
         #[arg(long)]
         out: PathBuf,
     },
@@ -107,8 +120,22 @@ enum Command {
     ExportMesh {
         #[command(flatten)]
         scenario: ScenarioArgs,
+        /// Frame whose world to write (0 is the first)
         #[arg(long, default_value_t = 0)]
         frame: u32,
+        /// PLY file to write
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Draw one frame of a KITTI-layout dataset as PNG: the image with the lidar points
+    /// (coloured by range), the 2D boxes and the 3D boxes
+    Preview {
+        /// Dataset directory (verisim's, or a KITTI root or split directory)
+        dir: PathBuf,
+        /// Frame number (the file stem, e.g. 7 for 000007.png)
+        #[arg(long, default_value_t = 0)]
+        frame: u32,
+        /// PNG file to write
         #[arg(long)]
         out: PathBuf,
     },
@@ -119,18 +146,22 @@ enum Command {
     Check(CheckArgs),
     /// Store aggregated statistics of real data (never raw points or pixels)
     Profile {
+        /// Real data: a KITTI root or split directory, a nuScenes layout, or files
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
+        /// Profile file to write (`*.profile.json`)
         #[arg(long)]
         out: PathBuf,
+        /// Name recorded in the profile (default: the first input's name)
         #[arg(long)]
         name: Option<String>,
         /// Lidar model (hdl64e, hdl32e); inferred when absent
         #[arg(long)]
         sensor: Option<String>,
         /// Differential privacy: Laplace noise on histogram counts with this ε
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         epsilon: Option<f64>,
+        /// Seed of the differential-privacy noise
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
@@ -138,13 +169,16 @@ enum Command {
 
 #[derive(clap::Args)]
 struct CheckArgs {
+    /// Synthetic dataset directories written by `verisim render`
     #[arg(required = true)]
     synthetic: Vec<PathBuf>,
+    /// Real data: a KITTI root or split directory, a nuScenes layout, or files
     #[arg(long, num_args = 1.., required_unless_present = "profile", conflicts_with = "profile")]
     real: Vec<PathBuf>,
     /// A reference profile (`*.profile.json`) instead of real data.
     #[arg(long)]
     profile: Option<PathBuf>,
+    /// Report directory (report.json, report.html, report.md)
     #[arg(long)]
     out: PathBuf,
     /// Gate policy (RON); the shipped default when absent.
@@ -159,17 +193,25 @@ struct CheckArgs {
     /// Fog visibility (m) for the physical-consistency checks. By default the truth is read
     /// from the synthetic dataset (its resolved scenario.ron and manifest); these flags
     /// override it field by field.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     truth_visibility_m: Option<f64>,
     /// Rain rate (mm/h), overriding the dataset's.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     truth_rain_mm_per_h: Option<f64>,
     /// Scenario tyre-road friction μ.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     truth_mu: Option<f64>,
     /// Decelerations reached in the scenario (m/s²), comma separated.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     truth_decel_m_per_s2: Vec<f64>,
+}
+
+/// A progress interval: a finite number of seconds ≥ 0.
+fn parse_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("expected a number of seconds ≥ 0, found `{s}`")),
+    }
 }
 
 fn load(args: &ScenarioArgs, frames: Option<u32>) -> Result<(Scenario, Source)> {
@@ -195,23 +237,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             render_only,
             no_fsync,
             copy_views,
+            progress,
+            progress_interval,
             quiet,
         } => {
             let (sc, source) = load(&scenario, frames)?;
-            let total = sc.run.frames as u64;
-            let bar = if quiet {
-                ProgressBar::hidden()
-            } else {
-                ProgressBar::new(total)
-            };
+            let mode = if quiet { ProgressMode::None } else { progress };
+            let mut reporter = Reporter::new(
+                mode,
+                progress_interval,
+                std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            );
             let mut overrides = scenario.sets.clone();
             if let Some(n) = frames {
                 overrides.push(format!("run.frames={n}"));
             }
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {pos}/{len} frames [{elapsed_precise}] {per_sec} ETA {eta} {wide_bar}")
-                    .expect("valid template"),
-            );
             let opts = RenderOptions {
                 out: out.clone(),
                 backend,
@@ -223,18 +263,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 fsync: !no_fsync,
                 link_views: !copy_views,
             };
-            let summary = render(&sc, &source, &opts, |done, todo| {
-                bar.set_length(todo as u64);
-                bar.set_position(done as u64);
-            })
-            .with_context(|| {
-                format!(
-                    "rendering {} to {}",
-                    scenario.scene.display(),
-                    out.display()
-                )
-            })?;
-            bar.finish_and_clear();
+            let summary =
+                render(&sc, &source, &opts, |p| reporter.update(p)).with_context(|| {
+                    format!(
+                        "rendering {} to {}",
+                        scenario.scene.display(),
+                        out.display()
+                    )
+                })?;
+            reporter.finish(&summary, &out);
             eprintln!(
                 "verisim: {} frames rendered ({} skipped) on {} in {:.2} s ({:.1} frames/s), {:.1} k lidar points/frame, {:.1} MB written to {}",
                 summary.frames_rendered,
@@ -324,6 +361,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 out.display()
             );
         }
+        Command::Preview { dir, frame, out } => {
+            let s = reality::preview::preview(&dir, frame, &out)?;
+            eprintln!(
+                "verisim: frame {frame} of {} drawn to {} ({}x{} px, {} lidar points, {} boxes)",
+                dir.display(),
+                out.display(),
+                s.width,
+                s.height,
+                s.points_drawn,
+                s.boxes_drawn
+            );
+        }
         Command::Classes => print!("{}", verisim::labels::classes::table_csv()),
         Command::Check(a) => {
             let real = match a.profile {
@@ -388,15 +437,96 @@ fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The error and its causes on one line, each said once: a cause whose text the message
+/// already holds (`{path}: {source}`) is not repeated.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out += ": ";
+        }
+        out += &text;
+    }
+    out
+}
+
+/// Mesa's software Vulkan driver (lavapipe) calls `wl_display_connect` while wgpu enumerates
+/// adapters, and libwayland prints "error: XDG_RUNTIME_DIR is invalid or not set in the
+/// environment." when that variable is missing (servers, containers, CI), which users read as
+/// a failure. With no Wayland session to find, an absolute runtime directory makes that
+/// connection attempt fail quietly.
+fn quiet_wayland_probe() {
+    let set =
+        std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| std::path::Path::new(&d).is_absolute());
+    if !set && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        // SAFETY: called first thing in main, before any other thread exists, so nothing can
+        // read the environment concurrently.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_wayland_probe();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("verisim=info"))
         .init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every argument of every subcommand has a `--help` description.
+    #[test]
+    fn every_argument_is_described() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_about().is_none() {
+                    missing.push(format!("{path} {} (the subcommand)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "verisim", &mut missing);
+        assert!(missing.is_empty(), "arguments without help: {missing:?}");
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn an_error_says_its_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let e = anyhow::Error::new(scenario::ScenarioError::Io {
+            path: "x.ron".into(),
+            source: io,
+        })
+        .context("loading x.ron");
+        let text = error_text(&e);
+        assert_eq!(text.matches("No such file").count(), 1, "{text}");
+        assert!(
+            text.starts_with("loading x.ron: x.ron: cannot read"),
+            "{text}"
+        );
     }
 }

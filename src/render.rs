@@ -409,23 +409,15 @@ fn write_dataset_frame(
     Ok(bytes)
 }
 
-/// Prepares `opts.out`: checks it may be used, writes the run configuration, the scenario
-/// copies and a placeholder manifest. Returns the configuration and the earlier sessions.
-fn prepare(
-    scenario: &Scenario,
-    source: &Source,
-    opts: &RenderOptions,
-    dir: &DatasetDir,
-    cfg: &RunConfig,
-) -> Result<(Vec<Session>, usize), RenderError> {
+/// Checks that `opts.out` may be used (empty, or a compatible run with `--resume`) without
+/// writing anything. Returns whether it holds an earlier run.
+fn check_out(opts: &RenderOptions, dir: &DatasetDir, cfg: &RunConfig) -> Result<bool, RenderError> {
     let empty = dir_is_empty(&opts.out);
     if !opts.resume && !empty {
         return Err(RenderError::NotEmpty {
             path: opts.out.clone(),
         });
     }
-    let mut removed = 0;
-    let mut sessions = Vec::new();
     if !empty {
         let previous: RunConfig =
             DatasetDir::read_json(&dir.run_config()).map_err(|_| RenderError::Mismatch {
@@ -448,6 +440,24 @@ fn prepare(
                 reason,
             });
         }
+    }
+    Ok(!empty)
+}
+
+/// Prepares `opts.out` after [`check_out`]: removes an earlier run's temporaries, writes the
+/// run configuration, the scenario copies and a placeholder manifest. Returns the earlier
+/// sessions and the temporaries removed.
+fn prepare(
+    scenario: &Scenario,
+    source: &Source,
+    opts: &RenderOptions,
+    dir: &DatasetDir,
+    cfg: &RunConfig,
+    earlier_run: bool,
+) -> Result<(Vec<Session>, usize), RenderError> {
+    let mut removed = 0;
+    let mut sessions = Vec::new();
+    if earlier_run {
         removed = dir.remove_temporaries();
         sessions = DatasetDir::read_json(&dir.sessions()).unwrap_or_default();
     }
@@ -462,6 +472,37 @@ fn prepare(
     create_dir(&opts.out.join("provenance"))?;
     write_atomic(&opts.out.join(SCENARIO_COPY), source.text.as_bytes())?;
     Ok((sessions, removed))
+}
+
+/// Where a run stands, for progress reports: called after each frame is handed to the
+/// writer.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Progress {
+    /// Frames of this session rendered so far.
+    pub done: u32,
+    /// Frames this session renders (finished frames skipped by `--resume` not counted).
+    pub total: u32,
+    /// Bytes of frame files the writer has finished so far.
+    pub bytes_written: u64,
+    /// Seconds since the run started.
+    pub elapsed_s: f64,
+}
+
+impl Progress {
+    /// Frames per second so far.
+    pub fn frames_per_s(&self) -> f64 {
+        if self.elapsed_s > 0.0 {
+            self.done as f64 / self.elapsed_s
+        } else {
+            0.0
+        }
+    }
+
+    /// Seconds left at the rate so far; None before the first frame.
+    pub fn eta_s(&self) -> Option<f64> {
+        let rate = self.frames_per_s();
+        (self.done > 0 && rate > 0.0).then(|| (self.total - self.done) as f64 / rate)
+    }
 }
 
 /// Bytes, lidar points and frames written, and the first error.
@@ -493,13 +534,26 @@ struct EpisodeState {
     draw: Option<EpisodeDraw>,
 }
 
-/// Renders the frames of `scenario` (or of one shard) into `opts.out`. `on_progress(done,
-/// total)` is called after each frame is handed to the writer.
+impl EpisodeState {
+    fn new(scenario: &Scenario, episode: u32) -> Result<Self, ScenarioError> {
+        let (sc, draw) = sweep::episode_scenario(scenario, episode)?;
+        let sim = Simulation::new(sc);
+        Ok(EpisodeState {
+            episode,
+            pool: Arc::new(sim.assets.pool.clone()),
+            sim,
+            draw,
+        })
+    }
+}
+
+/// Renders the frames of `scenario` (or of one shard) into `opts.out`. `on_progress` is
+/// called after each frame is handed to the writer.
 pub fn render(
     scenario: &Scenario,
     source: &Source,
     opts: &RenderOptions,
-    on_progress: impl FnMut(u32, u32),
+    on_progress: impl FnMut(&Progress),
 ) -> Result<RenderSummary, RenderError> {
     render_with(
         scenario,
@@ -518,7 +572,7 @@ pub fn render_with(
     source: &Source,
     opts: &RenderOptions,
     mut make_backend: impl FnMut(&GeometryPool) -> Result<Box<dyn Backend>, BackendError>,
-    mut on_progress: impl FnMut(u32, u32),
+    mut on_progress: impl FnMut(&Progress),
 ) -> Result<RenderSummary, RenderError> {
     let start = Instant::now();
     let started = now_rfc3339();
@@ -531,10 +585,28 @@ pub fn render_with(
     let cfg = RunConfig::new(scenario, source, &opts.overrides, &formats, opts.shard)
         .with_linked_views(opts.link_views);
     let dir = DatasetDir::new(&opts.out);
+    let earlier_run = !opts.render_only && check_out(opts, &dir, &cfg)?;
+    let mine = cfg.frames_of_run();
+    let todo: Vec<u32> = mine
+        .iter()
+        .copied()
+        .filter(|&f| !(opts.resume && dir.finished_record(f).is_some()))
+        .collect();
+    // The first episode's world and backend are made before anything is written, so a
+    // backend that cannot start (no GPU adapter) leaves `--out` as it was.
+    let t_setup = Instant::now();
+    let mut state: Option<EpisodeState> = None;
+    let mut backend: Option<Box<dyn Backend>> = None;
+    if let Some(&f) = todo.first() {
+        let st = EpisodeState::new(scenario, sweep::episode_of(scenario, f))?;
+        backend = Some(make_backend(&st.sim.assets.pool)?);
+        state = Some(st);
+    }
+    let first_setup_s = t_setup.elapsed().as_secs_f64();
     let (mut sessions, removed) = if opts.render_only {
         (Vec::new(), 0)
     } else {
-        prepare(scenario, source, opts, &dir, &cfg)?
+        prepare(scenario, source, opts, &dir, &cfg, earlier_run)?
     };
     let layout = KittiLayout::new(
         &opts.out,
@@ -553,24 +625,17 @@ pub fn render_with(
         }
     }
 
-    let mine = cfg.frames_of_run();
-    let todo: Vec<u32> = mine
-        .iter()
-        .copied()
-        .filter(|&f| !(opts.resume && dir.finished_record(f).is_some()))
-        .collect();
     let mut summary = RenderSummary {
         frames_skipped: (mine.len() - todo.len()) as u32,
         temporaries_removed: removed,
         ..Default::default()
     };
 
-    let mut state: Option<EpisodeState> = None;
-    let mut backend: Option<Box<dyn Backend>> = None;
     let backend_name = Mutex::new(String::new());
     let total = todo.len() as u32;
     let (tx, rx) = mpsc::sync_channel::<Rendered>(2);
     let (encode_ns, write_ns) = (AtomicU64::new(0), AtomicU64::new(0));
+    let bytes_done = AtomicU64::new(0);
     // One core is left to the render thread, the pipeline's critical path.
     let writer_pool = rayon::ThreadPoolBuilder::new()
         .num_threads(rayon::current_num_threads().saturating_sub(1).max(2))
@@ -584,7 +649,7 @@ pub fn render_with(
     let result = std::thread::scope(|scope| -> Result<(), RenderError> {
         let writer_pool = &writer_pool;
         let (dir_w, layout_w, cfg_w) = (&dir, &layout, &cfg);
-        let (encode_ns, write_ns) = (&encode_ns, &write_ns);
+        let (encode_ns, write_ns, bytes_done) = (&encode_ns, &write_ns, &bytes_done);
         let write_mode = (opts.fsync, cfg.linked_views);
         let writer = scope.spawn(move || -> Result<(u64, u64, u32), ExportError> {
             // This thread receives (blocking, outside any rayon pool) and hands each frame to
@@ -617,6 +682,7 @@ pub fn render_with(
                             let t = Instant::now();
                             let bytes = write_dataset_frame(dir_w, files, record, write_mode)?;
                             add_since(write_ns, t);
+                            bytes_done.fetch_add(bytes, Ordering::Relaxed);
                             Ok((bytes, points, 1))
                         };
                         let _ = done_tx.send(work());
@@ -685,26 +751,33 @@ pub fn render_with(
                     clock.writer_full += t.elapsed().as_secs_f64();
                 }
                 done += 1;
-                on_progress(done, total);
+                on_progress(&Progress {
+                    done,
+                    total,
+                    bytes_written: bytes_done.load(Ordering::Relaxed),
+                    elapsed_s: start.elapsed().as_secs_f64(),
+                });
             }
             true
         };
-        let mut clock = RenderClock::default();
+        let mut clock = RenderClock {
+            setup: first_setup_s,
+            ..Default::default()
+        };
         'frames: for &f in &todo {
             let t = Instant::now();
             let episode = sweep::episode_of(scenario, f);
             if state.as_ref().is_none_or(|s| s.episode != episode) {
-                let (sc, draw) = match sweep::episode_scenario(scenario, episode) {
+                let next = match EpisodeState::new(scenario, episode) {
                     Ok(x) => x,
                     Err(e) => {
                         render_error = Some(e.into());
                         break;
                     }
                 };
-                let sim = Simulation::new(sc);
                 let reuse = state
                     .as_ref()
-                    .is_some_and(|s| same_geometry(&s.pool, &sim.assets.pool));
+                    .is_some_and(|s| same_geometry(&s.pool, &next.pool));
                 if !reuse || backend.is_none() {
                     // A new backend starts empty: finish the old one's frames first.
                     if let Some(b) = backend.as_mut()
@@ -712,7 +785,7 @@ pub fn render_with(
                     {
                         break 'frames;
                     }
-                    match make_backend(&sim.assets.pool) {
+                    match make_backend(&next.sim.assets.pool) {
                         Ok(b) => backend = Some(b),
                         Err(e) => {
                             render_error = Some(e.into());
@@ -720,12 +793,7 @@ pub fn render_with(
                         }
                     }
                 }
-                state = Some(EpisodeState {
-                    episode,
-                    pool: Arc::new(sim.assets.pool.clone()),
-                    sim,
-                    draw,
-                });
+                state = Some(next);
                 clock.setup += t.elapsed().as_secs_f64();
             }
             let t = Instant::now();

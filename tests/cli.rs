@@ -437,3 +437,186 @@ fn classes_prints_the_table() {
     assert!(csv.starts_with("id,name,kitti_type,cityscapes_id,semantic_kitti_id"));
     assert!(csv.contains("14,car,Car,26,10"));
 }
+
+fn render_smoke_with(out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["render", "scenes/smoke.ron", "--out"])
+        .arg(out)
+        .args(extra)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run verisim")
+}
+
+/// In a log (stderr not a terminal) `auto` prints plain progress lines, `lines` the same, and
+/// `json` one parseable event per line on stdout ending with the summary.
+#[test]
+fn progress_reaches_logs_as_lines_or_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    for mode in ["auto", "lines"] {
+        let out = tmp.path().join(mode);
+        let o = render_smoke_with(
+            &out,
+            &[
+                "--backend",
+                "cpu",
+                "--progress",
+                mode,
+                "--progress-interval",
+                "0",
+            ],
+            &[],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let err = stderr(&o);
+        for k in 1..=3 {
+            assert!(
+                err.contains(&format!("verisim: {k}/3 frames (")),
+                "--progress {mode}: no line for frame {k} in\n{err}"
+            );
+        }
+        assert!(
+            err.contains("MB written") && err.contains("frames/s, ETA"),
+            "{err}"
+        );
+    }
+    // The default interval (10 s) prints no line for a run of a second.
+    let o = render_smoke_with(&tmp.path().join("quiet"), &["--backend", "cpu"], &[]);
+    assert!(!stderr(&o).contains("/3 frames ("), "{}", stderr(&o));
+
+    let out = tmp.path().join("json");
+    let o = render_smoke_with(
+        &out,
+        &[
+            "--backend",
+            "cpu",
+            "--progress",
+            "json",
+            "--progress-interval",
+            "0",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let done: Vec<u64> = events
+        .iter()
+        .filter(|e| e["event"] == "progress")
+        .map(|e| e["frames_done"].as_u64().unwrap())
+        .collect();
+    assert_eq!(done, [1, 2, 3]);
+    let summary = events.last().unwrap();
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["frames_rendered"], 3);
+    // The bytes the summary reports are the dataset's frame files, as the manifest lists them.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let listed: u64 = manifest["distribution"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["contentSize"].as_str())
+        .filter_map(|s| s.trim_end_matches(" B").parse::<u64>().ok())
+        .sum();
+    let reported = summary["bytes_written"].as_u64().unwrap();
+    assert!(
+        reported > 0 && reported <= listed,
+        "{reported} of {listed} bytes"
+    );
+}
+
+/// A backend that cannot start (here: no Vulkan driver at all) fails before anything is
+/// written, says what to do, and prints no EGL/GL probing noise.
+#[test]
+fn a_gpu_that_cannot_start_leaves_out_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    let o = render_smoke_with(
+        &out,
+        &["--backend", "gpu", "-q"],
+        &[
+            ("VK_DRIVER_FILES", "/nonexistent/icd.json"),
+            ("VK_ICD_FILENAMES", "/nonexistent/icd.json"),
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no usable GPU adapter") && err.contains("--backend cpu"),
+        "{err}"
+    );
+    assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
+    assert!(!out.exists(), "a failed start wrote {}", out.display());
+    // So the same --out takes a plain render at once.
+    let o = render_smoke_with(&out, &["--backend", "cpu", "-q"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_missing_scene_says_its_cause_once() {
+    let o = verisim(&[
+        "render",
+        "scenes/no_such_scene.ron",
+        "--out",
+        "/tmp/never-written",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+    assert!(err.contains("scenes/no_such_scene.ron"), "{err}");
+}
+
+/// `auto` takes a hardware adapter when one exists and otherwise the CPU backend, never a
+/// software adapter; `gpu` takes the software one with a warning that the CPU is faster.
+#[test]
+#[cfg_attr(
+    verisim_no_gpu,
+    ignore = "needs a GPU adapter: the build found no Vulkan driver (VERISIM_REQUIRE_GPU=1 makes this a failure)"
+)]
+fn auto_never_takes_a_software_adapter_and_gpu_warns_on_one() {
+    let adapters: Vec<_> = verisim::gpu::enumerate_adapters()
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert!(
+        !adapters.is_empty(),
+        "the build found a Vulkan driver, wgpu no adapter"
+    );
+    let hardware = adapters.iter().find(|a| !a.is_software());
+    let tmp = tempfile::tempdir().unwrap();
+    let o = render_smoke_with(
+        &tmp.path().join("auto"),
+        &["-q"],
+        &[("VERISIM_ADAPTER", "")],
+    );
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    match hardware {
+        Some(h) => assert!(err.contains(&format!("backend: gpu: {}", h.name)), "{err}"),
+        None => {
+            assert!(
+                err.contains("backend: cpu (no hardware GPU adapter (found"),
+                "{err}"
+            );
+            assert!(err.contains("rendered (0 skipped) on cpu"), "{err}");
+            let o = render_smoke_with(
+                &tmp.path().join("gpu"),
+                &["-q", "--backend", "gpu"],
+                &[("VERISIM_ADAPTER", "")],
+            );
+            let err = stderr(&o);
+            assert!(o.status.success(), "{err}");
+            assert!(
+                err.contains("is a software adapter") && err.contains("--backend cpu"),
+                "{err}"
+            );
+            assert!(err.contains("rendered (0 skipped) on gpu:"), "{err}");
+        }
+    }
+    assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
+}

@@ -12,7 +12,7 @@ fn cpu_times_are_the_threads_own_and_bounded_by_the_wall_time() {
     let (s, source) = scenario::load(&path).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let opts = RenderOptions::new(&tmp.path().join("out"), verisim::BackendKind::Cpu);
-    let summary = render(&s, &source, &opts, |_, _| {}).unwrap();
+    let summary = render(&s, &source, &opts, |_| {}).unwrap();
     let st = &summary.stages;
     assert!(st.wall > 0.0 && st.wall <= summary.seconds, "{st:?}");
     if cfg!(not(unix)) {
@@ -41,7 +41,7 @@ fn cpu_times_are_the_threads_own_and_bounded_by_the_wall_time() {
     // Render-only runs no writer, and says nothing of one.
     let mut only = RenderOptions::new(&tmp.path().join("only"), verisim::BackendKind::Cpu);
     only.render_only = true;
-    let summary = render(&s, &source, &only, |_, _| {}).unwrap();
+    let summary = render(&s, &source, &only, |_| {}).unwrap();
     assert_eq!(summary.stages.writer_threads, 0);
     assert!(!summary.stages.describe().contains("% busy"));
 }

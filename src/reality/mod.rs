@@ -16,6 +16,7 @@ pub mod lidar_decay;
 pub mod metrics;
 pub mod physical;
 pub mod policy;
+pub mod preview;
 pub mod profile;
 pub mod readers;
 pub mod report;
