@@ -128,7 +128,7 @@ pub struct Simulation {
     pub scenario: Scenario,
     pub assets: SceneAssets,
     world: World,
-    schedule: bevy_ecs::schedule::Schedule,
+    schedule: Schedule,
     frame: u32,
     lidar_tables: Option<sensors::DirectionTables>,
     /// Street-light heads of the map.
@@ -869,8 +869,7 @@ impl Simulation {
                 .and_then(|n| n.bounds())
                 .map_or(0.0, |b| b.0[2])
                 - 1.0;
-            let grid =
-                crate::sensors::camera_model::build_light_grid(&lights, params.exposure, floor_z);
+            let grid = sensors::camera_model::build_light_grid(&lights, params.exposure, floor_z);
             params.light_grid_cells = grid.cells;
             cameras.push(CameraInputs {
                 params,

@@ -67,14 +67,14 @@ fn shared_structs_match_rust_layout() {
     let module = parse_and_validate("particles", &particles_shader_source());
 
     let (span, members) = struct_layout(&module, "Particle");
-    assert_eq!(span as usize, std::mem::size_of::<Particle>());
+    assert_eq!(span as usize, size_of::<Particle>());
     assert_eq!(
         members,
         rust_offsets!(Particle, position_m, diameter_mm, velocity_m_per_s, kind)
     );
 
     let (span, members) = struct_layout(&module, "PrecipParams");
-    assert_eq!(span as usize, std::mem::size_of::<PrecipParams>());
+    assert_eq!(span as usize, size_of::<PrecipParams>());
     assert_eq!(
         members,
         rust_offsets!(
@@ -96,7 +96,7 @@ fn shared_structs_match_rust_layout() {
         )
     );
     // Uniform buffers need a size that is a multiple of 16.
-    assert_eq!(std::mem::size_of::<PrecipParams>() % 16, 0);
+    assert_eq!(size_of::<PrecipParams>() % 16, 0);
 }
 
 #[derive(Debug, PartialEq)]
@@ -150,7 +150,7 @@ fn shared_constants_match_rust() {
         ),
         (
             "PARTICLES_WORKGROUP_SIZE",
-            Scalar::U32(precip::PARTICLES_WORKGROUP_SIZE),
+            Scalar::U32(PARTICLES_WORKGROUP_SIZE),
         ),
         ("DRAW_DRIFT", Scalar::U32(precip::draw::DRIFT)),
         ("DRAW_RESPAWN_X", Scalar::U32(precip::draw::RESPAWN_X)),

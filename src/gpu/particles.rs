@@ -54,7 +54,7 @@ impl ParticleStage {
         });
         let readback = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("particles readback"),
-            size: std::mem::size_of_val(data) as u64,
+            size: size_of_val(data) as u64,
             usage: U::MAP_READ | U::COPY_DST,
             mapped_at_creation: false,
         });
@@ -102,7 +102,7 @@ impl ParticleStage {
 
     /// Waits for the GPU and reads the particles back.
     pub fn download(&self, ctx: &GpuContext) -> Result<Vec<Particle>, BackendError> {
-        let bytes = self.count as u64 * std::mem::size_of::<Particle>() as u64;
+        let bytes = self.count as u64 * size_of::<Particle>() as u64;
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(&self.particles, 0, &self.readback, 0, bytes.max(32));
         ctx.queue.submit([encoder.finish()]);

@@ -818,8 +818,8 @@ mod tests {
 
     #[test]
     fn struct_sizes() {
-        assert_eq!(std::mem::size_of::<Particle>(), 32);
-        assert_eq!(std::mem::size_of::<PrecipParams>(), 80);
+        assert_eq!(size_of::<Particle>(), 32);
+        assert_eq!(size_of::<PrecipParams>(), 80);
     }
 
     #[test]
