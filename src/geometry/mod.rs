@@ -2,10 +2,14 @@
 
 pub mod actors;
 pub mod bvh;
+pub mod ground;
 pub mod map;
 pub mod materials;
 pub mod mesh;
+pub mod people;
 pub mod pool;
+pub mod vegetation;
+pub mod vehicles;
 
 pub use mesh::Mesh;
 pub use pool::{GeometryPool, MeshId, Placement, Tlas, build_tlas, build_tlas_swept};
