@@ -356,9 +356,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let inputs = sim.frame_inputs();
             let (bytes, faces) = verisim::export::ply::encode_frame_ply(&sim.assets.pool, &inputs);
             verisim::export::atomic::write_atomic(&out, &bytes)?;
+            let pool = &sim.assets.pool;
+            let bvh_bytes =
+                size_of_val(pool.triangles.as_slice()) + size_of_val(pool.nodes.as_slice());
             eprintln!(
-                "verisim: wrote {faces} triangles (frame {frame}) to {}",
-                out.display()
+                "verisim: wrote {faces} triangles (frame {frame}) to {}; the scene holds {} \
+                 distinct triangles in {} meshes ({:.1} MB of BVH), instanced {} times",
+                out.display(),
+                pool.triangles.len(),
+                pool.roots.len(),
+                bvh_bytes as f64 / 1e6,
+                inputs.tlas.instances.len()
             );
         }
         Command::Preview { dir, frame, out } => {

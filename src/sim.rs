@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use bevy_ecs::prelude::*;
 use glam::{Affine3A, Vec2, Vec3};
 
-use crate::geometry::actors::{actor_mesh, class_of, default_material};
-use crate::geometry::map::build_static_world;
+use crate::geometry::actors::{LookKey, build_look, class_of, look_key};
+use crate::geometry::ground::GroundMap;
+use crate::geometry::map::{build_static_world, tree_variant};
 use crate::geometry::{GeometryPool, MeshId, Placement, Tlas, build_tlas_swept, materials};
 use crate::gpu::types::{CameraParams, GpuLight, LidarParams, affine_rows};
 use crate::labels::Class;
@@ -15,7 +16,7 @@ use crate::physics::friction::RoadSurface;
 use crate::physics::lateral::{BicycleParams, Pose2};
 use crate::physics::longitudinal::IdmParams;
 use crate::physics::vehicle::VehicleType;
-use crate::rng::{hash3, seed32};
+use crate::rng::{hash3, seed32, u01};
 use crate::scenario::{ActorKind, ActorSpec, DriveSpec, RareEvent, Scenario, TrafficSpec};
 use crate::sensors::{self, sky};
 use crate::world::components::*;
@@ -122,6 +123,10 @@ pub struct ActorState {
 pub struct SceneAssets {
     pub pool: GeometryPool,
     pub static_mesh: MeshId,
+    /// The walkable surface actors stand on.
+    pub ground: GroundMap,
+    /// Static instanced props (roadside trees): mesh and pose, unlabeled (instance 0).
+    pub props: Vec<(MeshId, Affine3A)>,
 }
 
 pub struct Simulation {
@@ -171,7 +176,7 @@ fn vehicle_type(kind: ActorKind) -> VehicleType {
         ActorKind::Truck => VehicleType::Truck,
         ActorKind::Bus => VehicleType::Bus,
         ActorKind::Cyclist => VehicleType::Cyclist,
-        ActorKind::Car | ActorKind::Pedestrian => VehicleType::Car,
+        ActorKind::Car | ActorKind::Pedestrian | ActorKind::Target => VehicleType::Car,
     }
 }
 
@@ -294,14 +299,6 @@ fn rare_event_actors(graph: &LaneGraph, scenario: &Scenario) -> Vec<(ActorSpec, 
 fn spawn_traffic(graph: &LaneGraph, t: &TrafficSpec, scenario: &Scenario) -> Vec<ActorSpec> {
     let seed = seed32(scenario.run.seed);
     let total: f32 = t.mix.iter().map(|(_, w)| w).sum();
-    let paints = [
-        "paint_black",
-        "paint_white",
-        "paint_silver",
-        "paint_gray",
-        "paint_red",
-        "paint_blue",
-    ];
     let mut out = Vec::new();
     for (road, (fwd, bwd)) in graph.road_lanes.iter().enumerate() {
         let lanes = fwd
@@ -330,12 +327,14 @@ fn spawn_traffic(graph: &LaneGraph, t: &TrafficSpec, scenario: &Scenario) -> Vec
                     })
                     .map_or(ActorKind::Car, |(k, _)| *k);
                 let limit = graph.lanes[lane as usize].speed_limit_m_per_s;
+                // Background traffic keeps the kinds' default sizes (its body type and paint are
+                // drawn): with drawn lengths, traffic_city's ten minutes held a merge into a
+                // negative gap (tests/traffic.rs), which the lane-change model has to answer
+                // first.
                 out.push(ActorSpec {
                     kind,
-                    size_m: None,
-                    material: (kind == ActorKind::Car).then(|| {
-                        paints[(r(2) * paints.len() as f32) as usize % paints.len()].to_owned()
-                    }),
+                    size_m: Some(kind.default_size_m()),
+                    material: None,
                     spawn: None,
                     route: Vec::new(),
                     speed_m_per_s: 0.7 * limit,
@@ -523,6 +522,22 @@ impl Simulation {
         let static_world = build_static_world(&scenario.map, scenario.run.seed);
         let mut pool = GeometryPool::default();
         let static_mesh = pool.add(&static_world.mesh);
+        let ground = GroundMap::from_mesh(&static_world.mesh);
+        // Trees share a few variant meshes (one BLAS each), placed as instances.
+        let mut tree_meshes: HashMap<u32, MeshId> = HashMap::new();
+        let props: Vec<(MeshId, Affine3A)> = static_world
+            .trees
+            .iter()
+            .map(|&(base, yaw, variant)| {
+                let mesh = *tree_meshes
+                    .entry(variant)
+                    .or_insert_with(|| pool.add(&tree_variant(variant)));
+                (
+                    mesh,
+                    Affine3A::from_rotation_translation(glam::Quat::from_rotation_z(yaw), base),
+                )
+            })
+            .collect();
         let mut world = World::new();
         world.insert_resource(SimClock {
             dt_s: scenario.run.physics_dt_s,
@@ -554,7 +569,8 @@ impl Simulation {
             .map(|t| spawn_traffic(&graph, t, &scenario))
             .unwrap_or_default();
         let rare = rare_event_actors(&graph, &scenario);
-        let mut meshes: HashMap<(ActorKind, [u32; 3], u32), MeshId> = HashMap::new();
+        // Actors of one look share its meshes (BLASes).
+        let mut looks: HashMap<LookKey, (Vec<MeshId>, Vec<Vec3>, f32)> = HashMap::new();
         let all: Vec<&ActorSpec> = scenario
             .actors
             .iter()
@@ -563,23 +579,32 @@ impl Simulation {
             .chain(traffic.iter())
             .collect();
         for (i, a) in all.iter().enumerate() {
-            let size = a.size_m.unwrap_or_else(|| a.kind.default_size_m());
-            let material = materials::id(a.material.as_deref().unwrap_or(default_material(a.kind)));
-            let key = (
-                a.kind,
-                [size.0.to_bits(), size.1.to_bits(), size.2.to_bits()],
-                material,
-            );
-            let mesh = *meshes
-                .entry(key)
-                .or_insert_with(|| pool.add(&actor_mesh(a.kind, size, material)));
             let instance_id = i as u32 + 1;
+            let material = a.material.as_deref().map(materials::id);
+            let look_seed = hash3(seed32(scenario.run.seed), instance_id, 0x100C);
+            let key = look_key(a.kind, a.size_m, material, look_seed);
+            let (meshes, sizes, cycle_m) = looks
+                .entry(key)
+                .or_insert_with(|| {
+                    let look = build_look(&key);
+                    let ids = look.meshes.iter().map(|m| pool.add(m)).collect();
+                    (ids, look.sizes_m, look.cycle_m)
+                })
+                .clone();
+            let size = (sizes[0].x, sizes[0].y, sizes[0].z);
             let actor = Actor {
                 kind: a.kind,
                 instance_id,
-                mesh,
-                size_m: Vec3::new(size.0, size.1, size.2),
+                mesh: meshes[0],
+                size_m: sizes[0],
             };
+            let gait = (meshes.len() > 1).then(|| Gait {
+                meshes,
+                sizes_m: sizes,
+                cycle_m,
+                phase0: u01(hash3(look_seed, 5, 0x6A17)),
+                distance_m: 0.0,
+            });
             let speed = Speed {
                 m_per_s: a.speed_m_per_s,
             };
@@ -587,11 +612,17 @@ impl Simulation {
                 Some(d) => {
                     let (rider, driver, pose) =
                         place_on_lane(&graph, d, a.kind, size.0, instance_id);
-                    world.spawn((actor, pose, speed, rider, driver, Accel::default()));
+                    let mut e = world.spawn((actor, pose, speed, rider, driver, Accel::default()));
+                    if let Some(g) = gait.clone() {
+                        e.insert(g);
+                    }
                 }
                 None => {
                     let (pose, next) = spawn_pose(a.spawn, &a.route);
                     let mut e = world.spawn((actor, pose, speed, Accel::default()));
+                    if let Some(g) = gait.clone() {
+                        e.insert(g);
+                    }
                     let step = rare
                         .get(i.wrapping_sub(scenario.actors.len()))
                         .and_then(|(_, step)| *step);
@@ -681,7 +712,12 @@ impl Simulation {
             sensors::lidar_direction_tables(l)
         });
         Simulation {
-            assets: SceneAssets { pool, static_mesh },
+            assets: SceneAssets {
+                pool,
+                static_mesh,
+                ground,
+                props,
+            },
             scenario,
             world,
             schedule: build_schedule(),
@@ -781,13 +817,30 @@ impl Simulation {
             Affine3A::IDENTITY,
             0,
         )];
+        placements.extend(
+            self.assets
+                .props
+                .iter()
+                .map(|&(mesh, pose)| Placement::fixed(mesh, pose, 0)),
+        );
         let mut objects = Vec::new();
-        let mut q = self.world.query::<(&Actor, &Pose, Option<&Twist>)>();
-        for (actor, pose, twist) in q.iter(&self.world) {
+        let mut q = self
+            .world
+            .query::<(&Actor, &Pose, Option<&Twist>, Option<&Gait>)>();
+        for (actor, pose, twist, gait) in q.iter(&self.world) {
+            // Actors stand on the ground under them (a kerb's top, a ramp), and so do their
+            // labels.
+            let mut pose = *pose;
+            if let Some(z) = self.assets.ground.height_at(pose.position.truncate()) {
+                pose.position.z = z;
+            }
             let world_from_object = pose.world_from_body();
             let twist = twist.copied().unwrap_or_default();
+            let (mesh, size_m) = gait.map_or((actor.mesh, actor.size_m), |g| {
+                (g.meshes[g.index()], g.sizes_m[g.index()])
+            });
             placements.push(Placement {
-                mesh: actor.mesh,
+                mesh,
                 world_from_object,
                 instance_id: actor.instance_id,
                 velocity_m_per_s: twist.velocity_m_per_s,
@@ -797,9 +850,9 @@ impl Simulation {
                 instance_id: actor.instance_id,
                 kind: actor.kind,
                 class: class_of(actor.kind),
-                size_m: actor.size_m,
+                size_m,
                 world_from_object,
-                mesh: actor.mesh,
+                mesh,
                 velocity_m_per_s: twist.velocity_m_per_s,
                 yaw_rate_rad_per_s: twist.yaw_rate_rad_per_s,
             });

@@ -17,7 +17,8 @@ use verisim::sensors::lidar::point_times_s;
 
 const SPEED: f32 = 20.0;
 const SWEEP_S: f32 = 0.1;
-/// Default car: length, width (the body box spans the full length and width).
+/// The moving target: a box of a car's length and width (flat faces, so the shear and blur
+/// laws can be read off its edges).
 const CAR_L: f32 = 4.5;
 const CAR_W: f32 = 1.8;
 /// The car's centre line, metres ahead of the static lidar.
@@ -29,7 +30,7 @@ fn passing_car(speed: f32) -> String {
     format!(
         r#"Scenario(
     name: "passing", map: (ground_size_m: 0.0),
-    actors: [(kind: Car, spawn: Some(({CAR_X}, 0.0, 90.0)), route: [({CAR_X}, 1000.0)], speed_m_per_s: {speed})],
+    actors: [(kind: Target, size_m: Some(({CAR_L}, {CAR_W}, 1.5)), spawn: Some(({CAR_X}, 0.0, 90.0)), route: [({CAR_X}, 1000.0)], speed_m_per_s: {speed})],
     ego: (spawn: Some((0.0, 0.0, 0.0))),
     rig: (lidars: [(channels: 1, elevations: Table([0.0]), azimuth_resolution_deg: 0.02,
                     rotation_hz: 10.0, motion_distortion: true, max_range_m: 100.0,
@@ -240,7 +241,7 @@ fn crossing_car(speed: f32, blur: bool) -> String {
     format!(
         r#"Scenario(
     name: "blur", map: (ground_size_m: 0.0),
-    actors: [(kind: Car, material: Some("paint_black"), spawn: Some((0.0, {y}, 0.0)),
+    actors: [(kind: Target, size_m: Some(({L}, {W}, 1.5)), material: Some("paint_black"), spawn: Some((0.0, {y}, 0.0)),
               route: [(1000.0, {y})], speed_m_per_s: {speed})],
     ego: (spawn: Some((0.0, 0.0, 0.0))),
     rig: (cameras: [(width: 320, height: 40, intrinsics: Pinhole(fx: {F}, fy: {F}, cx: 160.0, cy: 20.0),
@@ -250,6 +251,8 @@ fn crossing_car(speed: f32, blur: bool) -> String {
     run: (frames: 1),
 )"#,
         y = Z + 0.5 * CAR_W,
+        L = CAR_L,
+        W = CAR_W,
         F = FOCAL_PX,
         T = SHUTTER_S,
     )

@@ -75,6 +75,13 @@ fn platoon_settles_at_the_idm_equilibrium_gap() {
     }
     let idm = IdmParams::for_type(VehicleType::Car);
     let expected = equilibrium_gap_m(10.0, 13.9, &idm);
+    // Bumper to bumper: each car's drawn length.
+    let length: HashMap<u32, f32> = sim
+        .frame_inputs()
+        .objects
+        .iter()
+        .map(|o| (o.instance_id, o.size_m.x))
+        .collect();
     let mut xs: Vec<(u32, f32)> = sim
         .states()
         .iter()
@@ -83,7 +90,7 @@ fn platoon_settles_at_the_idm_equilibrium_gap() {
         .collect();
     xs.sort_by_key(|(id, _)| *id);
     for w in xs.windows(2) {
-        let gap = w[0].1 - w[1].1 - 4.5;
+        let gap = w[0].1 - w[1].1 - 0.5 * (length[&w[0].0] + length[&w[1].0]);
         assert!(
             (gap - expected).abs() / expected < 0.02,
             "gap {gap} vs equilibrium {expected}"
@@ -99,15 +106,20 @@ fn overlap(a: &ActorState, b: &ActorState, size: &HashMap<u32, (f32, f32)>) -> b
 fn no_collisions_in_ten_minutes_of_the_busiest_scene() {
     let scenario = common::load_scene("scenes/traffic_city.ron");
     let mut sim = Simulation::new(scenario);
+    // Each vehicle's footprint: its drawn size (the ego's is the default car's).
+    let drawn: HashMap<u32, (f32, f32)> = sim
+        .frame_inputs()
+        .objects
+        .iter()
+        .map(|o| (o.instance_id, (o.size_m.x, o.size_m.y)))
+        .collect();
     let mut size: HashMap<u32, (f32, f32)> = HashMap::new();
     let mut vehicles = 0;
     for s in sim.states() {
-        let (l, w, _) = match s.kind.as_str() {
-            "car" | "ego" => (4.5, 1.8, 0.0),
-            "van" => (5.1, 2.0, 0.0),
-            "truck" => (8.5, 2.5, 0.0),
-            "bus" => (12.0, 2.55, 0.0),
-            _ => (0.0, 0.0, 0.0),
+        let (l, w) = match s.kind.as_str() {
+            "ego" => (4.5, 1.8),
+            "car" | "van" | "truck" | "bus" => drawn[&s.id],
+            _ => (0.0, 0.0),
         };
         if l > 0.0 {
             vehicles += 1;

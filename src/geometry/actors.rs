@@ -1,12 +1,16 @@
-//! Low-poly actor meshes with real proportions, in the actor frame: x forward, y left, z up,
-//! origin on the ground at the centre of the footprint. Every triangle lies inside the box
-//! (±length/2, ±width/2, 0..height), which is the actor's 3D label box.
+//! Actors' looks: which procedural vehicle (vehicles.rs) or person (people.rs) an actor is, in
+//! the actor frame (x forward, y left, z up, origin on the ground at the centre of the
+//! footprint). Every triangle lies inside the label box (±length/2, ±width/2, 0..height), which
+//! is the mesh's tight box.
 
 use glam::Vec3;
 
 use super::materials::id as mat;
 use super::mesh::Mesh;
+use super::people::{Person, cyclist_mesh, label_box, pedestrian_mesh};
+use super::vehicles::{BodyType, VehicleShape, paint_for, vehicle_mesh};
 use crate::labels::Class;
+use crate::rng::{hash3, u01};
 use crate::scenario::ActorKind;
 
 pub fn class_of(kind: ActorKind) -> Class {
@@ -17,264 +21,280 @@ pub fn class_of(kind: ActorKind) -> Class {
         ActorKind::Bus => Class::Bus,
         ActorKind::Pedestrian => Class::Pedestrian,
         ActorKind::Cyclist => Class::Cyclist,
+        ActorKind::Target => Class::Wall,
     }
 }
 
-pub fn default_material(kind: ActorKind) -> &'static str {
-    match kind {
-        ActorKind::Car => "paint_silver",
-        ActorKind::Van => "paint_white",
-        ActorKind::Truck => "paint_blue",
-        ActorKind::Bus => "paint_yellow",
-        ActorKind::Pedestrian => "clothing_light",
-        ActorKind::Cyclist => "clothing_dark",
-    }
+/// Shape variants drawn per vehicle body type and per person kind: actors share the meshes
+/// (BLASes) of their variant, so memory stays flat however many actors a scene has, while a
+/// street still shows a mix of sizes, body types and colours.
+pub const VEHICLE_VARIANTS: u32 = 4;
+pub const PERSON_VARIANTS: u32 = 12;
+/// Poses per walking or pedalling cycle.
+pub const GAIT_PHASES: u32 = 8;
+/// A bicycle's distance per crank turn, metres (a 44/16 gear on a 2.1 m wheel: 5.8 m).
+const CYCLE_DEVELOPMENT_M: f32 = 5.5;
+
+/// What decides an actor's look. Actors with equal keys share their meshes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LookKey {
+    Vehicle {
+        class: Class,
+        body: BodyType,
+        /// The variant drawn, or the explicit size's bits when the scenario gives one.
+        shape: ShapeChoice,
+        paint: u32,
+    },
+    /// A plain box (`ActorKind::Target`).
+    Target { size: [u32; 3], material: u32 },
+    Person {
+        cyclist: bool,
+        variant: u32,
+        /// The scenario's stature (bits) and clothing material, when it gives them.
+        stature_bits: Option<u32>,
+        top: Option<u32>,
+    },
 }
 
-/// How far a tyre's outer face sits inside the body's side, metres.
-const WHEEL_INSET_M: f32 = 0.01;
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ShapeChoice {
+    Variant(u32),
+    Size([u32; 3]),
+}
 
-/// Builds the mesh of an actor of `kind` with size (length, width, height) and body material.
-pub fn actor_mesh(kind: ActorKind, size: (f32, f32, f32), body: u32) -> Mesh {
-    let (l, w, h) = size;
-    let class = class_of(kind);
-    let mut m = Mesh::default();
+/// An actor's meshes: one for a vehicle, one per gait phase for people; the label box (length,
+/// width, height) of each; the distance per gait cycle (0 for vehicles).
+pub struct ActorLook {
+    pub meshes: Vec<Mesh>,
+    pub sizes_m: Vec<Vec3>,
+    pub cycle_m: f32,
+}
+
+/// A uniform number in [0, 1) from a seed and a draw index.
+fn draw(seed: u32, k: u32) -> f32 {
+    u01(hash3(seed, k, 0x100C))
+}
+
+/// The key of an actor's look: its kind, the scenario's size and material when given, and
+/// otherwise draws from `seed` (body type by the KITTI-era mix, shape variant, paint by the
+/// colour mix of real traffic).
+pub fn look_key(
+    kind: ActorKind,
+    size_m: Option<(f32, f32, f32)>,
+    material: Option<u32>,
+    seed: u32,
+) -> LookKey {
+    let bits = |s: (f32, f32, f32)| [s.0.to_bits(), s.1.to_bits(), s.2.to_bits()];
     match kind {
-        ActorKind::Car | ActorKind::Van | ActorKind::Truck | ActorKind::Bus => {
-            let r = (0.22 * h).clamp(0.25, 0.55).min(0.2 * l);
-            let tyre_w = (0.12 * w).min(0.35);
-            let axle_x = 0.5 * l - 1.2 * r - 0.1 * l;
-            // Tyres sit 1 cm inside the body's side, so where they overlap it the body hides
-            // them: coplanar faces of two materials would z-fight, and which one a ray meets
-            // would then hang on rounding.
-            let wheel_y = 0.5 * w - 0.5 * tyre_w - WHEEL_INSET_M;
-            for (sx, sy) in [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)] {
-                m.wheel(
-                    Vec3::new(sx * axle_x, sy * wheel_y, r),
-                    r,
-                    tyre_w,
-                    0.0,
-                    mat("rubber"),
-                    class,
-                );
-            }
-            let body_bottom = 0.6 * r;
-            match kind {
-                ActorKind::Car => {
-                    let belt = 0.62 * h;
-                    m.oriented_box(
-                        Vec3::new(0.0, 0.0, body_bottom),
-                        Vec3::new(l, w, belt - body_bottom),
-                        0.0,
-                        body,
-                        body,
-                        class,
-                    );
-                    // Cabin: glass sides, painted roof, set back from the bonnet.
-                    let cabin_l = 0.5 * l;
-                    m.oriented_box(
-                        Vec3::new(-0.08 * l, 0.0, belt),
-                        Vec3::new(cabin_l, 0.88 * w, h - belt),
-                        0.0,
-                        mat("glass"),
-                        body,
-                        class,
-                    );
-                }
-                ActorKind::Van => {
-                    let belt = 0.5 * h;
-                    m.oriented_box(
-                        Vec3::new(0.0, 0.0, body_bottom),
-                        Vec3::new(l, w, belt - body_bottom),
-                        0.0,
-                        body,
-                        body,
-                        class,
-                    );
-                    m.oriented_box(
-                        Vec3::new(-0.1 * l, 0.0, belt),
-                        Vec3::new(0.8 * l, w, h - belt),
-                        0.0,
-                        body,
-                        body,
-                        class,
-                    );
-                    m.oriented_box(
-                        Vec3::new(0.33 * l, 0.0, belt),
-                        Vec3::new(0.06 * l, 0.9 * w, 0.75 * (h - belt)),
-                        0.0,
-                        mat("glass"),
-                        body,
-                        class,
-                    );
-                }
-                ActorKind::Truck => {
-                    let cab_l = 0.25 * l;
-                    m.oriented_box(
-                        Vec3::new(0.5 * l - 0.5 * cab_l, 0.0, body_bottom),
-                        Vec3::new(cab_l, w, 0.85 * h - body_bottom),
-                        0.0,
-                        body,
-                        body,
-                        class,
-                    );
-                    let cargo_l = 0.72 * l;
-                    m.oriented_box(
-                        Vec3::new(-0.5 * l + 0.5 * cargo_l, 0.0, body_bottom),
-                        Vec3::new(cargo_l, w, h - body_bottom),
-                        0.0,
-                        mat("paint_white"),
-                        mat("paint_white"),
-                        class,
-                    );
-                }
+        ActorKind::Target => LookKey::Target {
+            size: bits(size_m.unwrap_or_else(|| kind.default_size_m())),
+            material: material.unwrap_or_else(|| mat("wall_target")),
+        },
+        ActorKind::Pedestrian | ActorKind::Cyclist => LookKey::Person {
+            cyclist: kind == ActorKind::Cyclist,
+            variant: (draw(seed, 1) * PERSON_VARIANTS as f32) as u32 % PERSON_VARIANTS,
+            stature_bits: size_m.map(|s| s.2.to_bits()),
+            top: material,
+        },
+        _ => {
+            let body = match kind {
+                ActorKind::Van => BodyType::Van,
+                ActorKind::Truck => BodyType::BoxTruck,
+                ActorKind::Bus => BodyType::Bus,
+                // Class Car: the KITTI-era mix without vans (KITTI labels those Van).
                 _ => {
-                    // Bus: one body with a band of windows.
-                    m.oriented_box(
-                        Vec3::new(0.0, 0.0, body_bottom),
-                        Vec3::new(l, w, 0.55 * h - body_bottom),
-                        0.0,
-                        body,
-                        body,
-                        class,
-                    );
-                    m.oriented_box(
-                        Vec3::new(0.0, 0.0, 0.55 * h),
-                        Vec3::new(l, w, 0.3 * h),
-                        0.0,
-                        mat("glass"),
-                        body,
-                        class,
-                    );
-                    m.oriented_box(
-                        Vec3::new(0.0, 0.0, 0.85 * h),
-                        Vec3::new(l, w, 0.15 * h),
-                        0.0,
-                        body,
-                        body,
-                        class,
-                    );
+                    let cars: Vec<(BodyType, f32)> = BodyType::kitti_car_mix()
+                        .iter()
+                        .copied()
+                        .filter(|(b, _)| *b != BodyType::Van)
+                        .collect();
+                    BodyType::pick(&cars, draw(seed, 2))
                 }
-            }
-        }
-        ActorKind::Pedestrian => {
-            let leg_h = 0.47 * h;
-            let leg_w = (0.28 * w).min(0.16);
-            for sy in [-1.0, 1.0] {
-                m.oriented_box(
-                    Vec3::new(0.0, sy * 0.22 * w, 0.0),
-                    Vec3::new(0.5 * l, leg_w, leg_h),
-                    0.0,
-                    mat("clothing_dark"),
-                    mat("clothing_dark"),
-                    class,
-                );
-            }
-            let torso_h = 0.35 * h;
-            m.oriented_box(
-                Vec3::new(0.0, 0.0, leg_h),
-                Vec3::new(0.55 * l, 0.9 * w, torso_h),
-                0.0,
+            };
+            LookKey::Vehicle {
+                class: class_of(kind),
                 body,
-                body,
-                class,
-            );
-            let head = (0.13 * h).min(0.25);
-            m.oriented_box(
-                Vec3::new(0.0, 0.0, h - head),
-                Vec3::new(head, head, head),
-                0.0,
-                mat("skin"),
-                mat("skin"),
-                class,
-            );
-        }
-        ActorKind::Cyclist => {
-            // Bicycle: two wheels (thin, upright, along x) and a frame; the rider above.
-            let r = (0.19 * l).min(0.36);
-            for sx in [-1.0, 1.0] {
-                m.oriented_box(
-                    Vec3::new(sx * (0.5 * l - r), 0.0, 0.0),
-                    Vec3::new(2.0 * r, 0.05, 2.0 * r),
-                    0.0,
-                    mat("rubber"),
-                    mat("rubber"),
-                    class,
-                );
+                shape: match size_m {
+                    Some(s) => ShapeChoice::Size(bits(s)),
+                    None => ShapeChoice::Variant(
+                        (draw(seed, 3) * VEHICLE_VARIANTS as f32) as u32 % VEHICLE_VARIANTS,
+                    ),
+                },
+                paint: material.unwrap_or_else(|| mat(paint_for(draw(seed, 4)))),
             }
-            m.oriented_box(
-                Vec3::new(0.0, 0.0, r),
-                Vec3::new(l - 2.2 * r, 0.06, 0.5 * r),
-                0.0,
-                mat("pole_metal"),
-                mat("pole_metal"),
-                class,
-            );
-            let seat = 0.5 * h;
-            for sy in [-1.0, 1.0] {
-                m.oriented_box(
-                    Vec3::new(0.0, sy * 0.15 * w, 0.6 * r),
-                    Vec3::new(0.15, 0.12, seat - 0.6 * r),
-                    0.0,
-                    mat("clothing_dark"),
-                    mat("clothing_dark"),
-                    class,
-                );
-            }
-            m.oriented_box(
-                Vec3::new(0.05 * l, 0.0, seat),
-                Vec3::new(0.35, 0.8 * w, 0.33 * h),
-                0.0,
-                body,
-                body,
-                class,
-            );
-            let head = (0.13 * h).min(0.25);
-            m.oriented_box(
-                Vec3::new(0.08 * l, 0.0, h - head),
-                Vec3::new(head, head, head),
-                0.0,
-                mat("skin"),
-                mat("skin"),
-                class,
-            );
         }
     }
-    m
+}
+
+/// A uniform stream for a variant's draws (the same for every actor of that variant).
+fn variant_stream(salt: u32, variant: u32) -> impl FnMut() -> f32 {
+    let mut k = 0u32;
+    move || {
+        k += 1;
+        u01(hash3(salt, variant, k))
+    }
+}
+
+/// Builds the look `key` names.
+pub fn build_look(key: &LookKey) -> ActorLook {
+    match *key {
+        LookKey::Target { size, material } => {
+            let [l, w, h] = size.map(f32::from_bits);
+            let mut m = Mesh::default();
+            m.oriented_box(
+                Vec3::ZERO,
+                Vec3::new(l, w, h),
+                0.0,
+                material,
+                material,
+                Class::Wall,
+            );
+            ActorLook {
+                meshes: vec![m],
+                sizes_m: vec![Vec3::new(l, w, h)],
+                cycle_m: 0.0,
+            }
+        }
+        LookKey::Vehicle {
+            class,
+            body,
+            shape,
+            paint,
+        } => {
+            let shape = match shape {
+                ShapeChoice::Size([l, w, h]) => VehicleShape::fitted(
+                    body,
+                    (f32::from_bits(l), f32::from_bits(w), f32::from_bits(h)),
+                ),
+                ShapeChoice::Variant(v) => {
+                    let mut u = variant_stream(0xB0D1 + body as u32, v);
+                    VehicleShape::sample(body, &mut u)
+                }
+            };
+            ActorLook {
+                meshes: vec![vehicle_mesh(&shape, paint, class)],
+                sizes_m: vec![Vec3::new(shape.length_m, shape.width_m, shape.height_m)],
+                cycle_m: 0.0,
+            }
+        }
+        LookKey::Person {
+            cyclist,
+            variant,
+            stature_bits,
+            top,
+        } => {
+            let mut u = variant_stream(0x9E85, variant);
+            let mut person = Person::sample(&mut u);
+            if let Some(h) = stature_bits {
+                person.stature_m = f32::from_bits(h);
+            }
+            if let Some(t) = top {
+                person.top = t;
+            }
+            let meshes: Vec<Mesh> = (0..GAIT_PHASES)
+                .map(|k| {
+                    let phase = k as f32 / GAIT_PHASES as f32;
+                    if cyclist {
+                        cyclist_mesh(&person, phase)
+                    } else {
+                        pedestrian_mesh(&person, phase)
+                    }
+                })
+                .collect();
+            let sizes_m = meshes
+                .iter()
+                .map(|m| {
+                    let (l, w, h) = label_box(m);
+                    Vec3::new(l, w, h)
+                })
+                .collect();
+            ActorLook {
+                meshes,
+                sizes_m,
+                cycle_m: if cyclist {
+                    CYCLE_DEVELOPMENT_M
+                } else {
+                    person.stride_m()
+                },
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Every kind's look fits its label boxes, and the label box is the mesh's tight box.
     #[test]
-    fn every_actor_mesh_fits_its_label_box() {
-        for kind in [
+    fn every_look_fits_its_label_boxes() {
+        let kinds = [
             ActorKind::Car,
             ActorKind::Van,
             ActorKind::Truck,
             ActorKind::Bus,
             ActorKind::Pedestrian,
             ActorKind::Cyclist,
-        ] {
-            let (l, w, h) = kind.default_size_m();
-            let m = actor_mesh(kind, (l, w, h), mat("paint_red"));
-            let (lo, hi) = m.bounds();
-            let eps = 1e-4;
-            assert!(
-                lo.x >= -l / 2.0 - eps && hi.x <= l / 2.0 + eps,
-                "{kind:?} x {lo} {hi}"
-            );
-            assert!(
-                lo.y >= -w / 2.0 - eps && hi.y <= w / 2.0 + eps,
-                "{kind:?} y {lo} {hi}"
-            );
-            assert!(lo.z >= -eps && hi.z <= h + eps, "{kind:?} z {lo} {hi}");
-            // The mesh fills its box: height within 10%, and vehicles their length too.
-            assert!(hi.z - lo.z > 0.9 * h, "{kind:?} does not fill its box");
-            if class_of(kind) != Class::Pedestrian {
-                assert!(hi.x - lo.x > 0.9 * l, "{kind:?} does not fill its box");
+            ActorKind::Target,
+        ];
+        for kind in kinds {
+            for seed in 0..6 {
+                let key = look_key(kind, None, None, seed);
+                let look = build_look(&key);
+                assert_eq!(look.meshes.len(), look.sizes_m.len());
+                for (m, s) in look.meshes.iter().zip(&look.sizes_m) {
+                    let (lo, hi) = m.bounds();
+                    let eps = 2e-3;
+                    assert!(
+                        lo.x >= -s.x / 2.0 - eps && hi.x <= s.x / 2.0 + eps,
+                        "{key:?}"
+                    );
+                    assert!(
+                        lo.y >= -s.y / 2.0 - eps && hi.y <= s.y / 2.0 + eps,
+                        "{key:?}"
+                    );
+                    assert!(
+                        lo.z >= -eps && (hi.z - s.z).abs() <= eps,
+                        "{key:?} {lo} {hi} {s}"
+                    );
+                    // Tight: the box is the mesh's extent in at least one side per axis.
+                    assert!(
+                        (hi.x - s.x / 2.0).abs() <= eps || (lo.x + s.x / 2.0).abs() <= eps,
+                        "{key:?} x {lo} {hi} {s}"
+                    );
+                }
             }
         }
+    }
+
+    #[test]
+    fn looks_vary_between_actors_and_repeat_for_a_seed() {
+        let keys: std::collections::HashSet<LookKey> = (0..64)
+            .map(|s| look_key(ActorKind::Car, None, None, s))
+            .collect();
+        assert!(
+            keys.len() >= 12,
+            "only {} car looks in 64 actors",
+            keys.len()
+        );
+        assert_eq!(
+            look_key(ActorKind::Car, None, None, 7),
+            look_key(ActorKind::Car, None, None, 7)
+        );
+        // A scenario's explicit size and paint are kept.
+        let red = mat("paint_red");
+        let key = look_key(ActorKind::Car, Some((4.2, 1.7, 1.45)), Some(red), 3);
+        let look = build_look(&key);
+        assert_eq!(look.sizes_m[0], Vec3::new(4.2, 1.7, 1.45));
+        assert!(look.meshes[0].material.contains(&red));
+        // Vans are never drawn for class Car.
+        assert!(keys.iter().all(|k| !matches!(
+            k,
+            LookKey::Vehicle {
+                body: BodyType::Van,
+                class: Class::Car,
+                ..
+            }
+        )));
     }
 }

@@ -6,9 +6,10 @@ use glam::{Vec2, Vec3};
 
 use super::materials::id as mat;
 use super::mesh::Mesh;
+use super::vegetation::{TreeKind, tree_mesh};
 use crate::labels::Class;
 use crate::rng::SceneRng;
-use crate::scenario::{ActorKind, ActorSpec, BoxClass, MapSpec, RoadShape, RoadSpec};
+use crate::scenario::{ActorKind, ActorSpec, BoxClass, MapSpec, Markings, RoadShape, RoadSpec};
 
 /// Height of the terrain plane; roads and the ego's wheels are at z = 0.
 pub const TERRAIN_Z_M: f32 = -0.05;
@@ -111,6 +112,9 @@ impl Centerline {
 /// The static world: one mesh, plus parked cars that become actors (they get labels).
 pub struct StaticWorld {
     pub mesh: Mesh,
+    /// Roadside trees: where each stands (its base) and which of [`TREE_VARIANTS`] it is. They
+    /// are instanced (one BLAS per variant), not merged into `mesh`.
+    pub trees: Vec<(Vec3, f32, u32)>,
     pub parked: Vec<ActorSpec>,
     /// Street-light heads (world positions) at the top of the roadside poles, over the road.
     pub lamps: Vec<Vec3>,
@@ -206,24 +210,56 @@ fn curb_face(
     }
 }
 
-fn road_mesh(m: &mut Mesh, road: &RoadSpec, cl: &Centerline) {
+/// A dashed line of `width` at lateral offset `c`: `dash` metres painted every `period`.
+#[allow(clippy::too_many_arguments)]
+fn dashed(m: &mut Mesh, cl: &Centerline, c: f32, width: f32, dash: f32, period: f32, paint: u32) {
     let len = cl.length();
-    let hw = road_half_width(road);
-    strip(m, cl, 0.0, len, -hw, hw, 0.0, mat("asphalt"), Class::Road);
-    // Double yellow centre line, white edge lines, dashed lane dividers.
-    let (paint, yellow) = (mat("lane_paint"), mat("lane_paint_yellow"));
-    for c in [-0.12f32, 0.12] {
+    let mut s = 2.0;
+    while s + dash < len {
         strip(
             m,
             cl,
-            0.0,
-            len,
-            c - 0.06,
-            c + 0.06,
+            s,
+            s + dash,
+            c - 0.5 * width,
+            c + 0.5 * width,
             MARKING_Z_M,
-            yellow,
+            paint,
             Class::LaneMarking,
         );
+        s += period;
+    }
+}
+
+fn road_mesh(m: &mut Mesh, road: &RoadSpec, cl: &Centerline, markings: Markings) {
+    let len = cl.length();
+    let hw = road_half_width(road);
+    strip(m, cl, 0.0, len, -hw, hw, 0.0, mat("asphalt"), Class::Road);
+    let (paint, yellow) = (mat("lane_paint"), mat("lane_paint_yellow"));
+    // Line width, and the lane lines' dash and period (objects.md section 8).
+    let (width, dash, period) = match markings {
+        Markings::Us => (0.15, 3.0, 12.0),
+        Markings::Eu => (0.12, 3.0, 9.0),
+    };
+    match markings {
+        // Double yellow centre line.
+        Markings::Us => {
+            for c in [-0.12f32, 0.12] {
+                strip(
+                    m,
+                    cl,
+                    0.0,
+                    len,
+                    c - 0.06,
+                    c + 0.06,
+                    MARKING_Z_M,
+                    yellow,
+                    Class::LaneMarking,
+                );
+            }
+        }
+        // A broken white centre line.
+        Markings::Eu => dashed(m, cl, 0.0, width, dash, period, paint),
     }
     for side in [-1.0f32, 1.0] {
         let c = side * (hw - 0.25);
@@ -232,29 +268,20 @@ fn road_mesh(m: &mut Mesh, road: &RoadSpec, cl: &Centerline) {
             cl,
             0.0,
             len,
-            c - 0.075,
-            c + 0.075,
+            c - 0.5 * width,
+            c + 0.5 * width,
             MARKING_Z_M,
             paint,
             Class::LaneMarking,
         );
         for k in 1..road.lanes_per_direction {
             let c = side * k as f32 * road.lane_width_m;
-            let mut s = 2.0;
-            while s + 3.0 < len {
-                strip(
-                    m,
-                    cl,
-                    s,
-                    s + 3.0,
-                    c - 0.06,
-                    c + 0.06,
-                    MARKING_Z_M,
-                    paint,
-                    Class::LaneMarking,
-                );
-                s += 12.0;
-            }
+            let lane_width = if markings == Markings::Us {
+                0.12
+            } else {
+                width
+            };
+            dashed(m, cl, c, lane_width, dash, period, paint);
         }
     }
     if road.sidewalk_width_m > 0.0 {
@@ -287,19 +314,29 @@ fn road_mesh(m: &mut Mesh, road: &RoadSpec, cl: &Centerline) {
     }
 }
 
-const BUILDING_MATERIALS: [&str; 3] = ["brick", "facade_concrete", "facade_plaster"];
-const CAR_PAINTS: [&str; 7] = [
-    "paint_black",
-    "paint_white",
-    "paint_silver",
-    "paint_gray",
-    "paint_red",
-    "paint_blue",
-    "paint_black",
-];
+/// Street-tree variants a scene's trees are drawn from (each one BLAS, instanced).
+pub const TREE_VARIANTS: u32 = 6;
 
+/// Street tree `variant`: broadleaf, 5.5–8.5 m tall, crowns of 1.6–2.6 m radius, leaves a lidar
+/// partly sees through (vegetation.rs).
+pub fn tree_variant(variant: u32) -> Mesh {
+    let mut rng = SceneRng::new(0x7EE5, variant);
+    let height = rng.range(5.5, 8.5);
+    let crown = rng.range(1.6, 2.6);
+    tree_mesh(
+        TreeKind::Broadleaf,
+        height,
+        crown,
+        0x7EE5_0000 + variant as u64,
+    )
+}
+
+const BUILDING_MATERIALS: [&str; 3] = ["brick", "facade_concrete", "facade_plaster"];
+
+#[allow(clippy::too_many_arguments)]
 fn roadside(
     m: &mut Mesh,
+    trees: &mut Vec<(Vec3, f32, u32)>,
     parked: &mut Vec<ActorSpec>,
     lamps: &mut Vec<Vec3>,
     map: &MapSpec,
@@ -350,29 +387,15 @@ fn roadside(
                     side * (outer + 1.2)
                 };
                 let p = cl.offset(s + rng.range(-1.0, 1.0), lat);
-                let trunk_h = rng.range(2.0, 3.2);
-                let crown_r = rng.range(1.4, 2.6);
+                let variant = (rng.next_f32() * TREE_VARIANTS as f32) as u32 % TREE_VARIANTS;
+                let yaw = rng.range(0.0, std::f32::consts::TAU);
                 if clear.clear(p, 1.0, i) {
                     let base = p.extend(if road.sidewalk_width_m >= 1.5 {
                         CURB_HEIGHT_M
                     } else {
                         TERRAIN_Z_M
                     });
-                    m.prism(
-                        base,
-                        rng.range(0.12, 0.2),
-                        trunk_h + crown_r * 0.5,
-                        6,
-                        mat("bark"),
-                        Class::Trunk,
-                    );
-                    m.crown(
-                        base + Vec3::new(0.0, 0.0, trunk_h + crown_r),
-                        crown_r,
-                        crown_r * 1.1,
-                        mat("foliage"),
-                        Class::Vegetation,
-                    );
+                    trees.push((base, yaw, variant));
                 }
                 s += rs.tree_spacing_m;
             }
@@ -411,18 +434,16 @@ fn roadside(
         if rs.parked_car_spacing_m > 0.0 {
             let mut s = rs.parked_car_spacing_m * 0.5;
             while s < len {
-                let lat = side * (hw - 1.1);
-                let p = cl.offset(s, lat);
+                // Parked by people: a little off the kerb line and a few degrees askew.
+                let lat = side * (hw - 1.1 + rng.range(-0.25, 0.15));
+                let p = cl.offset(s + rng.range(-0.6, 0.6), lat);
                 let keep = rng.next_f32() < 0.75;
                 let kind = if rng.next_f32() < 0.85 {
                     ActorKind::Car
                 } else {
                     ActorKind::Van
                 };
-                let paint = CAR_PAINTS
-                    [(rng.next_f32() * CAR_PAINTS.len() as f32) as usize % CAR_PAINTS.len()];
-                let (l, w, h) = kind.default_size_m();
-                let scale = rng.range(0.93, 1.07);
+                let askew_deg = rng.range(-1.0, 1.0) * rng.range(0.0, 3.5);
                 if keep && clear.clear(p, 3.0, i) {
                     let yaw = heading(s)
                         + if side > 0.0 {
@@ -430,11 +451,12 @@ fn roadside(
                         } else {
                             0.0
                         };
+                    // Size, body type and paint are drawn with the actor's look.
                     parked.push(ActorSpec {
                         kind,
-                        size_m: Some((l * scale, w * scale.sqrt(), h * scale.sqrt())),
-                        material: Some(paint.to_owned()),
-                        spawn: Some((p.x, p.y, yaw.to_degrees())),
+                        size_m: None,
+                        material: None,
+                        spawn: Some((p.x, p.y, yaw.to_degrees() + askew_deg)),
                         route: Vec::new(),
                         speed_m_per_s: 0.0,
                         loop_route: false,
@@ -522,6 +544,7 @@ fn intersection_mesh(m: &mut Mesh, x: &crate::scenario::IntersectionSpec) {
 pub fn build_static_world(map: &MapSpec, seed: u64) -> StaticWorld {
     let mut m = Mesh::default();
     let mut parked = Vec::new();
+    let mut trees = Vec::new();
     let mut lamps = Vec::new();
     if map.ground_size_m > 0.0 {
         let h = map.ground_size_m * 0.5;
@@ -544,9 +567,18 @@ pub fn build_static_world(map: &MapSpec, seed: u64) -> StaticWorld {
             .collect(),
     };
     for (i, road) in map.roads.iter().enumerate() {
-        road_mesh(&mut m, road, &clear.lines[i]);
+        road_mesh(&mut m, road, &clear.lines[i], map.markings);
         let mut rng = SceneRng::new(seed, 1000 + i as u32);
-        roadside(&mut m, &mut parked, &mut lamps, map, &clear, i, &mut rng);
+        roadside(
+            &mut m,
+            &mut trees,
+            &mut parked,
+            &mut lamps,
+            map,
+            &clear,
+            i,
+            &mut rng,
+        );
     }
     for x in &map.intersections {
         intersection_mesh(&mut m, x);
@@ -573,6 +605,7 @@ pub fn build_static_world(map: &MapSpec, seed: u64) -> StaticWorld {
     }
     StaticWorld {
         mesh: m,
+        trees,
         parked,
         lamps,
     }

@@ -69,6 +69,21 @@ pub struct MapSpec {
     /// Free-standing boxes (walls, test targets, extra buildings).
     #[serde(default)]
     pub boxes: Vec<BoxSpec>,
+    /// Road-marking conventions of the region (KITTI was recorded in Karlsruhe: `Eu`).
+    #[serde(default)]
+    pub markings: Markings,
+}
+
+/// Road markings by region (shared/reference/objects.md section 8).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Markings {
+    /// US (MUTCD): a double yellow centre line between the directions, white 0.15 m edge
+    /// lines, white lane lines of 3 m dashes every 12 m.
+    #[default]
+    Us,
+    /// Germany (RMS): white only; a broken 0.12 m centre line and lane lines of 3 m dashes
+    /// with 6 m gaps (urban), solid 0.12 m edge lines.
+    Eu,
 }
 
 fn default_ground() -> f32 {
@@ -214,6 +229,10 @@ pub enum ActorKind {
     Bus,
     Pedestrian,
     Cyclist,
+    /// A plain box of `size_m` (material `wall_target` unless given): a moving test target or
+    /// obstacle. Class `wall`, so `label_2` lists no object for it; points and pixels carry
+    /// its instance id.
+    Target,
 }
 
 impl ActorKind {
@@ -226,6 +245,7 @@ impl ActorKind {
             ActorKind::Bus => (12.0, 2.55, 3.2),
             ActorKind::Pedestrian => (0.5, 0.6, 1.75),
             ActorKind::Cyclist => (1.8, 0.6, 1.75),
+            ActorKind::Target => (1.0, 1.0, 1.0),
         }
     }
 }

@@ -151,3 +151,30 @@ pub struct Driver {
 pub struct Accel {
     pub m_per_s2: f32,
 }
+
+/// An animated actor (a walking pedestrian, a pedalling cyclist): one mesh per phase of its
+/// cycle and the label box of each pose, and how far it has moved. The phase follows the
+/// distance travelled, so the feet keep pace with the ground and stop when the actor stops.
+#[derive(Component, Clone, Debug, PartialEq)]
+pub struct Gait {
+    pub meshes: Vec<MeshId>,
+    pub sizes_m: Vec<Vec3>,
+    /// Distance per cycle (a walker's stride, a bicycle's distance per crank turn), metres.
+    pub cycle_m: f32,
+    /// Phase at the start, [0, 1).
+    pub phase0: f32,
+    pub distance_m: f32,
+}
+
+impl Gait {
+    /// The phase now, [0, 1).
+    pub fn phase(&self) -> f32 {
+        (self.phase0 + self.distance_m / self.cycle_m.max(1e-3)).rem_euclid(1.0)
+    }
+
+    /// The pose to show now: an index into `meshes` and `sizes_m`.
+    pub fn index(&self) -> usize {
+        let n = self.meshes.len().max(1);
+        ((self.phase() * n as f32) as usize).min(n - 1)
+    }
+}

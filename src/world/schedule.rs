@@ -5,7 +5,9 @@
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
 
-use super::systems::motion::{advance_clock, follow_route, measure_twist, remember_poses};
+use super::systems::motion::{
+    advance_clock, advance_gait, follow_route, measure_twist, remember_poses,
+};
 use super::systems::pedestrians::{cross_at_crosswalks, trigger_step_outs};
 use super::systems::traffic::{drive_vehicles, log_braking};
 use super::systems::weather::{advance_particles, apply_weather_changes, update_road_surfaces};
@@ -49,6 +51,10 @@ pub fn build_schedule() -> Schedule {
     );
     schedule.add_systems(follow_route.in_set(SimSet::Motion));
     schedule.add_systems(advance_particles.in_set(SimSet::Particles));
-    schedule.add_systems((measure_twist, advance_clock).chain().in_set(SimSet::Clock));
+    schedule.add_systems(
+        (measure_twist, advance_gait, advance_clock)
+            .chain()
+            .in_set(SimSet::Clock),
+    );
     schedule
 }

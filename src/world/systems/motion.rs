@@ -4,7 +4,7 @@ use bevy_ecs::prelude::*;
 use glam::Vec2;
 
 use super::pedestrians::Walker;
-use crate::world::components::{Driver, Pose, PrevPose, Route, Speed, Twist};
+use crate::world::components::{Driver, Gait, Pose, PrevPose, Route, Speed, Twist};
 use crate::world::resources::SimClock;
 
 /// Moves every routed entity `speed * dt` along its polyline, turning at waypoints. A
@@ -82,5 +82,12 @@ pub fn measure_twist(
         } else {
             0.0
         };
+    }
+}
+
+/// Advances each animated actor's distance by the ground speed of the last tick.
+pub fn advance_gait(clock: Res<SimClock>, mut q: Query<(&Twist, &mut Gait)>) {
+    for (twist, mut gait) in q.iter_mut() {
+        gait.distance_m += twist.velocity_m_per_s.truncate().length() * clock.dt_s;
     }
 }
