@@ -28,6 +28,7 @@ fn labeled_frame(backend: &mut dyn Backend, sim: &Simulation, inputs: &FrameInpu
     let labels = label_camera(
         &sim.assets.pool,
         &inputs.cameras[0],
+        inputs.lidar.as_ref(),
         &frames.cameras[0],
         &inputs.objects,
     );

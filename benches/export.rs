@@ -34,12 +34,16 @@ fn bench_export(c: &mut Criterion) {
         let frames = CpuBackend::new(&pool).render(&inputs).expect("renders");
         let cam_in = &inputs.cameras[0];
         let cam = &frames.cameras[0];
-        let labels = label_camera(&pool, cam_in, cam, &inputs.objects);
+        let labels = label_camera(&pool, cam_in, inputs.lidar.as_ref(), cam, &inputs.objects);
         let layout = KittiLayout::new(std::path::Path::new("/nonexistent"), 1, true);
         let mut g = c.benchmark_group(format!("export/{scene}/1core"));
         g.throughput(Throughput::Elements(1));
         g.bench_function("label_camera", |b| {
-            b.iter(|| one.install(|| label_camera(&pool, cam_in, cam, &inputs.objects)))
+            b.iter(|| {
+                one.install(|| {
+                    label_camera(&pool, cam_in, inputs.lidar.as_ref(), cam, &inputs.objects)
+                })
+            })
         });
         g.bench_function("coco_rle", |b| {
             b.iter(|| one.install(|| coco::objects(cam)))

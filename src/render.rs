@@ -267,9 +267,14 @@ fn encode_dataset_frame(
         .collect();
     let (labels, coco_images) = rayon::join(
         || match (inputs.cameras.first(), r.frames.cameras.first()) {
-            (Some(ci), Some(cf)) if cfg.has(Format::Kitti) => {
-                label_camera_masked(&r.pool, ci, cf, &masks[0], &inputs.objects)
-            }
+            (Some(ci), Some(cf)) if cfg.has(Format::Kitti) => label_camera_masked(
+                &r.pool,
+                ci,
+                inputs.lidar.as_ref(),
+                cf,
+                &masks[0],
+                &inputs.objects,
+            ),
             _ => Vec::new(),
         },
         || -> Vec<CocoImage> {

@@ -94,6 +94,18 @@ fn every_format_parses_with_independent_readers() {
             ]
         );
         let label = std::fs::read_to_string(d.join(format!("training/label_2/{n}.txt"))).unwrap();
+        // DontCare regions come after every object, as in KITTI's files (OpenPCDet indexes
+        // the per-object arrays by the objects before the first DontCare).
+        let types: Vec<&str> = label
+            .lines()
+            .map(|l| l.split(' ').next().unwrap())
+            .collect();
+        if let Some(first) = types.iter().position(|t| *t == "DontCare") {
+            assert!(
+                types[first..].iter().all(|t| *t == "DontCare"),
+                "an object after a DontCare line in {n}.txt: {types:?}"
+            );
+        }
         for line in label.lines() {
             let (ty, rest) = line.split_once(' ').unwrap();
             assert!(

@@ -308,8 +308,14 @@ pub fn encode_frame(
         files.extend(r?);
     }
     if !frames.cameras.is_empty() {
+        // Objects first, DontCare regions last, as in KITTI's files: OpenPCDet indexes the
+        // per-object arrays by the objects before the first DontCare.
         let mut text = String::new();
-        for l in labels {
+        for l in labels
+            .iter()
+            .filter(|l| !l.dont_care)
+            .chain(labels.iter().filter(|l| l.dont_care))
+        {
             text.push_str(&kitti_line(l));
             text.push('\n');
         }
