@@ -96,16 +96,15 @@ fn check_passing_car(backend: &mut dyn Backend, speed: f32) {
     }
 }
 
+/// The geometry of the passing-car scene (the same at any speed).
+fn passing_pool() -> verisim::geometry::GeometryPool {
+    let scenario = common::scenario_from_str("passing.ron", &passing_car(SPEED));
+    Simulation::new(scenario).assets.pool.clone()
+}
+
 #[test]
 fn a_car_passing_a_static_lidar_is_sheared_by_speed_times_column_time() {
-    let pool = Simulation::new(common::scenario_from_str(
-        "passing.ron",
-        &passing_car(SPEED),
-    ))
-    .assets
-    .pool
-    .clone();
-    let mut cpu = CpuBackend::new(&pool);
+    let mut cpu = CpuBackend::new(&passing_pool());
     check_passing_car(&mut cpu, SPEED);
     check_passing_car(&mut cpu, 0.0);
 }
@@ -116,14 +115,7 @@ fn a_car_passing_a_static_lidar_is_sheared_by_speed_times_column_time() {
     ignore = "needs a GPU adapter: the build found no Vulkan driver (VERISIM_REQUIRE_GPU=1 makes this a failure)"
 )]
 fn a_car_passing_a_static_lidar_is_sheared_on_the_gpu() {
-    let pool = Simulation::new(common::scenario_from_str(
-        "passing.ron",
-        &passing_car(SPEED),
-    ))
-    .assets
-    .pool
-    .clone();
-    check_passing_car(common::gpu_backend(&pool).as_mut(), SPEED);
+    check_passing_car(common::gpu_backend(&passing_pool()).as_mut(), SPEED);
 }
 
 #[test]

@@ -209,4 +209,65 @@ impl Mesh {
             (lo, hi)
         }
     }
+
+    /// A tapered prism of `sides` faces from `a` (radius `ra`) to `b` (radius `rb`), with a cap
+    /// at either end when asked (limbs, branches, bicycle tubes).
+    #[allow(clippy::too_many_arguments)]
+    pub fn tube(
+        &mut self,
+        (a, ra): (Vec3, f32),
+        (b, rb): (Vec3, f32),
+        sides: u32,
+        (cap_a, cap_b): (bool, bool),
+        material: u32,
+        class: Class,
+    ) {
+        let axis = (b - a).normalize_or_zero();
+        if axis == Vec3::ZERO {
+            return;
+        }
+        let (u, v) = axis.any_orthonormal_pair();
+        let ring = |i: u32, c: Vec3, r: f32| {
+            let t = i as f32 / sides as f32 * std::f32::consts::TAU;
+            c + (u * t.cos() + v * t.sin()) * r
+        };
+        for i in 0..sides {
+            self.quad(
+                ring(i, a, ra),
+                ring(i + 1, a, ra),
+                ring(i + 1, b, rb),
+                ring(i, b, rb),
+                material,
+                class,
+            );
+            if cap_a {
+                self.tri(a, ring(i + 1, a, ra), ring(i, a, ra), material, class);
+            }
+            if cap_b {
+                self.tri(b, ring(i, b, rb), ring(i + 1, b, rb), material, class);
+            }
+        }
+    }
+}
+
+/// Distance along `dir` from `o` to the triangle, both sides counted (Möller–Trumbore); None
+/// when it misses or lies behind.
+pub fn ray_triangle(o: Vec3, dir: Vec3, t: &[Vec3; 3]) -> Option<f32> {
+    let (e1, e2) = (t[1] - t[0], t[2] - t[0]);
+    let p = dir.cross(e2);
+    let det = e1.dot(p);
+    if det.abs() < 1e-12 {
+        return None;
+    }
+    let inv = 1.0 / det;
+    let s = o - t[0];
+    let u = s.dot(p) * inv;
+    let q = s.cross(e1);
+    let v = dir.dot(q) * inv;
+    let eps = 1e-5;
+    if u < -eps || v < -eps || u + v > 1.0 + eps {
+        return None;
+    }
+    let dist = e2.dot(q) * inv;
+    (dist > 1e-6).then_some(dist)
 }

@@ -659,49 +659,8 @@ struct Paint {
 }
 
 /// A tapered prism from `a` (radius `ra`) to `b` (radius `rb`), optionally capped.
-fn tube(
-    m: &mut Mesh,
-    (a, ra): (Vec3, f32),
-    (b, rb): (Vec3, f32),
-    sides: u32,
-    caps: bool,
-    paint: Paint,
-) {
-    let axis = (b - a).normalize_or_zero();
-    if axis == Vec3::ZERO {
-        return;
-    }
-    let (u, v) = axis.any_orthonormal_pair();
-    let ring = |i: u32, c: Vec3, r: f32| {
-        let t = i as f32 / sides as f32 * TAU;
-        c + (u * t.cos() + v * t.sin()) * r
-    };
-    for i in 0..sides {
-        m.quad(
-            ring(i, a, ra),
-            ring(i + 1, a, ra),
-            ring(i + 1, b, rb),
-            ring(i, b, rb),
-            paint.material,
-            paint.class,
-        );
-        if caps {
-            m.tri(
-                a,
-                ring(i + 1, a, ra),
-                ring(i, a, ra),
-                paint.material,
-                paint.class,
-            );
-            m.tri(
-                b,
-                ring(i, b, rb),
-                ring(i + 1, b, rb),
-                paint.material,
-                paint.class,
-            );
-        }
-    }
+fn tube(m: &mut Mesh, a: (Vec3, f32), b: (Vec3, f32), sides: u32, caps: bool, paint: Paint) {
+    m.tube(a, b, sides, (caps, caps), paint.material, paint.class);
 }
 
 /// An ellipsoid with semi-axes `radii` in the frame `rot` at `center`, `seg` around and `rings`

@@ -14,6 +14,7 @@ use glam::{Mat3, Quat, Vec3};
 use super::materials::id as mat;
 use super::mesh::Mesh;
 use crate::labels::Class;
+use crate::rng::SplitMix64;
 
 /// Most triangles one tree may have.
 pub const TREE_TRIANGLE_BUDGET: usize = 6_000;
@@ -34,39 +35,12 @@ const BUSH_TARGET_GAP: f32 = 0.10;
 /// Leaves never come closer to the ground than this.
 const LEAF_MIN_Z_M: f32 = 0.02;
 
-/// A tiny seeded generator (splitmix64), so a seed gives the same plant on every machine.
-#[derive(Clone, Debug)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 24 bits.
-    pub fn next_f32(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 * (1.0 / 16_777_216.0)
-    }
-
-    pub fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * self.next_f32()
-    }
-
-    /// Uniform on the unit sphere.
-    fn on_sphere(&mut self) -> Vec3 {
-        let z = self.range(-1.0, 1.0);
-        let a = self.range(0.0, TAU);
-        let r = (1.0 - z * z).max(0.0).sqrt();
-        Vec3::new(r * a.cos(), r * a.sin(), z)
-    }
+/// Uniform on the unit sphere.
+fn on_sphere(rng: &mut SplitMix64) -> Vec3 {
+    let z = rng.range(-1.0, 1.0);
+    let a = rng.range(0.0, TAU);
+    let r = (1.0 - z * z).max(0.0).sqrt();
+    Vec3::new(r * a.cos(), r * a.sin(), z)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -228,7 +202,7 @@ fn scatter_leaves(
         if !inside(centre) || rng.next_f32() >= density(centre) {
             continue;
         }
-        let normal = rng.on_sphere();
+        let normal = on_sphere(rng);
         let (t1, t2) = normal.any_orthonormal_pair();
         let spin = rng.range(0.0, TAU);
         let side = size * rng.range(0.8, 1.2);
@@ -247,28 +221,8 @@ fn scatter_leaves(
 }
 
 /// A tapered bark prism from `a` (radius `ra`) to `b` (radius `rb`) with a cap at `b`.
-fn bark_limb(m: &mut Mesh, (a, ra): (Vec3, f32), (b, rb): (Vec3, f32), sides: u32) {
-    let axis = (b - a).normalize_or_zero();
-    if axis == Vec3::ZERO {
-        return;
-    }
-    let (u, v) = axis.any_orthonormal_pair();
-    let ring = |i: u32, c: Vec3, r: f32| {
-        let t = i as f32 / sides as f32 * TAU;
-        c + (u * t.cos() + v * t.sin()) * r
-    };
-    let (bark, class) = (mat("bark"), Class::Trunk);
-    for i in 0..sides {
-        m.quad(
-            ring(i, a, ra),
-            ring(i + 1, a, ra),
-            ring(i + 1, b, rb),
-            ring(i, b, rb),
-            bark,
-            class,
-        );
-        m.tri(b, ring(i, b, rb), ring(i + 1, b, rb), bark, class);
-    }
+fn bark_limb(m: &mut Mesh, a: (Vec3, f32), b: (Vec3, f32), sides: u32) {
+    m.tube(a, b, sides, (false, true), mat("bark"), Class::Trunk);
 }
 
 /// A frame whose x axis runs along `dir`.
@@ -498,35 +452,12 @@ pub fn bush_mesh(radius_m: f32, seed: u64) -> Mesh {
 mod tests {
     use super::*;
 
-    /// Möller–Trumbore, two-sided: distance along `d` to the triangle, if hit ahead.
-    fn ray_tri(o: Vec3, d: Vec3, t: &[Vec3; 3]) -> Option<f32> {
-        let (e1, e2) = (t[1] - t[0], t[2] - t[0]);
-        let p = d.cross(e2);
-        let det = e1.dot(p);
-        if det.abs() < 1e-12 {
-            return None;
-        }
-        let inv = 1.0 / det;
-        let s = o - t[0];
-        let u = s.dot(p) * inv;
-        if !(0.0..=1.0).contains(&u) {
-            return None;
-        }
-        let q = s.cross(e1);
-        let v = d.dot(q) * inv;
-        if v < 0.0 || u + v > 1.0 {
-            return None;
-        }
-        let dist = e2.dot(q) * inv;
-        (dist > 0.0).then_some(dist)
-    }
-
     /// Index of the first triangle the ray meets.
     fn first_hit(m: &Mesh, o: Vec3, d: Vec3) -> Option<usize> {
         m.tris
             .iter()
             .enumerate()
-            .filter_map(|(i, t)| ray_tri(o, d, t).map(|dist| (dist, i)))
+            .filter_map(|(i, t)| crate::geometry::mesh::ray_triangle(o, d, t).map(|dist| (dist, i)))
             .min_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, i)| i)
     }

@@ -21,7 +21,7 @@ use glam::{Vec2, Vec3};
 use serde::{Deserialize, Serialize};
 
 use super::materials::id as mat;
-use super::mesh::Mesh;
+use super::mesh::{Mesh, ray_triangle};
 use crate::labels::Class;
 
 /// The body types procedural vehicles are built from.
@@ -1076,27 +1076,6 @@ fn aabox(m: &mut Mesh, lo: Vec3, hi: Vec3, material: u32, class: Class) {
     }
     let bottom = Vec3::new(0.5 * (lo.x + hi.x), 0.5 * (lo.y + hi.y), lo.z);
     m.oriented_box(bottom, size, 0.0, material, material, class);
-}
-
-/// Distance along `dir` from `o` to the triangle, both sides counted (Möller–Trumbore).
-fn ray_triangle(o: Vec3, dir: Vec3, t: &[Vec3; 3]) -> Option<f32> {
-    let (e1, e2) = (t[1] - t[0], t[2] - t[0]);
-    let p = dir.cross(e2);
-    let det = e1.dot(p);
-    if det.abs() < 1e-12 {
-        return None;
-    }
-    let inv = 1.0 / det;
-    let s = o - t[0];
-    let u = s.dot(p) * inv;
-    let q = s.cross(e1);
-    let v = dir.dot(q) * inv;
-    let eps = 1e-5;
-    if u < -eps || v < -eps || u + v > 1.0 + eps {
-        return None;
-    }
-    let dist = e2.dot(q) * inv;
-    (dist > 1e-6).then_some(dist)
 }
 
 /// Lays a decal (lamp, grille) on the body's front (`front`) or rear: a 6 x 3 grid of points

@@ -412,28 +412,7 @@ pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Small deterministic PRNG (SplitMix64) for resampling and DP noise; no `rand` dependency.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in (0, 1).
-    pub fn next_f64(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    /// Laplace(0, b) by inversion.
-    pub fn laplace(&mut self, b: f64) -> f64 {
-        let u = self.next_f64() - 0.5;
-        -b * u.signum() * (1.0 - 2.0 * u.abs()).ln()
-    }
-}
+pub use crate::rng::SplitMix64;
 
 /// Differential privacy (ε-DP over frames, add/remove one frame): every histogram holds the sum of
 /// per-frame pmfs, so one frame changes each by at most 1 in L1; with K released histograms per
