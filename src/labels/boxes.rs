@@ -9,6 +9,7 @@ use super::masks::{InstanceMask, instance_masks};
 use crate::backend::CameraFrame;
 use crate::geometry::GeometryPool;
 use crate::gpu::types::CameraParams;
+use crate::sensors::lidar::{column_fraction, world_from_lidar_at};
 use crate::sim::{CameraInputs, LidarInputs, ObjectState};
 
 /// Objects whose visible box is shorter than this, or that show fewer pixels, are written as
@@ -360,23 +361,12 @@ pub fn label_camera_from_object(
         .map(|(i, c)| (i, c[0] * centre.x + c[1] * centre.y))
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map_or(0, |(i, _)| i);
-    let fraction = (col as f32 + 0.5) / l.columns.len() as f32;
+    let fraction = column_fraction(col as u32, l.columns.len() as u32);
     let t = (fraction - 0.5) * l.params.sweep_s;
-    let rows = |m: &[[f32; 4]; 3]| {
-        Affine3A::from_cols_array(&[
-            m[0][0], m[1][0], m[2][0], m[0][1], m[1][1], m[2][1], m[0][2], m[1][2], m[2][2],
-            m[0][3], m[1][3], m[2][3],
-        ])
-    };
-    // The lidar moves linearly from its sweep-start to its sweep-end pose.
-    let (start, end) = (
-        rows(&l.params.world_from_lidar),
-        rows(&l.params.world_from_lidar_end),
-    );
-    let mut world_from_lidar_t = start;
-    world_from_lidar_t.translation = start.translation.lerp(end.translation, fraction);
     let camera_from_lidar = camera_from_world * l.world_from_lidar;
-    camera_from_lidar * world_from_lidar_t.inverse() * obj.world_from_object_at(t)
+    camera_from_lidar
+        * world_from_lidar_at(&l.params, fraction).inverse()
+        * obj.world_from_object_at(t)
 }
 
 /// Labels every object visible in one camera frame; `lidar` places the 3D boxes on its sweep

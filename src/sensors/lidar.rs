@@ -150,16 +150,23 @@ fn rows_to_affine(m: &[[f32; 4]; 3]) -> Affine3A {
     ])
 }
 
+/// The lidar's pose at `fraction` of the sweep: it moves linearly from the sweep's start pose
+/// to its end pose (as the shader moves it; column `c` fires at [`column_fraction`]).
+pub fn world_from_lidar_at(params: &LidarParams, fraction: f32) -> Affine3A {
+    let w0 = rows_to_affine(&params.world_from_lidar);
+    let w1 = rows_to_affine(&params.world_from_lidar_end);
+    Affine3A::from_mat3_translation(
+        w0.matrix3.into(),
+        Vec3::from(w0.translation).lerp(Vec3::from(w1.translation), fraction),
+    )
+}
+
 /// The sweep's points moved into the lidar frame at the frame time (the mid-sweep pose):
 /// each point is taken from the pose its column fired at (interpolated between the sweep's
 /// start and end poses, as the shader does) to the world, then into the reference frame.
 /// Slots without a return are kept as they are.
 pub fn motion_compensate(frame: &LidarFrame, params: &LidarParams) -> Vec<LidarHit> {
-    let w0 = rows_to_affine(&params.world_from_lidar);
-    let w1 = rows_to_affine(&params.world_from_lidar_end);
-    let lerp = |s: f32| Vec3::from(w0.translation).lerp(Vec3::from(w1.translation), s);
-    let reference_from_world =
-        Affine3A::from_mat3_translation(w0.matrix3.into(), lerp(0.5)).inverse();
+    let reference_from_world = world_from_lidar_at(params, 0.5).inverse();
     let rays = (frame.channels * frame.columns) as usize;
     frame
         .hits
@@ -171,7 +178,7 @@ pub fn motion_compensate(frame: &LidarFrame, params: &LidarParams) -> Vec<LidarH
             }
             let col = ((i % rays) / frame.channels as usize) as u32;
             let s = column_fraction(col, frame.columns);
-            let world_from_fire = Affine3A::from_mat3_translation(w0.matrix3.into(), lerp(s));
+            let world_from_fire = world_from_lidar_at(params, s);
             let p =
                 (reference_from_world * world_from_fire).transform_point3(Vec3::new(h.x, h.y, h.z));
             LidarHit {
