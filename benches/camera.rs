@@ -7,7 +7,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use verisim::backend::Backend;
-use verisim::cpu::CpuBackend;
+use verisim::backend::cpu::CpuBackend;
 use verisim::labels::boxes::label_camera;
 use verisim::scenario;
 use verisim::{FrameInputs, Simulation};
@@ -47,16 +47,7 @@ fn bench_camera(c: &mut Criterion) {
             g.bench_function(format!("cpu/{name}/{spp}spp"), |b| {
                 b.iter(|| labeled_frame(&mut cpu, &sim, &inputs))
             });
-            if inputs.cameras[0].params.light_grid_cells > 0 {
-                // The same frame trying every lamp at every point (no lamp grid): the grid's
-                // speed-up, measured back to back.
-                let mut every = inputs.clone();
-                every.cameras[0].params.light_grid_cells = 0;
-                g.bench_function(format!("cpu/{name}/{spp}spp/every-lamp"), |b| {
-                    b.iter(|| labeled_frame(&mut cpu, &sim, &every))
-                });
-            }
-            match verisim::gpu::GpuBackend::new(&sim.assets.pool) {
+            match verisim::backend::gpu::GpuBackend::new(&sim.assets.pool) {
                 Ok(mut gpu) => {
                     let desc = gpu.describe();
                     if desc.contains("Cpu") && !software_ok {

@@ -3,7 +3,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use verisim::backend::Backend;
-use verisim::cpu::CpuBackend;
+use verisim::backend::cpu::CpuBackend;
 use verisim::geometry::GeometryPool;
 use verisim::geometry::map::build_static_world;
 use verisim::scenario;
@@ -71,7 +71,7 @@ fn bench_sensors(c: &mut Criterion) {
     let inputs = sim.frame_inputs();
     let mut cpu = CpuBackend::new(&sim.assets.pool);
     bench_backend(c, "cpu", &mut cpu, &inputs);
-    match verisim::gpu::GpuBackend::new(&sim.assets.pool) {
+    match verisim::backend::gpu::GpuBackend::new(&sim.assets.pool) {
         Ok(mut gpu) => {
             eprintln!("GPU benches on {}", gpu.describe());
             bench_backend(c, "gpu", &mut gpu, &inputs);

@@ -7,7 +7,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use verisim::Simulation;
 use verisim::backend::Backend;
-use verisim::cpu::CpuBackend;
+use verisim::backend::cpu::CpuBackend;
 use verisim::export::coco;
 use verisim::export::dataset::sha256_hex;
 use verisim::export::kitti::{KittiLayout, encode_frame};

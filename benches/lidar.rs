@@ -6,7 +6,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use verisim::backend::Backend;
-use verisim::cpu::CpuBackend;
+use verisim::backend::cpu::CpuBackend;
 use verisim::scenario::{self, LidarPreset, LidarSpec};
 use verisim::{FrameInputs, Simulation};
 
@@ -82,7 +82,7 @@ fn bench_lidar(c: &mut Criterion) {
         g.bench_function(format!("hdl64e/quickstart/{name}/cpu"), |b| {
             b.iter(|| cpu.render(&inputs).unwrap())
         });
-        match verisim::gpu::GpuBackend::new(&sim.assets.pool) {
+        match verisim::backend::gpu::GpuBackend::new(&sim.assets.pool) {
             Ok(mut gpu) => {
                 eprintln!("GPU bench on {}", gpu.describe());
                 g.bench_function(format!("hdl64e/quickstart/{name}/gpu"), |b| {

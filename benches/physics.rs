@@ -50,7 +50,7 @@ fn particles_bench(c: &mut Criterion) {
 /// The same advection on the GPU (one step per iteration, waited for).
 fn gpu_particles_bench(c: &mut Criterion, config: &PrecipConfig) {
     const N: u32 = 1_000_000;
-    let ctx = match verisim::gpu::GpuContext::new() {
+    let ctx = match verisim::backend::gpu::GpuContext::new() {
         Ok(ctx) => ctx,
         Err(e) => {
             eprintln!("GPU particle bench skipped: {e}");
@@ -62,7 +62,7 @@ fn gpu_particles_bench(c: &mut Criterion, config: &PrecipConfig) {
     let particles: Vec<Particle> = (0..N)
         .map(|i| spawn_particle(KIND_RAIN, i, &params))
         .collect();
-    let mut stage = verisim::gpu::particles::ParticleStage::new(&ctx, &particles, &params);
+    let mut stage = verisim::backend::gpu::particles::ParticleStage::new(&ctx, &particles, &params);
     let mut group = c.benchmark_group("physics/particles");
     group.throughput(Throughput::Elements(N as u64));
     group.bench_function("advect_1M/gpu", |b| {

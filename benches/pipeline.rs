@@ -13,12 +13,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use verisim::backend::{Backend, BackendError, SensorFrames};
-use verisim::cpu::CpuBackend;
+use verisim::backend::cpu::CpuBackend;
+use verisim::backend::{Backend, BackendError};
+use verisim::frame::FrameInputs;
+use verisim::frame::SensorFrames;
 use verisim::geometry::GeometryPool;
-use verisim::render::{RenderOptions, render_with};
+use verisim::pipeline::render::{RenderOptions, render_with};
 use verisim::scenario::{self, Scenario, Source};
-use verisim::sim::FrameInputs;
 
 /// Frames rendered once on the CPU, by frame index, handed back on every later run.
 type Cache = Arc<Mutex<HashMap<u32, SensorFrames>>>;

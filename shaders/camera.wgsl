@@ -13,7 +13,7 @@
 //  - exposure, cos⁴ vignetting (camera_main, into `exposed`); then a second entry point,
 //    camera_sensor: Gaussian point-spread function (lens + demosaic), shot + read noise
 //    (counter RNG), full-scale clip, sRGB or linear 8-bit response.
-// CPU twin: src/cpu/camera.rs (loop for loop alike). Needs shared/types.wgsl, shared/rng.wgsl,
+// CPU twin: src/backend/cpu/camera.rs (loop for loop alike). Needs shared/types.wgsl, shared/rng.wgsl,
 // shared/bvh.wgsl, shared/particle_grid.wgsl.
 
 @group(1) @binding(0) var<uniform> cp: CameraParams;

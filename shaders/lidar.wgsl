@@ -1,7 +1,7 @@
 // Lidar sweep: one ray per (beam, column); writes one LidarHit slot per ray (two with dual
 // returns). Physics: received power, SNR detection, fog backscatter, rain/snow particle
 // returns, wet/snowy ground; equations in docs/lidar.md.
-// CPU twin: src/cpu/lidar.rs (written line for line alike). Needs shared/types.wgsl,
+// CPU twin: src/backend/cpu/lidar.rs (written line for line alike). Needs shared/types.wgsl,
 // shared/rng.wgsl, shared/bvh.wgsl, shared/particle_grid.wgsl.
 
 @group(1) @binding(0) var<uniform> lp: LidarParams;
@@ -9,7 +9,7 @@
 @group(1) @binding(2) var<storage, read> columns: array<vec2<f32>>;
 @group(1) @binding(3) var<storage, read_write> hits: array<LidarHit>;
 
-// Keep in sync with src/cpu/lidar.rs.
+// Keep in sync with src/backend/cpu/lidar.rs.
 const PI: f32 = 3.14159265; // the f32 nearest π, as std::f32::consts::PI
 const CLASS_FOG: u32 = 20u;
 const CLASS_RAIN: u32 = 21u;
@@ -116,7 +116,7 @@ fn emit(dir_l: vec3<f32>, r: f32, p: f32, label: u32, slot: u32, draw: u32) -> L
 // Threads are laid out in tiles of LIDAR_TILE neighbouring columns of one beam (one SIMD
 // group each), so the rays a group traces side by side are nearly parallel and walk the same
 // BVH nodes; a column's beams (from the sky to the ground under the car) would diverge.
-// Keep in sync with LIDAR_TILE in src/gpu/mod.rs.
+// Keep in sync with LIDAR_TILE in src/backend/gpu/mod.rs.
 const LIDAR_TILE: u32 = 32u;
 
 @compute @workgroup_size(64)

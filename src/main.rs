@@ -8,9 +8,9 @@ use clap::{Parser, Subcommand};
 
 use verisim::backend::BackendKind;
 use verisim::export::dataset::{Format, Shard};
-use verisim::progress::{ProgressMode, Reporter};
+use verisim::pipeline::progress::{ProgressMode, Reporter};
+use verisim::pipeline::render::{RenderOptions, render};
 use verisim::reality::{self, CheckOptions, PhysicalTruth, ProfileOptions, RealSource};
-use verisim::render::{RenderOptions, render};
 use verisim::scenario::{self, Scenario, Source};
 
 #[derive(Parser)]
@@ -294,7 +294,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let (sc, _) = load(&scenario, frames)?;
             let ticks = sc.run.frames as u64 * sc.ticks_per_frame() as u64;
-            let rows = verisim::simulate::write_states(&sc, ticks, &out)?;
+            let rows = verisim::pipeline::simulate::write_states(&sc, ticks, &out)?;
             eprintln!(
                 "verisim: {ticks} ticks ({:.1} s) simulated, {rows} rows written to {}",
                 ticks as f64 * sc.run.physics_dt_s as f64,
@@ -381,7 +381,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 s.boxes_drawn
             );
         }
-        Command::Classes => print!("{}", verisim::labels::classes::table_csv()),
+        Command::Classes => print!("{}", verisim::classes::table_csv()),
         Command::Check(a) => {
             let real = match a.profile {
                 Some(p) => RealSource::Profile(p),

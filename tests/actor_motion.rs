@@ -6,13 +6,15 @@ mod common;
 
 use glam::Vec3;
 use verisim::Simulation;
-use verisim::backend::{Backend, LidarFrame};
-use verisim::cpu::CpuBackend;
+use verisim::abi::NO_RETURN;
+use verisim::backend::Backend;
+use verisim::backend::cpu::CpuBackend;
+use verisim::frame::LidarFrame;
 use verisim::geometry::bvh::Aabb;
 use verisim::geometry::pool::swept_bounds;
-use verisim::geometry::{MeshId, Placement, materials};
-use verisim::gpu::types::NO_RETURN;
+use verisim::geometry::{MeshId, Placement};
 use verisim::scenario::Source;
+use verisim::scenario::materials;
 use verisim::sensors::lidar::point_times_s;
 
 const SPEED: f32 = 20.0;
@@ -154,8 +156,8 @@ fn render_dataset(name: &str, text: &str) -> std::path::PathBuf {
         text: text.to_owned(),
     };
     let scenario = verisim::scenario::parse(&source).unwrap();
-    let opts = verisim::render::RenderOptions::new(&dir, verisim::BackendKind::Cpu);
-    verisim::render::render(&scenario, &source, &opts, |_| {}).unwrap();
+    let opts = verisim::pipeline::render::RenderOptions::new(&dir, verisim::BackendKind::Cpu);
+    verisim::pipeline::render::render(&scenario, &source, &opts, |_| {}).unwrap();
     dir
 }
 
@@ -293,7 +295,7 @@ fn coverage(speed: f32, blur: bool) -> (Vec<f32>, Vec<usize>) {
     let inputs = sim.frame_inputs();
     let cam = &inputs.cameras[0];
     let mats = materials::gpu_table();
-    let scene = verisim::cpu::bvh::SceneView {
+    let scene = verisim::backend::cpu::bvh::SceneView {
         blas_nodes: &sim.assets.pool.nodes,
         triangles: &sim.assets.pool.triangles,
         instances: &inputs.tlas.instances,
@@ -301,7 +303,7 @@ fn coverage(speed: f32, blur: bool) -> (Vec<f32>, Vec<usize>) {
         materials: &mats,
         tlas_root: 0,
     };
-    let rad = verisim::cpu::camera::radiance_image(&scene, &cam.params, &cam.lights);
+    let rad = verisim::backend::cpu::camera::radiance_image(&scene, &cam.params, &cam.lights);
     let w = cam.params.width as usize;
     let lum = |v: Vec3| 0.2126 * v.x + 0.7152 * v.y + 0.0722 * v.z;
     let rows = 16..24;

@@ -5,7 +5,7 @@
 mod common;
 
 use verisim::Simulation;
-use verisim::cpu::bvh::{BLAS_STACK, TLAS_STACK};
+use verisim::backend::cpu::bvh::{BLAS_STACK, TLAS_STACK};
 use verisim::geometry::bvh::depth;
 
 #[test]

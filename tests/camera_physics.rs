@@ -7,10 +7,10 @@ mod common;
 use glam::Vec3;
 use verisim::Simulation;
 use verisim::backend::Backend;
-use verisim::cpu::CpuBackend;
-use verisim::cpu::camera::{camera_dir, radiance_image};
-use verisim::geometry::materials::gpu_table;
-use verisim::labels::Class;
+use verisim::backend::cpu::CpuBackend;
+use verisim::backend::cpu::camera::{camera_dir, radiance_image};
+use verisim::classes::Class;
+use verisim::scenario::materials::gpu_table;
 use verisim::sensors::camera_model::{
     distort, ev100_from_exposure, exposure_from_ev100, linear_from_code, srgb_encode, tone,
 };
@@ -184,11 +184,13 @@ fn night_is_darker_than_day_by_the_exposure_corrected_ratio() {
         let mut cpu = CpuBackend::new(&sim.assets.pool);
         let frame = cpu.render(&inputs).unwrap().cameras.remove(0);
         let materials = gpu_table();
-        let view = verisim::cpu::bvh::SceneView {
+        let view = verisim::backend::cpu::bvh::SceneView {
             materials: &materials,
             ..cpu.view(&inputs)
         };
-        let cam = &inputs.cameras[0];
+        // The exposure the backend rendered with (its exposure stage meters the frame).
+        let cameras = verisim::backend::exposure::prepare_cameras(&sim.assets.pool, &inputs);
+        let cam = &cameras[0];
         let radiance = radiance_image(&view, &cam.params, &cam.lights);
         (weather, cam.params, frame, radiance)
     };
@@ -257,10 +259,11 @@ fn road_patches(vehicle_lights: &str) -> (f32, f32) {
     let mut sim = Simulation::new(scenario);
     let inputs = sim.frame_inputs();
     let cpu = CpuBackend::new(&sim.assets.pool);
-    let cam = &inputs.cameras[0];
+    let cameras = verisim::backend::exposure::prepare_cameras(&sim.assets.pool, &inputs);
+    let cam = &cameras[0];
     let view = cpu.view(&inputs);
     let radiance = radiance_image(&view, &cam.params, &cam.lights);
-    let frame = verisim::cpu::camera::camera_image(&view, &cam.params, &cam.lights);
+    let frame = verisim::backend::cpu::camera::camera_image(&view, &cam.params, &cam.lights);
     let (mut a, mut na, mut b, mut nb) = (0.0f32, 0, 0.0f32, 0);
     for (i, p) in frame.iter().enumerate() {
         let class = p.label & 0xFFFF;

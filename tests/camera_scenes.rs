@@ -7,8 +7,9 @@ mod common;
 use std::path::PathBuf;
 
 use verisim::Simulation;
-use verisim::backend::{Backend, CameraFrame};
-use verisim::cpu::CpuBackend;
+use verisim::backend::Backend;
+use verisim::backend::cpu::CpuBackend;
+use verisim::frame::CameraFrame;
 use verisim::scenario::Scenario;
 
 const SCENES: [&str; 4] = [
@@ -175,7 +176,9 @@ fn lamp_grid_renders_the_same_image_as_trying_every_lamp() {
     let cpu = CpuBackend::new(&sim.assets.pool);
     sim.advance_to_frame(2);
     let inputs = sim.frame_inputs();
-    let cam = &inputs.cameras[0];
+    // The backend's exposure stage sets the exposure and builds the grid for it.
+    let cameras = verisim::backend::exposure::prepare_cameras(&sim.assets.pool, &inputs);
+    let cam = &cameras[0];
     let cells = cam.params.light_grid_cells as usize;
     assert!(cells > 0, "no lamp grid at night");
     let lamps = cam.lights.len();
@@ -189,14 +192,14 @@ fn lamp_grid_renders_the_same_image_as_trying_every_lamp() {
         "the grid culls little: {per_cell} of {lamps} lamps per cell"
     );
     let view = cpu.view(&inputs);
-    let with_grid = verisim::cpu::camera::camera_image_full(
+    let with_grid = verisim::backend::cpu::camera::camera_image_full(
         &view,
-        &verisim::cpu::particle_grid::GridView::empty(),
+        &verisim::backend::cpu::particle_grid::GridView::empty(),
         &cam.params,
         &cam.lights,
         &cam.light_grid,
     );
-    let every_lamp = verisim::cpu::camera::camera_image(&view, &cam.params, &cam.lights);
+    let every_lamp = verisim::backend::cpu::camera::camera_image(&view, &cam.params, &cam.lights);
     let same = with_grid
         .iter()
         .zip(&every_lamp)

@@ -135,7 +135,7 @@ fn smoke_render_writes_parseable_kitti_files() {
             .to_luma8();
         assert!(
             sem.pixels()
-                .all(|p| (p.0[0] as usize) < verisim::labels::CLASSES.len())
+                .all(|p| (p.0[0] as usize) < verisim::classes::CLASSES.len())
         );
     }
     assert!(tmp.path().join("manifest.json").is_file());
@@ -423,7 +423,7 @@ fn export_mesh_writes_a_consistent_ply() {
     for rec in faces.chunks_exact(19) {
         let class = u16::from_le_bytes([rec[13], rec[14]]);
         let inst = u32::from_le_bytes(rec[15..19].try_into().unwrap());
-        assert!((class as usize) < verisim::labels::CLASSES.len());
+        assert!((class as usize) < verisim::classes::CLASSES.len());
         actors += usize::from(inst > 0);
     }
     assert!(actors > 0);
@@ -579,7 +579,7 @@ fn a_missing_scene_says_its_cause_once() {
     ignore = "needs a GPU adapter: the build found no Vulkan driver (VERISIM_REQUIRE_GPU=1 makes this a failure)"
 )]
 fn auto_never_takes_a_software_adapter_and_gpu_warns_on_one() {
-    let adapters: Vec<_> = verisim::gpu::enumerate_adapters()
+    let adapters: Vec<_> = verisim::backend::gpu::enumerate_adapters()
         .into_iter()
         .map(|(_, s)| s)
         .collect();

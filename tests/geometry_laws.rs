@@ -3,11 +3,11 @@
 mod common;
 
 use verisim::Simulation;
+use verisim::abi::NO_RETURN;
 use verisim::backend::Backend;
-use verisim::cpu::CpuBackend;
+use verisim::backend::cpu::CpuBackend;
+use verisim::classes::Class;
 use verisim::geometry::map::TERRAIN_Z_M;
-use verisim::gpu::types::NO_RETURN;
-use verisim::labels::Class;
 
 const ELEVATIONS: [f32; 6] = [-2.0, -5.0, -10.0, -15.0, -20.0, -24.9];
 const MOUNT_Z: f32 = 1.73;

@@ -4,9 +4,9 @@
 mod common;
 
 use verisim::Simulation;
+use verisim::abi::NO_RETURN;
 use verisim::backend::Backend;
-use verisim::cpu::CpuBackend;
-use verisim::gpu::types::NO_RETURN;
+use verisim::backend::cpu::CpuBackend;
 
 fn compare_scene(path: &str, frames: &[u32]) {
     let scenario = common::load_scene(path);

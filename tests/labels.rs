@@ -7,8 +7,9 @@ use std::collections::HashMap;
 
 use glam::Vec3;
 use verisim::Simulation;
-use verisim::backend::{Backend, CameraFrame};
-use verisim::cpu::CpuBackend;
+use verisim::backend::Backend;
+use verisim::backend::cpu::CpuBackend;
+use verisim::frame::CameraFrame;
 use verisim::labels::boxes::label_camera;
 
 #[test]
@@ -314,7 +315,7 @@ fn pedestrians_stand_on_the_sidewalk_and_walk() {
     let first = sim.frame_inputs();
     sim.advance_to_frame(3);
     let later = sim.frame_inputs();
-    let kind = |o: &verisim::sim::ObjectState| o.kind;
+    let kind = |o: &verisim::frame::ObjectState| o.kind;
     let mut walkers = 0;
     for o in &later.objects {
         let z = o.world_from_object.translation.z;

@@ -4,9 +4,9 @@
 mod common;
 
 use verisim::Simulation;
+use verisim::abi::NO_RETURN;
 use verisim::backend::Backend;
-use verisim::cpu::CpuBackend;
-use verisim::gpu::types::NO_RETURN;
+use verisim::backend::cpu::CpuBackend;
 use verisim::sensors::lidar::{motion_compensate, point_times_s, slot_time_s};
 
 const SPEED: f32 = 20.0;

@@ -6,9 +6,10 @@ mod common;
 
 use verisim::Simulation;
 use verisim::backend::Backend;
-use verisim::cpu::CpuBackend;
+use verisim::backend::cpu::CpuBackend;
+use verisim::scenario::lidar_presets;
 use verisim::scenario::{self, Elevations, LidarPreset, LidarSpec, MountPose, Source};
-use verisim::sensors::{self, lidar_presets};
+use verisim::sensors;
 
 /// The sensor at 1.73 m inside a closed 40 x 40 x 20 m hall, so every beam of every preset
 /// hits a surface within its range.
@@ -36,7 +37,7 @@ fn check_preset(backend: &mut dyn Backend, preset: LidarPreset, name: &str) {
     let mut per_beam = vec![0usize; ch];
     let mut worst = 0.0f32;
     for (slot, p) in lidar.hits.iter().enumerate() {
-        if p.label == verisim::gpu::types::NO_RETURN {
+        if p.label == verisim::abi::NO_RETURN {
             continue;
         }
         let beam = slot % ch;

@@ -4,10 +4,11 @@
 mod common;
 
 use verisim::Simulation;
-use verisim::backend::{Backend, LidarFrame};
-use verisim::cpu::CpuBackend;
-use verisim::gpu::types::NO_RETURN;
-use verisim::labels::Class;
+use verisim::abi::NO_RETURN;
+use verisim::backend::Backend;
+use verisim::backend::cpu::CpuBackend;
+use verisim::classes::Class;
+use verisim::frame::LidarFrame;
 use verisim::scenario::{LidarPreset, LidarSpec};
 use verisim::sensors::lidar::weather_summary;
 
@@ -163,7 +164,7 @@ fn render_quickstart(weather: &str) -> LidarFrame {
     cpu.render(&sim.frame_inputs()).unwrap().lidar.unwrap()
 }
 
-fn range(p: &verisim::gpu::types::LidarHit) -> f32 {
+fn range(p: &verisim::abi::LidarHit) -> f32 {
     (p.x * p.x + p.y * p.y + p.z * p.z).sqrt()
 }
 

@@ -6,13 +6,13 @@
 mod common;
 
 use glam::Vec3;
-use verisim::cpu::CpuBackend;
-use verisim::cpu::bvh::{Hit, instance_ray, intersect_triangle, trace_at};
-use verisim::cpu::camera::{Ctx, camera_image, pixel_radiance};
-use verisim::cpu::lidar::{hard_only, lidar_ray, lidar_ray_at, lidar_sweep_with_field};
-use verisim::cpu::packet::{LANES, PacketStacks, trace_packet};
-use verisim::cpu::particle_grid::GridView;
-use verisim::gpu::types::LidarParams;
+use verisim::abi::LidarParams;
+use verisim::backend::cpu::CpuBackend;
+use verisim::backend::cpu::bvh::{Hit, instance_ray, intersect_triangle, trace_at};
+use verisim::backend::cpu::camera::{Ctx, camera_image, pixel_radiance};
+use verisim::backend::cpu::lidar::{hard_only, lidar_ray, lidar_ray_at, lidar_sweep_with_field};
+use verisim::backend::cpu::packet::{LANES, PacketStacks, trace_packet};
+use verisim::backend::cpu::particle_grid::GridView;
 use verisim::rng::rand;
 use verisim::scenario::{LidarPreset, LidarSpec, ReturnMode};
 use verisim::{FrameInputs, Simulation};
@@ -282,7 +282,8 @@ fn packed_camera_equals_tracing_each_pixel() {
         let inputs = sim.frame_inputs();
         let cpu = CpuBackend::new(&sim.assets.pool);
         let scene = cpu.view(&inputs);
-        let cam = &inputs.cameras[0];
+        let cameras = verisim::backend::exposure::prepare_cameras(&sim.assets.pool, &inputs);
+        let cam = &cameras[0];
         let cp = &cam.params;
         let packed = camera_image(&scene, cp, &cam.lights);
         let field = GridView::empty();

@@ -3,7 +3,7 @@
 mod common;
 
 use glam::Vec3;
-use verisim::gpu::particles::ParticleStage;
+use verisim::backend::gpu::particles::ParticleStage;
 use verisim::physics::precip::{
     PrecipConfig, PrecipParams, advance_particles_cpu, resize_population,
 };

@@ -7,16 +7,17 @@ mod common;
 
 use glam::Vec3;
 use verisim::Simulation;
-use verisim::backend::{Backend, LidarFrame};
-use verisim::cpu::CpuBackend;
-use verisim::gpu::types::{LidarParams, NO_RETURN};
-use verisim::labels::Class;
+use verisim::abi::{LidarParams, NO_RETURN};
+use verisim::backend::Backend;
+use verisim::backend::cpu::CpuBackend;
+use verisim::classes::Class;
+use verisim::frame::FrameInputs;
+use verisim::frame::LidarFrame;
 use verisim::physics::precip::{
     self, KIND_RAIN, Particle, PrecipConfig, rain_terminal_velocity_m_per_s,
 };
 use verisim::physics::precip_field::{self, PrecipInputs, build_particle_grid, no_field};
 use verisim::scenario::{LidarPreset, LidarSpec};
-use verisim::sim::FrameInputs;
 
 /// Flat ground, a static ego, an HDL-64E and a small level camera; `weather` inside `(...)`.
 fn flat_scene(weather: &str) -> String {
@@ -74,7 +75,7 @@ fn field_of(particles: &[Particle], exposure_s: f32) -> PrecipInputs {
     build_particle_grid(particles, &params, exposure_s, Vec3::ZERO)
 }
 
-fn range(h: &verisim::gpu::types::LidarHit) -> f32 {
+fn range(h: &verisim::abi::LidarHit) -> f32 {
     (h.x * h.x + h.y * h.y + h.z * h.z).sqrt()
 }
 
@@ -248,7 +249,7 @@ fn law_rain_returns(lp: &LidarParams, clear: &LidarFrame, rain_mm_per_h: f32) ->
     let lambda = precip::rain_lambda_per_mm(rain_mm_per_h) as f64;
     let alpha = precip::rain_extinction_per_m(rain_mm_per_h) as f64;
     let n0 = precip::MARSHALL_PALMER_N0_PER_M3_PER_MM as f64;
-    let rho = verisim::cpu::lidar::RAIN_REFLECTIVITY as f64;
+    let rho = verisim::backend::cpu::lidar::RAIN_REFLECTIVITY as f64;
     let p_min = lp.min_power_per_m2 as f64;
     let rays = (lp.channels * lp.columns) as usize;
     let mut total = 0.0;

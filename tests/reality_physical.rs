@@ -8,7 +8,7 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use verisim::labels::Class;
+use verisim::classes::Class;
 use verisim::reality::contrast::ContrastAcc;
 use verisim::sensors::camera_model::srgb_encode;
 

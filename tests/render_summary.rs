@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use verisim::render::{RenderOptions, render};
+use verisim::pipeline::render::{RenderOptions, render};
 use verisim::scenario;
 
 #[test]

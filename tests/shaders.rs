@@ -2,9 +2,9 @@
 //! and WGSL.
 
 use std::mem::size_of;
-use verisim::gpu::shaders;
+use verisim::backend::gpu::shaders;
 
-use verisim::gpu::types::*;
+use verisim::abi::*;
 use wgpu::naga;
 
 fn parse(name: &str, src: &str) -> naga::Module {
@@ -107,9 +107,9 @@ fn lidar_tile_agrees_with_the_dispatch() {
     assert!(
         matches!(
             tile,
-            Some(naga::Expression::Literal(naga::Literal::U32(t))) if *t == verisim::gpu::LIDAR_TILE
+            Some(naga::Expression::Literal(naga::Literal::U32(t))) if *t == verisim::backend::gpu::LIDAR_TILE
         ),
         "LIDAR_TILE in shaders/lidar.wgsl is {tile:?}, src/gpu/mod.rs has {}",
-        verisim::gpu::LIDAR_TILE
+        verisim::backend::gpu::LIDAR_TILE
     );
 }

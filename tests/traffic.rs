@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use verisim::Simulation;
 use verisim::physics::longitudinal::{G_M_PER_S2, IdmParams, equilibrium_gap_m};
 use verisim::physics::vehicle::VehicleType;
-use verisim::sim::ActorState;
+use verisim::world::ActorState;
 
 #[test]
 fn braking_from_100_kmh_stops_within_5_percent_of_v2_over_2_mu_g() {
@@ -222,12 +222,12 @@ fn simulate_is_deterministic() {
     let scenario = common::load_scene("scenes/traffic_city.ron");
     let a = tmp.path().join("a.csv");
     let b = tmp.path().join("b.csv");
-    verisim::simulate::write_states(&scenario, 300, &a).unwrap();
-    verisim::simulate::write_states(&scenario, 300, &b).unwrap();
+    verisim::pipeline::simulate::write_states(&scenario, 300, &a).unwrap();
+    verisim::pipeline::simulate::write_states(&scenario, 300, &b).unwrap();
     let (ta, tb) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     assert!(ta.len() > 10_000);
     assert!(ta == tb, "states.csv differs between two runs");
     let text = String::from_utf8(ta).unwrap();
-    assert!(text.starts_with(verisim::simulate::CSV_HEADER));
+    assert!(text.starts_with(verisim::pipeline::simulate::CSV_HEADER));
     assert_eq!(text.lines().nth(1).unwrap().split(',').count(), 13);
 }

@@ -9,7 +9,7 @@ use verisim::Simulation;
 use verisim::physics::longitudinal::{IdmParams, idm_accel_m_per_s2};
 use verisim::physics::mobil::MobilParams;
 use verisim::physics::vehicle::VehicleType;
-use verisim::sim::ActorState;
+use verisim::world::ActorState;
 use verisim::world::lanes::{LaneGraph, SignalState};
 
 fn footprint(kind: &str) -> (f32, f32) {

@@ -1,5 +1,5 @@
 // Two-level BVH ray traversal (TLAS of instances over per-mesh BLASes).
-// CPU twin: src/cpu/bvh.rs, written step for step alike. Needs shared/types.wgsl.
+// CPU twin: src/backend/cpu/bvh.rs, written step for step alike. Needs shared/types.wgsl.
 
 @group(0) @binding(0) var<storage, read> blas_nodes: array<BvhNode>;
 @group(0) @binding(1) var<storage, read> triangles: array<Triangle>;
@@ -49,7 +49,7 @@ fn slab4(n: BvhNode, o: vec3<f32>, inv: vec3<f32>, t_max: f32) -> vec4<f32> {
     return select(vec4<f32>(MISS_T), t_near, (t_near <= t_far) & (t_near < vec4<f32>(t_max)));
 }
 
-// The items first..first+count of a leaf stack entry (twin of leaf_items in src/cpu/bvh.rs).
+// The items first..first+count of a leaf stack entry (twin of leaf_items in src/backend/cpu/bvh.rs).
 fn leaf_first(entry: u32) -> u32 {
     return entry & LEAF_FIRST_MASK;
 }

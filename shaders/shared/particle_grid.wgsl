@@ -1,5 +1,5 @@
 // Uniform grid over the explicit precipitation particles of a frame, and the 3D DDA walk of a
-// ray through it. CPU twin: src/cpu/particle_grid.rs (step for step alike); the grid is built by
+// ray through it. CPU twin: src/backend/cpu/particle_grid.rs (step for step alike); the grid is built by
 // src/physics/precip_field.rs. Needs shared/types.wgsl and shared/bvh.wgsl (safe_inv).
 //
 // Cells: grid_cells[c] .. grid_cells[c + 1] is cell c's range in the sorted particle indices,

@@ -1,8 +1,8 @@
-// Structs shared with Rust. Keep in sync with src/gpu/types.rs (sizes are checked by a test).
+// Structs shared with Rust. Keep in sync with src/abi/mod.rs (sizes are checked by a test).
 
 const NO_RETURN: u32 = 0xffffffffu;
 
-// A 4-wide BVH node (see BvhNode in src/gpu/types.rs): slot k is an inner child (node
+// A 4-wide BVH node (see BvhNode in src/abi/mod.rs): slot k is an inner child (node
 // child[k]) when count[k] == 0, a leaf of items child[k]..child[k]+count[k] when
 // 1 <= count[k] <= MAX_LEAF, and empty when count[k] == EMPTY_SLOT.
 const EMPTY_SLOT: u32 = 0xffffffffu;
@@ -173,7 +173,7 @@ fn xform_dir(m: mat3x4<f32>, d: vec3<f32>) -> vec3<f32> {
     return vec3<f32>(dot(m[0], q), dot(m[1], q), dot(m[2], q));
 }
 
-// Keep in sync with ParticleGrid in src/gpu/types.rs (96 bytes).
+// Keep in sync with ParticleGrid in src/abi/mod.rs (96 bytes).
 struct ParticleGrid {
     origin_m: vec3<f32>,
     cell_m: f32,

@@ -6,9 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::CameraFrame;
+use crate::classes::{CLASSES, Class};
+use crate::frame::CameraFrame;
 use crate::labels::masks::{InstanceMask, instance_masks};
-use crate::labels::{CLASSES, Class};
 
 /// Uncompressed RLE.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,7 +169,7 @@ pub fn instances_json(name: &str, version: &str, images: &[(u32, &CocoImage)]) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpu::types::{PixelOut, pack_label};
+    use crate::abi::{PixelOut, pack_label};
 
     #[test]
     fn rle_runs_are_column_major_and_sum_to_the_image() {

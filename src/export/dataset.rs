@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 use super::ExportError;
 use super::atomic::{create_dir, write_atomic, write_atomic_with};
 use super::coco::CocoImage;
+use crate::scenario::sweep::EpisodeDraw;
 use crate::scenario::{Scenario, Source};
-use crate::sweep::EpisodeDraw;
 
 /// Hidden folder for bookkeeping; not part of the distribution.
 pub const META_DIR: &str = ".verisim";
@@ -253,7 +253,7 @@ pub struct FrameRecord {
     pub variation: Option<EpisodeDraw>,
     /// The hardest braking (relative to friction) in the ticks before this frame.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub braking: Option<crate::world::resources::BrakingSample>,
+    pub braking: Option<crate::frame::BrakingSample>,
     /// world_from_camera of camera 0 (else world_from_lidar), 3x4 row-major.
     pub pose: [f32; 12],
     /// SemanticKITTI calib.txt text for this frame.

@@ -8,11 +8,11 @@ use glam::Affine3A;
 
 use super::ExportError;
 use super::atomic::{create_dir, write_atomic};
-use crate::backend::{CameraFrame, SensorFrames};
-use crate::gpu::types::NO_RETURN;
-use crate::labels::Class;
+use crate::abi::NO_RETURN;
+use crate::classes::Class;
+use crate::frame::FrameInputs;
+use crate::frame::{CameraFrame, SensorFrames};
 use crate::labels::boxes::{ObjectLabel, kitti_line};
-use crate::sim::FrameInputs;
 
 /// A file's path and its encoded bytes.
 pub type EncodedFile = (PathBuf, Vec<u8>);
@@ -202,7 +202,7 @@ fn camera_files(
 }
 
 fn row3x4(m: &Affine3A) -> [f32; 12] {
-    let r = crate::gpu::types::affine_rows(m);
+    let r = crate::abi::affine_rows(m);
     [
         r[0][0], r[0][1], r[0][2], r[0][3], r[1][0], r[1][1], r[1][2], r[1][3], r[2][0], r[2][1],
         r[2][2], r[2][3],
@@ -245,7 +245,7 @@ pub fn calib_text(inputs: &FrameInputs) -> String {
         // Projection of the reference (camera 0 optical) frame into camera i.
         let ref_cam = &inputs.cameras[0];
         let cam_from_ref = cam.vehicle_from_camera.inverse() * ref_cam.vehicle_from_camera;
-        let rt = crate::gpu::types::affine_rows(&cam_from_ref);
+        let rt = crate::abi::affine_rows(&cam_from_ref);
         let mut p = [0.0f32; 12];
         for r in 0..3 {
             for col in 0..4 {
@@ -275,7 +275,7 @@ pub fn calib_text(inputs: &FrameInputs) -> String {
 }
 
 /// A KITTI velodyne point: x, y, z, intensity as little-endian f32.
-fn point_bytes(h: &crate::gpu::types::LidarHit) -> [u8; 16] {
+fn point_bytes(h: &crate::abi::LidarHit) -> [u8; 16] {
     let mut b = [0u8; 16];
     for (k, v) in [h.x, h.y, h.z, h.intensity].iter().enumerate() {
         b[4 * k..4 * k + 4].copy_from_slice(&v.to_le_bytes());

@@ -3,9 +3,9 @@
 
 use glam::Vec3;
 
-use crate::cpu::bvh::xform_point;
+use crate::backend::cpu::bvh::xform_point;
+use crate::frame::FrameInputs;
 use crate::geometry::GeometryPool;
-use crate::sim::FrameInputs;
 
 /// Encodes all instances of a frame as one binary little-endian PLY; returns the bytes and the
 /// number of faces.

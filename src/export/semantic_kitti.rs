@@ -73,7 +73,7 @@ pub fn poses_text(world_from_camera: &[[f32; 12]]) -> String {
     let mut out = String::new();
     for p in world_from_camera {
         let rel = first_from_world * affine_from_rows(p);
-        let r = crate::gpu::types::affine_rows(&rel);
+        let r = crate::abi::affine_rows(&rel);
         let nums: Vec<String> = r
             .iter()
             .flat_map(|row| row.iter())

@@ -5,13 +5,13 @@
 
 use glam::Vec3;
 
-use super::materials::id as mat;
 use super::mesh::Mesh;
 use super::people::{Person, cyclist_mesh, label_box, pedestrian_mesh};
 use super::vehicles::{BodyType, VehicleShape, paint_for, vehicle_mesh};
-use crate::labels::Class;
+use crate::classes::Class;
 use crate::rng::{hash3, u01};
 use crate::scenario::ActorKind;
+use crate::scenario::materials::id as mat;
 
 pub fn class_of(kind: ActorKind) -> Class {
     match kind {

@@ -4,7 +4,7 @@
 
 use glam::Vec3;
 
-use crate::gpu::types::BvhNode;
+use crate::abi::BvhNode;
 
 /// Most items in a leaf.
 pub const MAX_LEAF: usize = 4;
@@ -382,7 +382,7 @@ fn sah_split(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpu::types::EMPTY_SLOT;
+    use crate::abi::EMPTY_SLOT;
 
     fn random_boxes(n: usize) -> Vec<Aabb> {
         (0..n)

@@ -5,7 +5,7 @@
 use glam::{Vec2, Vec3};
 
 use super::mesh::Mesh;
-use crate::labels::Class;
+use crate::classes::Class;
 
 /// Grid cell side, metres.
 const CELL_M: f32 = 4.0;

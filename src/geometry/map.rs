@@ -4,11 +4,11 @@
 
 use glam::{Vec2, Vec3};
 
-use super::materials::id as mat;
 use super::mesh::Mesh;
 use super::vegetation::{TreeKind, tree_mesh};
-use crate::labels::Class;
+use crate::classes::Class;
 use crate::rng::SceneRng;
+use crate::scenario::materials::id as mat;
 use crate::scenario::{ActorKind, ActorSpec, BoxClass, MapSpec, Markings, RoadShape, RoadSpec};
 
 /// Height of the terrain plane; roads and the ego's wheels are at z = 0.
@@ -614,6 +614,45 @@ pub fn build_static_world(map: &MapSpec, seed: u64) -> StaticWorld {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn centerline_length_is_the_scenario_road_length() {
+        for shape in [
+            RoadShape::Straight {
+                from: (-3.0, 4.0),
+                to: (120.0, -7.5),
+            },
+            RoadShape::Arc {
+                center: (5.0, 5.0),
+                radius_m: 37.0,
+                start_deg: -20.0,
+                end_deg: 135.0,
+            },
+        ] {
+            let cl = Centerline::from_shape(&shape).length();
+            assert!(
+                (cl - shape.length_m()).abs() < 1e-4 * cl,
+                "{shape:?}: {cl} vs {}",
+                shape.length_m()
+            );
+            // The end of the line is `length` along it.
+            let (end, _) = Centerline::from_shape(&shape).at(shape.length_m());
+            let expect = match shape {
+                RoadShape::Straight { to, .. } => Vec2::new(to.0, to.1),
+                RoadShape::Arc {
+                    center,
+                    radius_m,
+                    end_deg,
+                    ..
+                } => {
+                    Vec2::new(center.0, center.1)
+                        + radius_m
+                            * Vec2::new(end_deg.to_radians().cos(), end_deg.to_radians().sin())
+                }
+            };
+            assert!(end.distance(expect) < 1e-3, "{shape:?}: {end} vs {expect}");
+        }
+    }
 
     #[test]
     fn arc_centerline_is_parameterised_by_length() {

@@ -3,7 +3,7 @@
 
 use glam::{Affine3A, Quat, Vec2, Vec3};
 
-use crate::labels::Class;
+use crate::classes::Class;
 
 #[derive(Clone, Debug, Default)]
 pub struct Mesh {

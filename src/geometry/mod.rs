@@ -4,7 +4,6 @@ pub mod actors;
 pub mod bvh;
 pub mod ground;
 pub mod map;
-pub mod materials;
 pub mod mesh;
 pub mod people;
 pub mod pool;

@@ -15,9 +15,9 @@ use std::f32::consts::{PI, TAU};
 use glam::{Mat3, Quat, Vec2, Vec3};
 use serde::{Deserialize, Serialize};
 
-use super::materials::id as mat;
 use super::mesh::Mesh;
-use crate::labels::Class;
+use crate::classes::Class;
+use crate::scenario::materials::id as mat;
 
 /// Most triangles a pedestrian mesh may have.
 pub const PEDESTRIAN_TRIANGLE_BUDGET: usize = 1_500;

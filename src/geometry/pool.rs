@@ -5,7 +5,7 @@ use glam::{Affine3A, Vec3};
 
 use super::bvh::{self, Aabb};
 use super::mesh::Mesh;
-use crate::gpu::types::{BvhNode, EMPTY_SLOT, Instance, Triangle, affine_rows};
+use crate::abi::{BvhNode, EMPTY_SLOT, Instance, Triangle, affine_rows};
 
 /// Index of a mesh in a [`GeometryPool`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -11,10 +11,10 @@ use std::f32::consts::TAU;
 
 use glam::{Mat3, Quat, Vec3};
 
-use super::materials::id as mat;
 use super::mesh::Mesh;
-use crate::labels::Class;
+use crate::classes::Class;
 use crate::rng::SplitMix64;
+use crate::scenario::materials::id as mat;
 
 /// Most triangles one tree may have.
 pub const TREE_TRIANGLE_BUDGET: usize = 6_000;

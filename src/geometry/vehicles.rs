@@ -20,9 +20,9 @@ use std::f32::consts::{FRAC_PI_2, PI, TAU};
 use glam::{Vec2, Vec3};
 use serde::{Deserialize, Serialize};
 
-use super::materials::id as mat;
 use super::mesh::{Mesh, ray_triangle};
-use crate::labels::Class;
+use crate::classes::Class;
+use crate::scenario::materials::id as mat;
 
 /// The body types procedural vehicles are built from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -1488,7 +1488,7 @@ fn interior(m: &mut Mesh, lay: &Layout, body: BodyType, class: Class) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::materials;
+    use crate::scenario::materials;
 
     /// A small deterministic uniform generator for the tests (xorshift).
     fn uniforms(seed: u32) -> impl FnMut() -> f32 {

@@ -4,13 +4,13 @@
 
 use glam::{Affine3A, Vec3};
 
-use super::Class;
 use super::masks::{InstanceMask, instance_masks};
-use crate::backend::CameraFrame;
+use crate::abi::CameraParams;
+use crate::classes::Class;
+use crate::frame::CameraFrame;
+use crate::frame::{CameraInputs, LidarInputs, ObjectState};
 use crate::geometry::GeometryPool;
-use crate::gpu::types::CameraParams;
 use crate::sensors::lidar::{column_fraction, world_from_lidar_at};
-use crate::sim::{CameraInputs, LidarInputs, ObjectState};
 
 /// Objects whose visible box is shorter than this, or that show fewer pixels, are written as
 /// `DontCare` regions, as KITTI does for objects too small to label.
@@ -477,7 +477,7 @@ pub fn kitti_line(l: &ObjectLabel) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::bvh::{SceneView, trace, xform_dir, xform_point};
+    use crate::backend::cpu::bvh::{SceneView, trace, xform_dir, xform_point};
     use crate::geometry::{Placement, build_tlas};
 
     /// The rasterized silhouette is the one rays through the same pixel centres find: every
@@ -487,9 +487,9 @@ mod tests {
     fn raster_coverage_equals_rays_through_the_samples() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/kitti_urban.ron");
         let (scenario, _) = crate::scenario::load(&path).unwrap();
-        let mut sim = crate::sim::Simulation::new(scenario);
+        let mut sim = crate::world::Simulation::new(scenario);
         let pool = sim.assets.pool.clone();
-        let materials = crate::geometry::materials::gpu_table();
+        let materials = crate::scenario::materials::gpu_table();
         let (mut samples, mut covered_total, mut differ, mut objects, mut strided) =
             (0, 0, 0, 0, 0);
         for frame in [0, 12] {

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::Class;
-use crate::backend::CameraFrame;
+use crate::classes::Class;
+use crate::frame::CameraFrame;
 
 /// A pixel count and the inclusive box `[x0, y0, x1, y1]` around those pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,7 +94,7 @@ pub fn instance_masks(frame: &CameraFrame) -> Vec<InstanceMask> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpu::types::{PixelOut, pack_label};
+    use crate::abi::{PixelOut, pack_label};
     use crate::rng::hash3;
 
     /// Each instance's areas counted pixel by pixel.

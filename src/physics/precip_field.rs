@@ -16,7 +16,7 @@
 //! statistics of the sum stay those of the full distribution.
 //!
 //! The field is advanced on the CPU (the twin of `shaders/particles.wgsl`) and extracted once
-//! into [`crate::sim::FrameInputs`]: both backends read the same bytes.
+//! into the frame inputs (`frame::FrameInputs`): both backends read the same bytes.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -26,7 +26,7 @@ use super::precip::{
     Particle, PrecipConfig, PrecipError, PrecipParams, rain_number_density_above_per_m3,
     snow_number_density_above_per_m3,
 };
-use crate::gpu::types::ParticleGrid;
+use crate::abi::ParticleGrid;
 
 /// Half width of the field box around the ego, metres (x and y).
 pub const FIELD_HALF_XY_M: f32 = 12.0;

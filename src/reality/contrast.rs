@@ -21,7 +21,7 @@
 
 use super::dataset::sibling_of;
 use super::error::{RealityError, Result};
-use crate::labels::Class;
+use crate::classes::Class;
 use crate::sensors::camera_model::linear_from_code;
 use serde::{Deserialize, Serialize};
 use std::path::Path;

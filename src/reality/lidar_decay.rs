@@ -18,7 +18,7 @@
 
 use super::error::{RealityError, Result};
 use super::readers::{read_bytes, read_lidar};
-use crate::labels::Class;
+use crate::classes::Class;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -90,7 +90,7 @@ impl DecayAcc {
                 continue;
             }
             let cos = -z / r;
-            let w = crate::cpu::lidar::wet_return_factor(cos as f32, m.wetness as f32) as f64;
+            let w = crate::sensors::lidar::wet_return_factor(cos as f32, m.wetness as f32) as f64;
             if w <= 0.0 {
                 continue;
             }
@@ -188,7 +188,7 @@ mod tests {
             let r = 3.0 + k as f64 * 0.05;
             let z = -1.7;
             let cos = -z / r;
-            let w = crate::cpu::lidar::wet_return_factor(cos as f32, m.wetness as f32) as f64;
+            let w = crate::sensors::lidar::wet_return_factor(cos as f32, m.wetness as f32) as f64;
             let f2 = m.falloff_range_m.powi(2);
             let i = 0.4 * rho * cos * w * (-2.0 * alpha * r).exp() * f2 / (f2 + r * r);
             let x = (r * r - z * z).sqrt();

@@ -4,6 +4,9 @@
 //! expected. Parsing never panics on bad input.
 
 mod checks;
+pub mod lidar_presets;
+pub mod materials;
+pub mod sweep;
 mod types;
 
 pub use checks::{MAX_CHANNELS, MAX_IMAGE_SIDE};
@@ -393,7 +396,7 @@ fn check_drive(
             format!("expected a lane in -{n}..={}, found {}", n - 1, d.lane),
         ));
     }
-    let len = crate::geometry::map::Centerline::from_shape(&road.shape).length();
+    let len = road.shape.length_m();
     if d.s_m > len {
         return Err((
             format!("{f}.s_m"),
@@ -488,7 +491,7 @@ fn check_rare_event(k: usize, e: &RareEvent, s: &Scenario) -> Result<(), FieldEr
                     format!("expected a lane in -{n}..={}, found {lane}", n - 1),
                 ));
             }
-            let len = crate::geometry::map::Centerline::from_shape(&r.shape).length();
+            let len = r.shape.length_m();
             if !(s_m.is_finite() && (0.0..=len).contains(&s_m)) {
                 return Err((
                     format!("{f}.s_m"),
@@ -629,7 +632,7 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
         finite_pair(format!("{f}.center"), b.center)?;
         positive_size(format!("{f}.size_m"), b.size_m)?;
         if let Some(m) = &b.material {
-            crate::geometry::materials::lookup(m).map_err(|e| (format!("{f}.material"), e))?;
+            materials::lookup(m).map_err(|e| (format!("{f}.material"), e))?;
         }
     }
     for (i, a) in s.actors.iter().enumerate() {
@@ -638,7 +641,7 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
             positive_size(format!("{f}.size_m"), size)?;
         }
         if let Some(m) = &a.material {
-            crate::geometry::materials::lookup(m).map_err(|e| (format!("{f}.material"), e))?;
+            materials::lookup(m).map_err(|e| (format!("{f}.material"), e))?;
         }
         match &a.drive {
             Some(d) => check_drive(&f, d, a.kind, s)?,

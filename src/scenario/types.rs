@@ -103,6 +103,21 @@ pub enum RoadShape {
     },
 }
 
+impl RoadShape {
+    /// Length of the centre line, metres (`geometry::map::Centerline` walks the same line).
+    pub fn length_m(&self) -> f32 {
+        match *self {
+            RoadShape::Straight { from, to } => (to.0 - from.0).hypot(to.1 - from.1),
+            RoadShape::Arc {
+                radius_m,
+                start_deg,
+                end_deg,
+                ..
+            } => radius_m * (end_deg.to_radians() - start_deg.to_radians()),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RoadSpec {
@@ -812,14 +827,14 @@ impl TryFrom<LidarSpecRaw> for LidarSpec {
     type Error = String;
 
     fn try_from(raw: LidarSpecRaw) -> Result<Self, String> {
-        crate::sensors::lidar_presets::resolve(raw)
+        crate::scenario::lidar_presets::resolve(raw)
     }
 }
 
 impl LidarSpec {
     /// A preset mounted at `pose`, every value from the preset.
     pub fn from_preset(preset: LidarPreset, pose: MountPose) -> Self {
-        crate::sensors::lidar_presets::resolve(LidarSpecRaw {
+        crate::scenario::lidar_presets::resolve(LidarSpecRaw {
             preset: Some(preset),
             pose,
             ..Default::default()

@@ -5,7 +5,7 @@
 
 use glam::{Affine3A, Vec3};
 
-use crate::gpu::types::GpuLight;
+use crate::abi::GpuLight;
 use crate::scenario::{ExposureMode, LightSwitch};
 
 /// Candela (and cd/m²) to the sky model's units.

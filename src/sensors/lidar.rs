@@ -4,9 +4,9 @@
 
 use glam::{Affine3A, Vec3};
 
-use crate::backend::LidarFrame;
-use crate::gpu::types::{LidarHit, LidarParams, NO_RETURN, affine_rows};
-use crate::labels::Class;
+use crate::abi::{LidarHit, LidarParams, NO_RETURN, affine_rows};
+use crate::classes::Class;
+use crate::frame::LidarFrame;
 use crate::physics::precip;
 use crate::scenario::{LidarSpec, Weather};
 
@@ -36,6 +36,15 @@ pub fn min_power_per_m2(detection_range_m: f32) -> f32 {
 }
 
 /// Sweep duration, seconds.
+/// The share of a ground return that crosses a water film of `wetness` (0–1) both ways: the
+/// film's Fresnel transmission (Schlick, n = 1.33) squared, blended with a dry road by the
+/// wetness. The CPU backend's lane version (`backend::cpu::lidar`) is tested against this.
+pub fn wet_return_factor(cos_inc: f32, wetness: f32) -> f32 {
+    let m = 1.0 - cos_inc;
+    let t = 1.0 - (0.02 + 0.98 * (m * m * m * m * m));
+    1.0 + (t * t - 1.0) * wetness
+}
+
 pub fn sweep_time_s(spec: &LidarSpec) -> f32 {
     1.0 / spec.rotation_hz
 }
@@ -85,7 +94,7 @@ pub fn lidar_params(
         tlas_root: 0,
         seed,
         frame,
-        return_mode: super::lidar_presets::return_mode_id(spec.return_mode),
+        return_mode: crate::scenario::lidar_presets::return_mode_id(spec.return_mode),
         min_power_per_m2: min_power_per_m2(spec.detection_range_m),
         noise_stddev_m: spec.noise_stddev_m,
         overlap_start_m: spec.overlap_start_m,

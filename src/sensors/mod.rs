@@ -3,7 +3,6 @@
 
 pub mod camera_model;
 pub mod lidar;
-pub mod lidar_presets;
 pub mod sky;
 
 use glam::{Affine3A, EulerRot, Mat3, Quat, Vec3};

@@ -2,6 +2,7 @@
 
 use bevy_ecs::prelude::*;
 
+pub use crate::frame::BrakingSample;
 use crate::scenario::Weather;
 
 /// Fixed-step clock.
@@ -58,29 +59,6 @@ impl RoadSurfaces {
                 .get(road)
                 .map_or(crate::physics::friction::SurfaceKind::Dry, |s| s.kind()),
         }
-    }
-}
-
-/// One vehicle's braking: its deceleration over a tick and the tyre–road friction it braked on.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct BrakingSample {
-    /// Label instance id; 0 for the ego.
-    pub instance_id: u32,
-    pub decel_m_per_s2: f32,
-    pub mu: f32,
-}
-
-impl BrakingSample {
-    /// How hard relative to the friction: deceleration / μ (m/s²; the limit is g).
-    pub fn per_mu(&self) -> f32 {
-        self.decel_m_per_s2 / self.mu
-    }
-
-    /// Harder than `other`, ties to the lower instance id (so the record does not depend on
-    /// query order).
-    pub fn harder_than(&self, other: &BrakingSample) -> bool {
-        let (a, b) = (self.per_mu(), other.per_mu());
-        a > b || (a == b && self.instance_id < other.instance_id)
     }
 }
 

@@ -33,14 +33,14 @@ fn gpu_or_fail<T>(made: Result<T, BackendError>) -> T {
 
 /// The GPU backend on any adapter, hardware first (lavapipe in CI).
 pub fn gpu_backend(pool: &GeometryPool) -> Box<dyn Backend> {
-    let b = gpu_or_fail(verisim::gpu::GpuBackend::new(pool));
+    let b = gpu_or_fail(verisim::backend::gpu::GpuBackend::new(pool));
     eprintln!("GPU test on {}", b.describe());
     Box::new(b)
 }
 
 /// A GPU context on any adapter, hardware first.
-pub fn gpu_context() -> verisim::gpu::GpuContext {
-    gpu_or_fail(verisim::gpu::GpuContext::new())
+pub fn gpu_context() -> verisim::backend::gpu::GpuContext {
+    gpu_or_fail(verisim::backend::gpu::GpuContext::new())
 }
 
 /// Which backend a test body runs on: each check that holds on both is one body with a
@@ -54,7 +54,7 @@ pub enum On {
 /// The backend `on` names, for `pool`.
 pub fn backend(on: On, pool: &GeometryPool) -> Box<dyn Backend> {
     match on {
-        On::Cpu => Box::new(verisim::cpu::CpuBackend::new(pool)),
+        On::Cpu => Box::new(verisim::backend::cpu::CpuBackend::new(pool)),
         On::Gpu => gpu_backend(pool),
     }
 }
@@ -126,13 +126,13 @@ pub fn assert_same_dataset(a: &Path, b: &Path) {
 /// Whether two actors' footprints, oriented rectangles of (length, width) at their poses,
 /// overlap (separating-axis test).
 pub fn footprints_overlap(
-    a: &verisim::sim::ActorState,
+    a: &verisim::world::ActorState,
     size_a: (f32, f32),
-    b: &verisim::sim::ActorState,
+    b: &verisim::world::ActorState,
     size_b: (f32, f32),
 ) -> bool {
     use glam::Vec2;
-    let rect = |s: &verisim::sim::ActorState, (l, w): (f32, f32)| {
+    let rect = |s: &verisim::world::ActorState, (l, w): (f32, f32)| {
         let f = Vec2::from_angle(s.yaw_rad);
         (s.position.truncate(), f, f.perp(), l / 2.0, w / 2.0)
     };

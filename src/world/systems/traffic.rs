@@ -8,6 +8,7 @@
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 
+use crate::frame::BrakingSample;
 use crate::physics::lateral::{
     Pose2, PurePursuitParams, bicycle_step, pure_pursuit_steer_near, steer_toward_rad,
     wrap_angle_rad,
@@ -23,7 +24,7 @@ use crate::world::components::{
     Accel, Actor, DriveMode, Driver, Ego, LaneChange, LaneRider, Pose, Speed,
 };
 use crate::world::lanes::{LaneGraph, SignalState};
-use crate::world::resources::{BrakingLog, BrakingSample, RoadSurfaces, SimClock, SimRng};
+use crate::world::resources::{BrakingLog, RoadSurfaces, SimClock, SimRng};
 
 /// How far ahead leaders are searched, metres.
 const LOOKAHEAD_M: f32 = 150.0;

@@ -10,10 +10,11 @@ pub mod particle_grid;
 
 use std::collections::VecDeque;
 
-use crate::backend::{Backend, BackendError, CameraFrame, LidarFrame, SensorFrames};
+use crate::abi::GpuMaterial;
+use crate::backend::{Backend, BackendError};
+use crate::frame::FrameInputs;
+use crate::frame::{CameraFrame, LidarFrame, SensorFrames};
 use crate::geometry::GeometryPool;
-use crate::gpu::types::GpuMaterial;
-use crate::sim::FrameInputs;
 
 pub struct CpuBackend {
     pool: GeometryPool,
@@ -26,7 +27,7 @@ impl CpuBackend {
     pub fn new(pool: &GeometryPool) -> Self {
         CpuBackend {
             pool: pool.clone(),
-            materials: crate::geometry::materials::gpu_table(),
+            materials: crate::scenario::materials::gpu_table(),
             done: VecDeque::new(),
         }
     }
@@ -61,8 +62,8 @@ impl Backend for CpuBackend {
     fn render(&mut self, inputs: &FrameInputs) -> Result<SensorFrames, BackendError> {
         let scene = self.view(inputs);
         let field = particle_grid::GridView::new(&inputs.precip);
-        let cameras = inputs
-            .cameras
+        let prepared = super::exposure::prepare_cameras(&self.pool, inputs);
+        let cameras = prepared
             .iter()
             .map(|c| CameraFrame {
                 width: c.params.width,

@@ -4,7 +4,7 @@
 
 use glam::{IVec3, Vec3};
 
-use crate::gpu::types::ParticleGrid;
+use crate::abi::ParticleGrid;
 use crate::physics::precip::Particle;
 use crate::physics::precip_field::{PrecipInputs, empty_grid};
 

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::backend::{Backend, BackendError, BackendKind, SensorFrames, create_backend};
+use crate::backend::{Backend, BackendError, BackendKind, create_backend};
 use crate::export::ExportError;
 use crate::export::atomic::{
     create_dir, link_atomic, relative_target, sync_dir, write_atomic, write_atomic_with,
@@ -29,13 +29,16 @@ use crate::export::dataset::{
 use crate::export::kitti::{EncodedFile, KittiLayout, calib_text, encode_frame};
 use crate::export::manifest::{SCENARIO_COPY, SCENARIO_RESOLVED, finalize, write_incomplete};
 use crate::export::semantic_kitti;
+use crate::frame::FrameInputs;
+use crate::frame::SensorFrames;
 use crate::geometry::GeometryPool;
 use crate::labels::boxes::label_camera_masked;
 use crate::labels::masks::{InstanceMask, instance_masks};
 use crate::rng::{hash3, seed32};
 use crate::scenario::{Scenario, ScenarioError, Source};
-use crate::sim::{FrameInputs, Simulation};
-use crate::sweep::{self, EpisodeDraw};
+use crate::world::Simulation;
+
+use crate::scenario::sweep::EpisodeDraw;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -328,7 +331,7 @@ fn encode_dataset_frame(
         .map(|c| c.world_from_camera)
         .or_else(|| inputs.lidar.as_ref().map(|l| l.world_from_lidar))
         .unwrap_or(inputs.world_from_ego);
-    let rows = crate::gpu::types::affine_rows(&pose);
+    let rows = crate::abi::affine_rows(&pose);
     let record = FrameRecord {
         frame: f,
         seed: inputs.seed,
@@ -541,7 +544,7 @@ struct EpisodeState {
 
 impl EpisodeState {
     fn new(scenario: &Scenario, episode: u32) -> Result<Self, ScenarioError> {
-        let (sc, draw) = sweep::episode_scenario(scenario, episode)?;
+        let (sc, draw) = crate::scenario::sweep::episode_scenario(scenario, episode)?;
         let sim = Simulation::new(sc);
         Ok(EpisodeState {
             episode,
@@ -581,7 +584,7 @@ pub fn render_with(
 ) -> Result<RenderSummary, RenderError> {
     let start = Instant::now();
     let started = now_rfc3339();
-    sweep::precheck(scenario)?;
+    crate::scenario::sweep::precheck(scenario)?;
     let formats = if opts.formats.is_empty() {
         Format::all()
     } else {
@@ -603,7 +606,7 @@ pub fn render_with(
     let mut state: Option<EpisodeState> = None;
     let mut backend: Option<Box<dyn Backend>> = None;
     if let Some(&f) = todo.first() {
-        let st = EpisodeState::new(scenario, sweep::episode_of(scenario, f))?;
+        let st = EpisodeState::new(scenario, crate::scenario::sweep::episode_of(scenario, f))?;
         backend = Some(make_backend(&st.sim.assets.pool)?);
         state = Some(st);
     }
@@ -771,7 +774,7 @@ pub fn render_with(
         };
         'frames: for &f in &todo {
             let t = Instant::now();
-            let episode = sweep::episode_of(scenario, f);
+            let episode = crate::scenario::sweep::episode_of(scenario, f);
             if state.as_ref().is_none_or(|s| s.episode != episode) {
                 let next = match EpisodeState::new(scenario, episode) {
                     Ok(x) => x,
@@ -805,7 +808,7 @@ pub fn render_with(
             let st = state.as_mut().expect("set above");
             let b = backend.as_mut().expect("set above");
             st.sim
-                .advance_to_frame(f - sweep::episode_start(scenario, f));
+                .advance_to_frame(f - crate::scenario::sweep::episode_start(scenario, f));
             let mut inputs = st.sim.frame_inputs();
             at_global_frame(&mut inputs, scenario.run.seed, f);
             let t_submit = Instant::now();

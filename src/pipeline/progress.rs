@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::render::{Progress, RenderSummary};
+use crate::pipeline::render::{Progress, RenderSummary};
 
 /// How progress is shown (`render --progress`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -6,17 +6,18 @@ use std::collections::HashMap;
 use bevy_ecs::prelude::*;
 use glam::{Affine3A, Vec2, Vec3};
 
+use crate::abi::{CameraParams, GpuLight, affine_rows};
+use crate::frame::{CameraInputs, FrameInputs, LidarInputs, ObjectState};
 use crate::geometry::actors::{LookKey, build_look, class_of, look_key};
 use crate::geometry::ground::GroundMap;
 use crate::geometry::map::{build_static_world, tree_variant};
-use crate::geometry::{GeometryPool, MeshId, Placement, Tlas, build_tlas_swept, materials};
-use crate::gpu::types::{CameraParams, GpuLight, LidarParams, affine_rows};
-use crate::labels::Class;
+use crate::geometry::{GeometryPool, MeshId, Placement, build_tlas_swept};
 use crate::physics::friction::RoadSurface;
 use crate::physics::lateral::{BicycleParams, Pose2};
 use crate::physics::longitudinal::IdmParams;
 use crate::physics::vehicle::VehicleType;
 use crate::rng::{hash3, seed32, u01};
+use crate::scenario::materials;
 use crate::scenario::{ActorKind, ActorSpec, DriveSpec, RareEvent, Scenario, TrafficSpec};
 use crate::sensors::{self, sky};
 use crate::world::components::*;
@@ -24,82 +25,6 @@ use crate::world::lanes::LaneGraph;
 use crate::world::resources::*;
 use crate::world::schedule::build_schedule;
 use crate::world::systems::pedestrians::{StepOut, Walker, route_crossings};
-
-/// One labeled object as placed in a frame.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ObjectState {
-    pub instance_id: u32,
-    pub kind: ActorKind,
-    pub class: Class,
-    /// Length, width, height of the label box (origin at the bottom centre).
-    pub size_m: Vec3,
-    /// Pose at the frame time (KITTI boxes are at the frame timestamp).
-    pub world_from_object: Affine3A,
-    pub mesh: MeshId,
-    /// Motion over the frame interval, from the simulation's last tick (world m/s, rad/s).
-    pub velocity_m_per_s: Vec3,
-    pub yaw_rate_rad_per_s: f32,
-}
-
-impl ObjectState {
-    /// Pose `time_s` seconds from the frame time (as the renderers place it).
-    pub fn world_from_object_at(&self, time_s: f32) -> Affine3A {
-        crate::geometry::pool::moved(
-            &self.world_from_object,
-            self.velocity_m_per_s,
-            self.yaw_rate_rad_per_s,
-            time_s,
-        )
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct CameraInputs {
-    pub params: CameraParams,
-    pub vehicle_from_camera: Affine3A,
-    pub world_from_camera: Affine3A,
-    /// Lamps lighting this camera's frame (street lights, head- and tail-lights).
-    pub lights: Vec<GpuLight>,
-    /// Words of the lamp grid (`camera_model::LightGrid`; empty when
-    /// `params.light_grid_cells` = 0).
-    pub light_grid: Vec<u32>,
-}
-
-#[derive(Clone, Debug)]
-pub struct LidarInputs {
-    pub params: LidarParams,
-    /// (cos, sin) of each beam's elevation.
-    pub beams: Vec<[f32; 2]>,
-    /// (cos, sin) of each column's azimuth.
-    pub columns: Vec<[f32; 2]>,
-    pub vehicle_from_lidar: Affine3A,
-    pub world_from_lidar: Affine3A,
-    /// Duration of one sweep (1 / rotation rate), seconds; the per-point firing times follow
-    /// from it (`sensors::lidar::slot_time_s`).
-    pub sweep_s: f32,
-}
-
-/// Everything a backend needs to render one frame.
-#[derive(Clone, Debug)]
-pub struct FrameInputs {
-    pub frame: u32,
-    pub time_s: f64,
-    pub seed: u32,
-    pub tlas: Tlas,
-    pub objects: Vec<ObjectState>,
-    pub world_from_ego: Affine3A,
-    pub cameras: Vec<CameraInputs>,
-    pub lidar: Option<LidarInputs>,
-    /// Times (s from the frame time) at which rays are cast this frame: the lidar sweep with
-    /// motion distortion, the camera exposure with motion blur. The TLAS bounds each moving
-    /// instance over this window.
-    pub motion_window_s: [f32; 2],
-    /// The explicit precipitation particles around the rig and their grid (built per frame);
-    /// both backends read these bytes.
-    pub precip: crate::physics::precip_field::PrecipInputs,
-    /// The hardest braking (relative to friction) in the ticks since the previous frame.
-    pub braking: Option<BrakingSample>,
-}
 
 /// One actor's state at a tick (for `verisim simulate`).
 #[derive(Clone, Debug, PartialEq)]
@@ -482,39 +407,6 @@ impl Simulation {
             }
         }
         lights
-    }
-
-    /// Sets the exposure from the camera's mode: auto meters the frame on the CPU (a coarse
-    /// grid of centre rays) so both backends use the same exposure.
-    fn meter_exposure(
-        &self,
-        spec: &crate::scenario::CameraSpec,
-        mut params: CameraParams,
-        tlas: &Tlas,
-        lights: &[GpuLight],
-    ) -> CameraParams {
-        use crate::scenario::ExposureMode;
-        use crate::sensors::camera_model::choose_exposure;
-        let mean = match spec.exposure_mode {
-            ExposureMode::Manual { .. } => 0.0,
-            ExposureMode::Auto { .. } => {
-                let materials = materials::gpu_table();
-                let scene = crate::cpu::bvh::SceneView {
-                    blas_nodes: &self.assets.pool.nodes,
-                    triangles: &self.assets.pool.triangles,
-                    instances: &tlas.instances,
-                    tlas_nodes: &tlas.nodes,
-                    materials: &materials,
-                    tlas_root: 0,
-                };
-                let mut m = params;
-                m.rain_density_per_m3 = 0.0;
-                m.snow_density_per_m3 = 0.0;
-                crate::cpu::camera::meter_mean_luminance(&scene, &m, lights, 48, 16)
-            }
-        };
-        params.exposure = choose_exposure(&spec.exposure_mode, mean, spec.exposure);
-        params
     }
 
     /// Builds the world of a validated scenario.
@@ -912,9 +804,6 @@ impl Simulation {
                 self.frame,
                 lights.len() as u32,
             );
-            let mut params = self.meter_exposure(spec, params, &tlas, &lights);
-            // The lamp grid depends on the exposure (a lamp's reach is where its light falls
-            // under LAMP_CUTOFF after exposure).
             // No scene point lies below the scene's bounds (1 m of margin for particles).
             let floor_z = tlas
                 .nodes
@@ -922,14 +811,15 @@ impl Simulation {
                 .and_then(|n| n.bounds())
                 .map_or(0.0, |b| b.0[2])
                 - 1.0;
-            let grid = sensors::camera_model::build_light_grid(&lights, params.exposure, floor_z);
-            params.light_grid_cells = grid.cells;
             cameras.push(CameraInputs {
                 params,
                 vehicle_from_camera: m.vehicle_from_camera,
                 world_from_camera,
                 lights: lights.clone(),
-                light_grid: grid.words,
+                light_grid: Vec::new(),
+                exposure_mode: spec.exposure_mode,
+                exposure_compensation: spec.exposure,
+                floor_z,
             });
         }
         let ego_velocity = self

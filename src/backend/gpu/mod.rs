@@ -4,16 +4,16 @@
 
 pub mod particles;
 pub mod shaders;
-pub mod types;
 
 use std::sync::mpsc;
 
 use wgpu::util::DeviceExt;
 
-use crate::backend::{Backend, BackendError, CameraFrame, LidarFrame, SensorFrames};
+use crate::abi::{LidarHit, PixelOut};
+use crate::backend::{Backend, BackendError};
+use crate::frame::FrameInputs;
+use crate::frame::{CameraFrame, LidarFrame, SensorFrames};
 use crate::geometry::GeometryPool;
-use crate::sim::FrameInputs;
-use types::{LidarHit, PixelOut};
 
 /// Which adapters a caller accepts. Software adapters (llvmpipe/lavapipe, WARP,
 /// SwiftShader: `DeviceType::Cpu`) render far slower than the CPU backend, so `--backend auto`
@@ -435,6 +435,8 @@ fn frames_in_flight_setting() -> usize {
 
 pub struct GpuBackend {
     ctx: GpuContext,
+    /// The meshes on the host too: the exposure stage meters with the CPU twin.
+    pool: GeometryPool,
     blas_nodes: wgpu::Buffer,
     triangles: wgpu::Buffer,
     materials: wgpu::Buffer,
@@ -507,13 +509,14 @@ impl GpuBackend {
     pub fn with_context(ctx: GpuContext, pool: &GeometryPool) -> Self {
         let device = &ctx.device;
         use wgpu::BufferUsages as U;
-        let materials = crate::geometry::materials::gpu_table();
+        let materials = crate::scenario::materials::gpu_table();
         let stages = shaders::stages();
         let find = |n: &str| stages.iter().find(|s| s.0 == n).expect("stage exists");
         let (_, lidar_src, lidar_entry) = find("lidar");
         let (_, camera_src, camera_entry) = find("camera");
         let (_, sensor_src, sensor_entry) = find("camera_sensor");
         GpuBackend {
+            pool: pool.clone(),
             blas_nodes: storage_init(device, "blas nodes", bytemuck::cast_slice(&pool.nodes)),
             triangles: storage_init(device, "triangles", bytemuck::cast_slice(&pool.triangles)),
             materials: storage_init(device, "materials", bytemuck::cast_slice(&materials)),
@@ -635,6 +638,7 @@ impl Backend for GpuBackend {
 
     fn submit(&mut self, inputs: &FrameInputs) -> Result<(), BackendError> {
         let started = std::time::Instant::now();
+        let cameras = super::exposure::prepare_cameras(&self.pool, inputs);
         let ctx = &self.ctx;
         let reused = self.collector.free.lock().expect("not poisoned").pop();
         let mut rb = reused.unwrap_or_else(|| Readbacks::new(ctx));
@@ -666,7 +670,7 @@ impl Backend for GpuBackend {
             (
                 l.params.channels,
                 l.params.columns,
-                crate::cpu::lidar::output_slots(&l.params),
+                crate::backend::cpu::lidar::output_slots(&l.params),
             )
         });
         let lidar_bytes = |slots: usize| slots as u64 * size_of::<LidarHit>() as u64;
@@ -679,8 +683,7 @@ impl Backend for GpuBackend {
             self.lidar.output.ensure(&ctx.device, out_bytes);
             rb.lidar.ensure(&ctx.device, out_bytes);
         }
-        for ((c, bufs), readback) in inputs
-            .cameras
+        for ((c, bufs), readback) in cameras
             .iter()
             .zip(self.cameras.iter_mut())
             .zip(rb.cameras.iter_mut())
@@ -754,8 +757,7 @@ impl Backend for GpuBackend {
             readbacks.push((&rb.lidar.buffer, out_bytes));
             queries_used += 2;
         }
-        for ((c, bufs), readback) in inputs
-            .cameras
+        for ((c, bufs), readback) in cameras
             .iter()
             .zip(self.cameras.iter())
             .zip(rb.cameras.iter())
@@ -862,8 +864,7 @@ impl Backend for GpuBackend {
             readbacks: rb,
             submission,
             lidar: lidar_shape,
-            cameras: inputs
-                .cameras
+            cameras: cameras
                 .iter()
                 .map(|c| (c.params.width, c.params.height))
                 .collect(),

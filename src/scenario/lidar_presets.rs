@@ -230,7 +230,7 @@ pub fn resolve(raw: LidarSpecRaw) -> Result<LidarSpec, String> {
 
 /// Shorthand used by [`ReturnMode`] consumers.
 pub fn return_mode_id(m: ReturnMode) -> u32 {
-    use crate::gpu::types::{RETURN_DUAL, RETURN_LAST, RETURN_STRONGEST};
+    use crate::abi::{RETURN_DUAL, RETURN_LAST, RETURN_STRONGEST};
     match m {
         ReturnMode::Strongest => RETURN_STRONGEST,
         ReturnMode::Last => RETURN_LAST,

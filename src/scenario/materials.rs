@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::gpu::types::GpuMaterial;
+use crate::abi::GpuMaterial;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -15,7 +15,7 @@ use super::bvh::{
     safe_inv, slab4_t, slot_entry,
 };
 use super::lanes::Lanes3;
-use crate::gpu::types::{BvhNode, Instance, NO_RETURN, Triangle};
+use crate::abi::{BvhNode, Instance, NO_RETURN, Triangle};
 
 pub use super::lanes::LANES;
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::export::ExportError;
 use crate::scenario::Scenario;
-use crate::sim::{ActorState, Simulation};
+use crate::world::{ActorState, Simulation};
 
 pub const CSV_HEADER: &str =
     "tick,time_s,entity,kind,x_m,y_m,z_m,yaw_rad,speed_m_per_s,accel_m_per_s2,lane,surface,mu";

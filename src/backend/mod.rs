@@ -1,9 +1,12 @@
 //! The backend interface: the same [`FrameInputs`] in, the same [`SensorFrames`] out, on the
 //! GPU (wgpu compute) or on the CPU (rayon twins).
 
+use crate::frame::{FrameInputs, SensorFrames};
 use crate::geometry::GeometryPool;
-use crate::gpu::types::{LidarHit, PixelOut};
-use crate::sim::FrameInputs;
+
+pub mod cpu;
+pub mod exposure;
+pub mod gpu;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -42,36 +45,6 @@ pub enum BackendKind {
     Cpu,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct CameraFrame {
-    pub width: u32,
-    pub height: u32,
-    pub pixels: Vec<PixelOut>,
-}
-
-/// One slot per ray (`column * channels + beam`); slots with no return have label NO_RETURN.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LidarFrame {
-    pub channels: u32,
-    pub columns: u32,
-    pub hits: Vec<LidarHit>,
-}
-
-impl LidarFrame {
-    /// The returns only, in slot order.
-    pub fn points(&self) -> impl Iterator<Item = &LidarHit> {
-        self.hits
-            .iter()
-            .filter(|h| h.label != crate::gpu::types::NO_RETURN)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct SensorFrames {
-    pub cameras: Vec<CameraFrame>,
-    pub lidar: Option<LidarFrame>,
-}
-
 pub trait Backend {
     /// One line naming the backend and device.
     fn describe(&self) -> String;
@@ -101,18 +74,18 @@ pub trait Backend {
 }
 
 /// Creates the backend. `Auto` takes a hardware adapter or the CPU backend, `Gpu` any adapter
-/// (a software one with a warning); see [`crate::gpu::choose_adapter`]. The choice and its
+/// (a software one with a warning); see [`crate::backend::gpu::choose_adapter`]. The choice and its
 /// reason are logged once per process (a sweep makes a backend per episode).
 pub fn create_backend(
     kind: BackendKind,
     pool: &GeometryPool,
 ) -> Result<Box<dyn Backend>, BackendError> {
-    use crate::gpu::{AdapterUse, GpuBackend, GpuContext, pick_adapter};
+    use crate::backend::gpu::{AdapterUse, GpuBackend, GpuContext, pick_adapter};
     static LOGGED: std::sync::Once = std::sync::Once::new();
     let usage = match kind {
         BackendKind::Cpu => {
             LOGGED.call_once(|| log::info!("backend: cpu (asked for with --backend cpu)"));
-            return Ok(Box::new(crate::cpu::CpuBackend::new(pool)));
+            return Ok(Box::new(cpu::CpuBackend::new(pool)));
         }
         BackendKind::Gpu => AdapterUse::Any,
         BackendKind::Auto => AdapterUse::HardwareOnly,
@@ -139,7 +112,7 @@ pub fn create_backend(
                     log::info!("backend: cpu (no GPU adapter: {detail})")
                 }
             });
-            Ok(Box::new(crate::cpu::CpuBackend::new(pool)))
+            Ok(Box::new(cpu::CpuBackend::new(pool)))
         }
         Err(e) => Err(e),
     }

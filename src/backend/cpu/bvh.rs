@@ -2,7 +2,7 @@
 
 use glam::{Vec3, Vec4};
 
-use crate::gpu::types::{BvhNode, GpuMaterial, Instance, NO_RETURN, Triangle};
+use crate::abi::{BvhNode, GpuMaterial, Instance, NO_RETURN, Triangle};
 
 pub const MISS_T: f32 = 1.0e30;
 /// Stack sizes: a 4-wide traversal needs at most `3 * depth + 1` entries.

@@ -9,7 +9,7 @@ use super::packet::{LANES, PacketStacks, trace_packet};
 use super::particle_grid::{
     GridView, grid_walk_cell, grid_walk_next, grid_walk_owns, grid_walk_start,
 };
-use crate::gpu::types::{CameraParams, GpuLight, GpuMaterial, NO_RETURN, PixelOut};
+use crate::abi::{CameraParams, GpuLight, GpuMaterial, NO_RETURN, PixelOut};
 use crate::rng::{hash3, pcg_hash, rand, u01};
 
 use std::f32::consts::PI;

@@ -14,7 +14,7 @@ use super::packet::{PacketStacks, trace_packet};
 use super::particle_grid::{
     GridView, grid_walk_cell, grid_walk_next, grid_walk_owns, grid_walk_start,
 };
-use crate::gpu::types::{LidarHit, LidarParams, NO_RETURN, RETURN_DUAL, RETURN_LAST};
+use crate::abi::{LidarHit, LidarParams, NO_RETURN, RETURN_DUAL, RETURN_LAST};
 use crate::rng::rand;
 
 // Keep in sync with shaders/lidar.wgsl.
