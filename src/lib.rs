@@ -37,6 +37,8 @@ pub mod classes;
 #[doc(hidden)]
 pub mod export;
 #[doc(hidden)]
+pub mod files;
+#[doc(hidden)]
 pub mod frame;
 #[doc(hidden)]
 pub mod geometry;

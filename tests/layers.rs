@@ -16,6 +16,10 @@ const LAYERS: &[(&str, &str)] = &[
         "counter-based random numbers (the same on the CPU and in WGSL)",
     ),
     (
+        "files",
+        "crash-safe file writes (temporary file, sync, rename), disk-full detection",
+    ),
+    (
         "classes",
         "semantic classes: ids, names, KITTI types, colours",
     ),

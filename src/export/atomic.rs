@@ -1,32 +1,12 @@
-//! Crash-safe file writes: write a temporary file beside the target, then rename it over.
+//! Crash-safe dataset writes: `crate::files` with errors as [`ExportError`] (a full disk by
+//! its own variant), atomic links, directory syncs.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::ExportError;
 
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
-}
-
-/// Whether a file name is one of [`write_atomic`]'s temporary names (`.NAME.tmpPID`).
-pub fn is_temporary(name: &str) -> bool {
-    name.starts_with('.')
-        && name
-            .rsplit_once(".tmp")
-            .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// ENOSPC (Linux, macOS 28) and ERROR_DISK_FULL / ERROR_HANDLE_DISK_FULL (Windows 112, 39).
-fn is_disk_full(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::StorageFull
-        || matches!(e.raw_os_error(), Some(28))
-        || (cfg!(windows) && matches!(e.raw_os_error(), Some(112 | 39)))
-}
+pub use crate::files::is_temporary;
+use crate::files::{is_disk_full, temp_path};
 
 /// Writes `bytes` to `path` atomically and durably: readers see the old file or the whole new
 /// one, and after a power loss the new file is either absent or whole (its data is on disk
@@ -39,22 +19,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
 /// `durable`. Without it a killed process still leaves no torn file (rename is atomic), but a
 /// power loss may: the kernel can persist the rename before the data.
 pub fn write_atomic_with(path: &Path, bytes: &[u8], durable: bool) -> Result<(), ExportError> {
-    let tmp = temp_path(path);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.flush()?;
-        if durable {
-            f.sync_data()?;
-        }
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(write_error(path, e));
-    }
-    Ok(())
+    crate::files::write_atomic(path, bytes, durable).map_err(|e| write_error(path, e))
 }
 
 /// A failed write of `path`: a full disk by its own variant.
@@ -134,15 +99,6 @@ pub fn create_dir(path: &Path) -> Result<(), ExportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn temporary_names_are_recognised() {
-        let t = temp_path(Path::new("/x/000001.png"));
-        assert!(is_temporary(&t.file_name().unwrap().to_string_lossy()));
-        assert!(!is_temporary("000001.png"));
-        assert!(!is_temporary(".hidden"));
-        assert!(!is_temporary(".a.tmpx"));
-    }
 
     #[test]
     fn durable_and_fast_writes_leave_the_same_bytes_and_no_temporary() {

@@ -35,22 +35,14 @@ pub fn write_states(scenario: &Scenario, ticks: u64, out: &Path) -> Result<u64, 
         path: out.to_owned(),
         source,
     };
-    let tmp = out.with_file_name(format!(
-        ".{}.tmp{}",
-        out.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let result = (|| -> std::io::Result<u64> {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    crate::files::write_with(out, false, |w| {
         writeln!(w, "{CSV_HEADER}")?;
         let mut sim = Simulation::new(scenario.clone());
         let mut rows = 0u64;
         loop {
             let (tick, t) = (sim.tick(), sim.time_s());
             for s in sim.states() {
-                row(&mut w, tick, t, &s)?;
+                row(w, tick, t, &s)?;
                 rows += 1;
             }
             if tick >= ticks {
@@ -58,13 +50,7 @@ pub fn write_states(scenario: &Scenario, ticks: u64, out: &Path) -> Result<u64, 
             }
             sim.step();
         }
-        w.flush()?;
-        drop(w);
-        std::fs::rename(&tmp, out)?;
         Ok(rows)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
+    })
+    .map_err(io)
 }

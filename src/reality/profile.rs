@@ -173,19 +173,9 @@ impl Profile {
     }
 }
 
-/// Crash-safe write: temporary file in the same directory, then rename.
+/// Crash-safe write (`crate::files`): the old file or the whole new one, never a torn one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| RealityError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        RealityError::io(path, e)
-    })
+    crate::files::write_atomic(path, bytes, false).map_err(|e| RealityError::io(path, e))
 }
 
 /// One frame already in memory (tests, and callers holding rendered frames).
