@@ -403,43 +403,17 @@ pub fn host_name() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
-pub fn civil_from_days(z: i64) -> (i32, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    ((if m <= 2 { y + 1 } else { y }) as i32, m, d)
-}
-
-fn unix_now() -> (i64, u32) {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    (d.as_secs() as i64, d.subsec_millis())
-}
-
-/// The current UTC time as RFC 3339 (`2025-01-31T12:00:00.000Z`).
+/// The current UTC time as RFC 3339 with milliseconds (`2025-01-31T12:00:00.000Z`).
 pub fn now_rfc3339() -> String {
-    let (secs, ms) = unix_now();
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
+    format!("{:.3}", jiff::Timestamp::now())
 }
 
 /// Today's UTC date.
 pub fn today() -> (i32, u32, u32) {
-    civil_from_days(unix_now().0.div_euclid(86_400))
+    let d = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    (d.year().into(), d.month() as u32, d.day() as u32)
 }
 
 #[cfg(test)]
@@ -447,11 +421,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    fn timestamps_are_rfc3339_utc_with_milliseconds() {
+        let t = now_rfc3339();
+        // 2026-12-07T07:12:03.123Z
+        assert_eq!(t.len(), 24, "{t}");
+        assert!(
+            t.ends_with('Z') && t.as_bytes()[10] == b'T' && t.as_bytes()[19] == b'.',
+            "{t}"
+        );
+        let back: jiff::Timestamp = t.parse().expect("parses back");
+        let (y, m, d) = today();
+        assert!(t.starts_with(&format!("{y:04}-{m:02}-{d:02}")) || back.as_second() % 86_400 < 2);
     }
 
     #[test]

@@ -928,30 +928,20 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// Parses `YYYY-MM-DD` into (year, month, day).
+/// Parses a calendar date written `YYYY-MM-DD` into (year, month, day); other spellings
+/// and dates that do not exist (2025-02-29) are `None`.
 pub fn parse_date(text: &str) -> Option<(i32, u32, u32)> {
-    let mut it = text.split('-');
-    let (y, m, d) = (it.next()?, it.next()?, it.next()?);
-    if it.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
-        return None;
-    }
-    let (y, m, d): (i32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    ((1..=12).contains(&m) && d >= 1 && d <= days[m as usize - 1]).then_some((y, m, d))
+    let b = text.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    let d = jiff::civil::Date::strptime("%Y-%m-%d", text)
+        .ok()
+        .filter(|_| shape)?;
+    Some((d.year().into(), d.month() as u32, d.day() as u32))
 }
 
 fn check_dataset(d: &DatasetSpec) -> Result<(), FieldError> {
@@ -1043,5 +1033,33 @@ impl Scenario {
         ((1.0 / self.run.sensor_rate_hz) / self.run.physics_dt_s)
             .round()
             .max(1.0) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_date;
+
+    #[test]
+    fn dates_are_strict_iso_calendar_dates() {
+        assert_eq!(parse_date("2024-02-29"), Some((2024, 2, 29)));
+        assert_eq!(parse_date("2026-12-07"), Some((2026, 12, 7)));
+        for bad in [
+            "2025-02-29",
+            "2100-02-29",
+            "2025-13-01",
+            "2025-00-10",
+            "2025-04-31",
+            "20250131",
+            "2025-1-31",
+            "2025-01-31T00:00",
+            " 2025-01-31",
+            "+2025-01-31",
+            "2025/01/31",
+            "",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        assert_eq!(parse_date("2000-02-29"), Some((2000, 2, 29)));
     }
 }
