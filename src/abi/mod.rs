@@ -370,3 +370,182 @@ pub struct ParticleGrid {
     pub index_offset: u32,
     pub _pad: [u32; 3],
 }
+
+/// Field offsets of the WGSL mirrors, for the layout tests here and in `physics::precip`.
+#[cfg(test)]
+pub(crate) mod layout {
+    use wgpu::naga;
+
+    /// The shared WGSL types (`shaders/shared/types.wgsl`), parsed.
+    pub fn shared_module() -> naga::Module {
+        let src = include_str!("../../shaders/shared/types.wgsl");
+        naga::front::wgsl::parse_str(src).unwrap_or_else(|e| panic!("{}", e.emit_to_string(src)))
+    }
+
+    /// (member name, offset) of WGSL struct `name`, padding members (`pad…`) left out, and the
+    /// struct's size.
+    pub fn wgsl_offsets(module: &naga::Module, name: &str) -> (Vec<(String, u32)>, u32) {
+        module
+            .types
+            .iter()
+            .find_map(|(_, ty)| match (&ty.name, &ty.inner) {
+                (Some(n), naga::TypeInner::Struct { members, span }) if n == name => Some((
+                    members
+                        .iter()
+                        .filter(|m| !m.name.as_deref().unwrap_or("").starts_with("pad"))
+                        .map(|m| (m.name.clone().unwrap_or_default(), m.offset))
+                        .collect(),
+                    *span,
+                )),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("struct {name} missing in WGSL"))
+    }
+
+    /// Asserts a Rust struct's size and field offsets (padding left out) equal its WGSL
+    /// mirror's, member by member in declaration order.
+    pub fn assert_same_layout(
+        module: &naga::Module,
+        wgsl: &str,
+        rust: &str,
+        size: usize,
+        fields: &[(&str, usize)],
+    ) {
+        let (members, span) = wgsl_offsets(module, wgsl);
+        assert_eq!(
+            span as usize, size,
+            "{rust} is {size} bytes, WGSL {wgsl} {span}"
+        );
+        assert!(
+            fields.windows(2).all(|w| w[0].1 < w[1].1),
+            "{rust}: fields listed out of declaration order: {fields:?}"
+        );
+        let rust_offsets: Vec<usize> = fields.iter().map(|f| f.1).collect();
+        let wgsl_offsets: Vec<usize> = members.iter().map(|m| m.1 as usize).collect();
+        assert_eq!(
+            rust_offsets, wgsl_offsets,
+            "{rust} vs WGSL {wgsl}: field offsets differ\nRust {fields:?}\nWGSL {members:?}"
+        );
+    }
+
+    /// `(name, offset)` of each listed field of a Rust struct.
+    macro_rules! offsets {
+        ($t:ty: $($f:ident),+ $(,)?) => {
+            &[$((stringify!($f), std::mem::offset_of!($t, $f))),+]
+        };
+    }
+    pub(crate) use offsets;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::layout::{assert_same_layout, offsets, shared_module};
+    use super::*;
+    use std::mem::size_of;
+
+    #[test]
+    fn every_mirrored_struct_has_the_wgsl_layout() {
+        let m = shared_module();
+        type Case<'a> = (&'a str, &'a str, usize, &'a [(&'a str, usize)]);
+        let cases: [Case; 10] = [
+            (
+                "BvhNode",
+                "BvhNode",
+                size_of::<BvhNode>(),
+                offsets!(BvhNode: min_x, max_x, min_y, max_y, min_z, max_z, child, count),
+            ),
+            (
+                "Triangle",
+                "Triangle",
+                size_of::<Triangle>(),
+                offsets!(Triangle: v0, material, e1, class, e2),
+            ),
+            (
+                "Instance",
+                "Instance",
+                size_of::<Instance>(),
+                offsets!(Instance: object_from_world, world_from_object, blas_root, instance_id,
+                      velocity_m_per_s, yaw_rate_rad_per_s),
+            ),
+            (
+                "Material",
+                "GpuMaterial",
+                size_of::<GpuMaterial>(),
+                offsets!(GpuMaterial: albedo, reflectivity, emissive, roughness),
+            ),
+            (
+                "LidarParams",
+                "LidarParams",
+                size_of::<LidarParams>(),
+                offsets!(LidarParams: world_from_lidar, world_from_lidar_end, channels, columns,
+                      min_range_m, max_range_m, azimuth_start_rad, azimuth_step_rad,
+                      extinction_per_m, falloff_range_m, tlas_root, seed, frame, return_mode,
+                      min_power_per_m2, noise_stddev_m, overlap_start_m, overlap_full_m,
+                      fog_backscatter_per_m_sr, pulse_length_m, beam_divergence_rad,
+                      beam_aperture_m, rain_n0_per_m3_mm, rain_lambda_per_mm, snow_n0_per_m3_mm,
+                      snow_lambda_per_mm, precip_max_range_m, wetness, dropoff_general_rate,
+                      dropoff_intensity_limit, dropoff_zero_intensity, snow_cover,
+                      intensity_scale, sweep_s),
+            ),
+            (
+                "LidarHit",
+                "LidarHit",
+                size_of::<LidarHit>(),
+                offsets!(LidarHit: x, y, z, intensity, label),
+            ),
+            (
+                "CameraParams",
+                "CameraParams",
+                size_of::<CameraParams>(),
+                offsets!(CameraParams: world_from_camera, fx, fy, cx, cy, width, height, tlas_root,
+                      seed, sun_dir, exposure, sun_irradiance, fog_sigma_per_m, sky_zenith,
+                      max_depth_m, sky_horizon, frame, k1, k2, p1, p2, spp, light_count,
+                      electrons_at_unit, read_noise_e, vignetting, shutter_s, cloud_cover,
+                      sun_cone_rad, velocity_m_per_s, wetness, rain_density_per_m3,
+                      rain_lambda_per_mm, snow_density_per_m3, snow_lambda_per_mm, wind_m_per_s,
+                      snow_depth_m, lamp_scale, ao_radius_m, puddle_count, puddles,
+                      blur_shutter_s, psf_sigma_px, response, light_grid_cells),
+            ),
+            (
+                "Light",
+                "GpuLight",
+                size_of::<GpuLight>(),
+                offsets!(GpuLight: position, radius_m, direction, cos_outer, intensity, cos_inner),
+            ),
+            (
+                "PixelOut",
+                "PixelOut",
+                size_of::<PixelOut>(),
+                offsets!(PixelOut: rgba, depth_m, label),
+            ),
+            (
+                "ParticleGrid",
+                "ParticleGrid",
+                size_of::<ParticleGrid>(),
+                offsets!(ParticleGrid: origin_m, cell_m, dims, particle_count, field_min_m,
+                      min_diameter_mm, field_max_m, exposure_s, ego_velocity_m_per_s, margin_m,
+                      index_offset),
+            ),
+        ];
+        for (wgsl, rust, size, fields) in cases {
+            assert_same_layout(&m, wgsl, rust, size, fields);
+        }
+    }
+
+    #[test]
+    fn a_moved_field_is_caught() {
+        let m = shared_module();
+        // A Rust LidarHit that grew a 4-byte field before `intensity`: the comparison fails.
+        let wrong: &[(&str, usize)] = &[
+            ("x", 0),
+            ("y", 4),
+            ("z", 8),
+            ("intensity", 16),
+            ("label", 20),
+        ];
+        let caught = std::panic::catch_unwind(|| {
+            assert_same_layout(&m, "LidarHit", "LidarHit", size_of::<LidarHit>(), wrong)
+        });
+        assert!(caught.is_err());
+    }
+}

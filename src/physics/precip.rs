@@ -817,6 +817,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn field_particle_has_the_wgsl_layout() {
+        use crate::abi::layout::{assert_same_layout, offsets, shared_module};
+        assert_same_layout(
+            &shared_module(),
+            "FieldParticle",
+            "Particle",
+            size_of::<Particle>(),
+            offsets!(Particle: position_m, diameter_mm, velocity_m_per_s, kind),
+        );
+    }
+
+    #[test]
     fn struct_sizes() {
         assert_eq!(size_of::<Particle>(), 32);
         assert_eq!(size_of::<PrecipParams>(), 80);
