@@ -25,26 +25,9 @@
 @group(1) @binding(4) var<storage, read> light_grid: array<u32>;
 
 const PI: f32 = 3.14159265;
-const CLASS_ROAD: u32 = 1u;
-const CLASS_SIDEWALK: u32 = 2u;
-const CLASS_LANE: u32 = 3u;
-const CLASS_CROSSWALK: u32 = 4u;
-const CLASS_BUILDING: u32 = 5u;
-const CLASS_VEGETATION: u32 = 10u;
-const CLASS_TERRAIN: u32 = 12u;
-const CLASS_SKY: u32 = 13u;
 
 // Random streams (rng.wgsl): one per kind of decision.
-const S_JITTER: u32 = 1u;
-const S_SUN: u32 = 2u;
-const S_AO: u32 = 3u;
-const S_SPEC: u32 = 4u;
-const S_NOISE: u32 = 5u;
-const S_TIME: u32 = 6u;
-const PRECIP_SLICES: u32 = 8u;
 // Exposed irradiance below which a lamp is dropped (camera_model::LAMP_CUTOFF).
-const LAMP_CUTOFF: f32 = 2.0e-3;
-const LIGHT_GRID_HEADER: u32 = 5u;
 
 fn luminance(c: vec3<f32>) -> f32 {
     return 0.2126 * c.x + 0.7152 * c.y + 0.0722 * c.z;

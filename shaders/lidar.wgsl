@@ -9,33 +9,15 @@
 @group(1) @binding(2) var<storage, read> columns: array<vec2<f32>>;
 @group(1) @binding(3) var<storage, read_write> hits: array<LidarHit>;
 
-// Keep in sync with src/backend/cpu/lidar.rs.
+// Class ids, random streams and reflectivities: src/abi/shared.rs (generated into this source).
 const PI: f32 = 3.14159265; // the f32 nearest π, as std::f32::consts::PI
-const CLASS_FOG: u32 = 20u;
-const CLASS_RAIN: u32 = 21u;
-const CLASS_SNOW: u32 = 22u;
 // Counter-RNG streams (the `stream` word of rand()).
-const STREAM_NOISE: u32 = 0x4c490001u;
-const STREAM_FOG: u32 = 0x4c490002u;
-const STREAM_PRECIP: u32 = 0x4c490003u; // + kind (0 rain, 1 snow)
-const STREAM_DROPOFF: u32 = 0x4c490005u;
 // Soft-target (fog) peak search: samples per pulse length and most samples.
-const FOG_SAMPLES_PER_PULSE: f32 = 4.0;
-const FOG_MAX_STEPS: u32 = 64u;
 // Range bins along the beam in which drops and flakes are sampled.
-const PRECIP_BINS: u32 = 16u;
 // Equivalent Lambertian reflectivity of a rain drop's cross-section: π·Q_ext·(β/α) with
 // Q_ext = 2 and Hahner's β/α = 0.046/ln 20; of a snowflake: NIR reflectance of snow.
-const RAIN_REFLECTIVITY: f32 = 0.0965;
-const SNOW_REFLECTIVITY: f32 = 0.8;
 // Reflectivity at 905 nm of snow lying on the ground.
-const GROUND_SNOW_REFLECTIVITY: f32 = 0.8;
 // Size limits (mm): rain drops; snow as melted diameter; Holroyd D_f² = D_m³ / 0.17.
-const RAIN_D_MIN_MM: f32 = 0.1;
-const RAIN_D_MAX_MM: f32 = 6.0;
-const SNOW_D_MIN_MM: f32 = 0.2;
-const SNOW_D_MAX_MM: f32 = 5.0;
-const HOLROYD: f32 = 0.17;
 
 // Transmitter/receiver overlap ξ(r).
 fn overlap(r: f32) -> f32 {
@@ -116,8 +98,7 @@ fn emit(dir_l: vec3<f32>, r: f32, p: f32, label: u32, slot: u32, draw: u32) -> L
 // Threads are laid out in tiles of LIDAR_TILE neighbouring columns of one beam (one SIMD
 // group each), so the rays a group traces side by side are nearly parallel and walk the same
 // BVH nodes; a column's beams (from the sky to the ground under the car) would diverge.
-// Keep in sync with LIDAR_TILE in src/backend/gpu/mod.rs.
-const LIDAR_TILE: u32 = 32u;
+// LIDAR_TILE, like every constant Rust also reads, is defined once in src/abi/shared.rs.
 
 @compute @workgroup_size(64)
 fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -236,8 +217,8 @@ fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
                         n0 = lp.snow_n0_per_m3_mm;
                         lam = lp.snow_lambda_per_mm;
                         rho = SNOW_REFLECTIVITY;
-                        d_min = SNOW_D_MIN_MM;
-                        d_max = SNOW_D_MAX_MM;
+                        d_min = SNOW_MELTED_D_MIN_MM;
+                        d_max = SNOW_MELTED_D_MAX_MM;
                     }
                     if n0 <= 0.0 {
                         continue;
@@ -249,7 +230,7 @@ fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
                     let dcs_min = 1000.0 * w * r * sqrt(lp.min_power_per_m2 / max(rho * t2, 1.0e-30));
                     var dmin = dcs_min;
                     if kind == 1u {
-                        dmin = pow(HOLROYD * dcs_min * dcs_min, 1.0 / 3.0);
+                        dmin = pow(HOLROYD_DENSITY_COEFF * dcs_min * dcs_min, 1.0 / 3.0);
                     }
                     let lo = max(d_min, dmin);
                     if lo >= d_max {
@@ -266,7 +247,7 @@ fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
                         let ww = lp.beam_aperture_m + lp.beam_divergence_rad * rr;
                         var dcs = dd;
                         if kind == 1u {
-                            dcs = sqrt(dd * dd * dd / HOLROYD);
+                            dcs = sqrt(dd * dd * dd / HOLROYD_DENSITY_COEFF);
                         }
                         let frac = min(dcs * 1.0e-3 / ww, 1.0);
                         let p = rho * frac * frac * overlap(rr) * transmission2(rr) / (rr * rr);

@@ -147,6 +147,27 @@ mod tests {
     }
 
     #[test]
+    fn shader_class_ids_are_the_table_ids() {
+        use crate::abi::shared as s;
+        let pairs = [
+            (s::CLASS_ROAD, Class::Road),
+            (s::CLASS_SIDEWALK, Class::Sidewalk),
+            (s::CLASS_LANE, Class::LaneMarking),
+            (s::CLASS_CROSSWALK, Class::Crosswalk),
+            (s::CLASS_BUILDING, Class::Building),
+            (s::CLASS_VEGETATION, Class::Vegetation),
+            (s::CLASS_TERRAIN, Class::Terrain),
+            (s::CLASS_SKY, Class::Sky),
+            (s::CLASS_FOG, Class::Fog),
+            (s::CLASS_RAIN, Class::Rain),
+            (s::CLASS_SNOW, Class::Snow),
+        ];
+        for (id, class) in pairs {
+            assert_eq!(id, u32::from(class.id()), "{class:?}");
+        }
+    }
+
+    #[test]
     fn csv_has_a_line_per_class_and_reserves_weather() {
         let csv = table_csv();
         assert_eq!(csv.lines().count(), CLASSES.len() + 1);

@@ -249,7 +249,7 @@ fn law_rain_returns(lp: &LidarParams, clear: &LidarFrame, rain_mm_per_h: f32) ->
     let lambda = precip::rain_lambda_per_mm(rain_mm_per_h) as f64;
     let alpha = precip::rain_extinction_per_m(rain_mm_per_h) as f64;
     let n0 = precip::MARSHALL_PALMER_N0_PER_M3_PER_MM as f64;
-    let rho = verisim::backend::cpu::lidar::RAIN_REFLECTIVITY as f64;
+    let rho = verisim::abi::shared::RAIN_REFLECTIVITY as f64;
     let p_min = lp.min_power_per_m2 as f64;
     let rays = (lp.channels * lp.columns) as usize;
     let mut total = 0.0;

@@ -83,10 +83,7 @@ fn shared_struct_sizes_agree() {
         ("CameraParams", size_of::<CameraParams>()),
         ("PixelOut", size_of::<PixelOut>()),
         ("ParticleGrid", size_of::<ParticleGrid>()),
-        (
-            "FieldParticle",
-            size_of::<verisim::physics::precip::Particle>(),
-        ),
+        ("Particle", size_of::<verisim::physics::precip::Particle>()),
     ];
     for (name, rust) in cases {
         assert_eq!(wgsl_size(name) as usize, rust, "{name}: WGSL vs Rust size");

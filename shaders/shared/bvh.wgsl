@@ -7,13 +7,8 @@
 @group(0) @binding(3) var<storage, read> tlas_nodes: array<BvhNode>;
 @group(0) @binding(4) var<storage, read> materials: array<Material>;
 
-const MISS_T: f32 = 1.0e30;
 // A 4-wide traversal needs at most 3 * depth + 1 stack entries.
-const TLAS_STACK: u32 = 48u;
-const BLAS_STACK: u32 = 64u;
 // Stack entries: a node index, or a leaf LEAF_BIT | (count - 1) << LEAF_COUNT_SHIFT | first.
-const LEAF_BIT: u32 = 0x80000000u;
-const LEAF_COUNT_SHIFT: u32 = 29u;
 const LEAF_FIRST_MASK: u32 = 0x1fffffffu;
 
 struct Hit {

@@ -8,7 +8,7 @@
 // succeeds; it counts only in the cell where its closest approach lies (grid_walk_owns).
 
 @group(2) @binding(0) var<uniform> grid: ParticleGrid;
-@group(2) @binding(1) var<storage, read> field_particles: array<FieldParticle>;
+@group(2) @binding(1) var<storage, read> field_particles: array<Particle>;
 @group(2) @binding(2) var<storage, read> grid_cells: array<u32>;
 
 struct GridWalk {
@@ -27,7 +27,7 @@ fn in_field(p: vec3<f32>) -> bool {
 }
 
 // Particle k of the sorted index list.
-fn grid_particle(k: u32) -> FieldParticle {
+fn grid_particle(k: u32) -> Particle {
     return field_particles[grid_cells[grid.index_offset + k]];
 }
 

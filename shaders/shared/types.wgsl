@@ -1,11 +1,9 @@
-// Structs shared with Rust. Keep in sync with src/abi/mod.rs (sizes are checked by a test).
+// Structs shared with Rust: mirrors src/abi/mod.rs (a test compares every field offset).
 
-const NO_RETURN: u32 = 0xffffffffu;
 
 // A 4-wide BVH node (see BvhNode in src/abi/mod.rs): slot k is an inner child (node
 // child[k]) when count[k] == 0, a leaf of items child[k]..child[k]+count[k] when
 // 1 <= count[k] <= MAX_LEAF, and empty when count[k] == EMPTY_SLOT.
-const EMPTY_SLOT: u32 = 0xffffffffu;
 
 struct BvhNode {
     min_x: vec4<f32>,
@@ -86,9 +84,6 @@ struct LidarParams {
     pad5: u32,
 }
 
-const RETURN_STRONGEST: u32 = 0u;
-const RETURN_LAST: u32 = 1u;
-const RETURN_DUAL: u32 = 2u;
 
 struct LidarHit {
     x: f32,
@@ -173,7 +168,7 @@ fn xform_dir(m: mat3x4<f32>, d: vec3<f32>) -> vec3<f32> {
     return vec3<f32>(dot(m[0], q), dot(m[1], q), dot(m[2], q));
 }
 
-// Keep in sync with ParticleGrid in src/abi/mod.rs (96 bytes).
+// ParticleGrid in src/abi/mod.rs (96 bytes).
 struct ParticleGrid {
     origin_m: vec3<f32>,
     cell_m: f32,
@@ -189,12 +184,4 @@ struct ParticleGrid {
     pad0: u32,
     pad1: u32,
     pad2: u32,
-}
-
-// Keep in sync with Particle in src/physics/precip.rs and shaders/shared/particles.wgsl.
-struct FieldParticle {
-    position_m: vec3<f32>,
-    diameter_mm: f32,
-    velocity_m_per_s: vec3<f32>,
-    kind: u32,
 }

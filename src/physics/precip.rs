@@ -4,8 +4,9 @@
 //! CPU twin of `shaders/particles.wgsl` (compute stage `advance_particles`): [`advance_particle`]
 //! is written line for line like the WGSL `advance_particle`, over the same bytemuck buffers
 //! ([`Particle`], [`PrecipParams`]), and both draw their random numbers from [`crate::rng`] keyed
-//! by `(seed, tick, particle index, draw id)`. Keep in sync with `shaders/shared/particles.wgsl`
-//! (structs and constants) and `shaders/particles.wgsl` (the stage).
+//! by `(seed, tick, particle index, draw id)`. Mirrored by `shaders/shared/particle.wgsl` and
+//! `shaders/shared/particles.wgsl` (structs; tests compare the field offsets) and
+//! `shaders/particles.wgsl` (the stage); the constants both use are in [`crate::abi::shared`].
 //!
 //! # Physics
 //!
@@ -44,29 +45,13 @@ use thiserror::Error;
 
 use crate::rng::{pcg_hash, rand};
 
-/// `Particle::kind` of a rain drop.
-pub const KIND_RAIN: u32 = 0;
-/// `Particle::kind` of a snowflake.
-pub const KIND_SNOW: u32 = 1;
+pub use crate::abi::shared::{
+    HOLROYD_DENSITY_COEFF, KIND_RAIN, KIND_SNOW, PARTICLES_WORKGROUP_SIZE, RAIN_D_MAX_MM,
+    RAIN_D_MIN_MM, RAIN_FLUX_ENVELOPE_SLOPE, SNOW_MELTED_D_MAX_MM, SNOW_MELTED_D_MIN_MM,
+};
 
-/// Smallest rain drop (mm).
-pub const RAIN_D_MIN_MM: f32 = 0.1;
-/// Largest rain drop (mm).
-pub const RAIN_D_MAX_MM: f32 = 6.0;
-/// Smallest snowflake, as melted diameter (mm).
-pub const SNOW_MELTED_D_MIN_MM: f32 = 0.2;
-/// Largest snowflake, as melted diameter (mm).
-pub const SNOW_MELTED_D_MAX_MM: f32 = 5.0;
 /// Marshall–Palmer intercept N0 (per m³ per mm).
 pub const MARSHALL_PALMER_N0_PER_M3_PER_MM: f32 = 8000.0;
-/// Bound on `v(D)/D` for rain (m/s per mm): the maximum of the terminal-velocity law over D is
-/// 4.119 (at D = 0.68 mm); the rejection sampler of respawn diameters needs `k ≥` that.
-pub const RAIN_FLUX_ENVELOPE_SLOPE: f32 = 4.2;
-/// Holroyd (1971) flake density coefficient: ρ = 0.17/D_f g/cm³, D_f in mm.
-pub const HOLROYD_DENSITY_COEFF: f32 = 0.17;
-
-/// Workgroup size of `advance_particles` (keep in sync with the WGSL).
-pub const PARTICLES_WORKGROUP_SIZE: u32 = 256;
 /// Most workgroups per dispatch dimension (WebGPU default limit).
 pub const MAX_WORKGROUPS_PER_DIM: u32 = 65_535;
 
@@ -91,8 +76,8 @@ pub mod draw {
     pub const RESPAWN_D_TRIES: u32 = 32;
 }
 
-/// One precipitation particle. 32 bytes; keep in sync with `Particle` in
-/// `shaders/shared/particles.wgsl` (there `vec3<f32>` + scalar pairs, same offsets).
+/// One precipitation particle. 32 bytes; mirrored by `Particle` in
+/// `shaders/shared/particle.wgsl` (there `vec3<f32>` + scalar pairs, same offsets).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable, Serialize, Deserialize)]
 pub struct Particle {
@@ -106,7 +91,7 @@ pub struct Particle {
     pub kind: u32,
 }
 
-/// Uniform block of `advance_particles`. 80 bytes; keep in sync with `PrecipParams` in
+/// Uniform block of `advance_particles`. 80 bytes; mirrored by `PrecipParams` in
 /// `shaders/shared/particles.wgsl`. Build it with [`PrecipConfig::params`].
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Pod, Zeroable, Serialize, Deserialize)]
@@ -685,8 +670,13 @@ pub fn particles_dispatch_workgroups(particle_count: u32) -> [u32; 3] {
 }
 
 /// WGSL of the stage with its shared code prepended, in the order naga and wgpu need it:
-/// `shared/rng.wgsl`, `shared/particles.wgsl`, `particles.wgsl`.
-pub const PARTICLES_SHADER_PARTS: [(&str, &str); 3] = [
+/// `shared/particle.wgsl`, `shared/rng.wgsl`, `shared/particles.wgsl`, `particles.wgsl`, after
+/// the generated shared constants.
+pub const PARTICLES_SHADER_PARTS: [(&str, &str); 4] = [
+    (
+        "shaders/shared/particle.wgsl",
+        include_str!("../../shaders/shared/particle.wgsl"),
+    ),
     (
         "shaders/shared/rng.wgsl",
         include_str!("../../shaders/shared/rng.wgsl"),
@@ -703,9 +693,8 @@ pub const PARTICLES_SHADER_PARTS: [(&str, &str); 3] = [
 
 /// Full source of the particle stage, ready for `wgpu::ShaderSource::Wgsl`.
 pub fn particles_shader_source() -> String {
-    PARTICLES_SHADER_PARTS
-        .iter()
-        .map(|(_, src)| *src)
+    std::iter::once(crate::abi::SHARED_WGSL)
+        .chain(PARTICLES_SHADER_PARTS.iter().map(|(_, src)| *src))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -821,7 +810,7 @@ mod tests {
         use crate::abi::layout::{assert_same_layout, offsets, shared_module};
         assert_same_layout(
             &shared_module(),
-            "FieldParticle",
+            "Particle",
             "Particle",
             size_of::<Particle>(),
             offsets!(Particle: position_m, diameter_mm, velocity_m_per_s, kind),

@@ -89,7 +89,7 @@ pub fn distort(x: f32, y: f32, k: (f32, f32, f32, f32)) -> (f32, f32) {
 /// dropped, in the shader and its twin alike (no shadow ray, no contribution). The bias: each
 /// dropped lamp would have added at most ρ/π·LAMP_CUTOFF ≈ 1e-4 of full scale (albedo ρ ≤ 0.2,
 /// about 0.03 of a linear 8-bit code), so even 20 dropped lamps stay under one code.
-pub const LAMP_CUTOFF: f32 = 2.0e-3;
+pub use crate::abi::shared::LAMP_CUTOFF;
 
 /// Distance beyond which a lamp's irradiance can no longer reach `LAMP_CUTOFF` after
 /// `exposure`, whatever the cone and the surface orientation: on axis and facing the lamp,
@@ -103,7 +103,7 @@ pub fn lamp_influence_radius_m(light: &GpuLight, exposure: f32) -> f32 {
 
 /// Words before the cell offsets in a light grid: nx, ny, origin x, origin y (f32 bits),
 /// 1 / cell size (f32 bits).
-pub const LIGHT_GRID_HEADER: usize = 5;
+pub const LIGHT_GRID_HEADER: usize = crate::abi::shared::LIGHT_GRID_HEADER as usize;
 /// At most this many cells along a side of the light grid.
 pub const LIGHT_GRID_MAX_SIDE: u32 = 64;
 

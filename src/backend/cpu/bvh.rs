@@ -4,10 +4,10 @@ use glam::{Vec3, Vec4};
 
 use crate::abi::{BvhNode, GpuMaterial, Instance, NO_RETURN, Triangle};
 
-pub const MISS_T: f32 = 1.0e30;
+pub use crate::abi::shared::MISS_T;
 /// Stack sizes: a 4-wide traversal needs at most `3 * depth + 1` entries.
-pub const TLAS_STACK: usize = 48;
-pub const BLAS_STACK: usize = 64;
+pub const TLAS_STACK: usize = crate::abi::shared::TLAS_STACK as usize;
+pub const BLAS_STACK: usize = crate::abi::shared::BLAS_STACK as usize;
 
 /// The buffers a frame is traced against (the same ones the GPU binds in group 0).
 #[derive(Clone, Copy)]
@@ -154,8 +154,7 @@ fn slab4_lanes(n: &BvhNode, r: &Ray4, t_max: f32) -> (Vec4, glam::BVec4A) {
 }
 
 /// Stack entries: a node index, or a leaf `LEAF_BIT | (count - 1) << LEAF_COUNT_SHIFT | first`.
-pub const LEAF_BIT: u32 = 1 << 31;
-pub const LEAF_COUNT_SHIFT: u32 = 29;
+pub use crate::abi::shared::{LEAF_BIT, LEAF_COUNT_SHIFT};
 /// Leaf items (triangles, instances) must have indices below this.
 pub const LEAF_FIRST_LIMIT: u32 = 1 << LEAF_COUNT_SHIFT;
 

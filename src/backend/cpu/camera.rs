@@ -14,24 +14,11 @@ use crate::rng::{hash3, pcg_hash, rand, u01};
 
 use std::f32::consts::PI;
 
-const CLASS_ROAD: u32 = 1;
-const CLASS_SIDEWALK: u32 = 2;
-const CLASS_LANE: u32 = 3;
-const CLASS_CROSSWALK: u32 = 4;
-const CLASS_BUILDING: u32 = 5;
-const CLASS_VEGETATION: u32 = 10;
-const CLASS_TERRAIN: u32 = 12;
-const CLASS_SKY: u32 = 13;
-
-const S_JITTER: u32 = 1;
-const S_SUN: u32 = 2;
-const S_AO: u32 = 3;
-const S_SPEC: u32 = 4;
-const S_NOISE: u32 = 5;
-const S_TIME: u32 = 6;
-const PRECIP_SLICES: u32 = 8;
-const LAMP_CUTOFF: f32 = crate::sensors::camera_model::LAMP_CUTOFF;
-const LIGHT_GRID_HEADER: u32 = crate::sensors::camera_model::LIGHT_GRID_HEADER as u32;
+use crate::abi::shared::{
+    CLASS_BUILDING, CLASS_CROSSWALK, CLASS_LANE, CLASS_ROAD, CLASS_SIDEWALK, CLASS_SKY,
+    CLASS_TERRAIN, CLASS_VEGETATION, LAMP_CUTOFF, LIGHT_GRID_HEADER, PRECIP_SLICES, S_AO, S_JITTER,
+    S_NOISE, S_SPEC, S_SUN, S_TIME,
+};
 
 /// What one pixel evaluation needs: the scene, the parameters and the lamps.
 #[derive(Clone, Copy)]

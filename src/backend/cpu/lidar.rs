@@ -17,26 +17,14 @@ use super::particle_grid::{
 use crate::abi::{LidarHit, LidarParams, NO_RETURN, RETURN_DUAL, RETURN_LAST};
 use crate::rng::rand;
 
-// Keep in sync with shaders/lidar.wgsl.
+use crate::abi::shared::{
+    CLASS_FOG, CLASS_RAIN, CLASS_SNOW, FOG_MAX_STEPS, FOG_SAMPLES_PER_PULSE,
+    GROUND_SNOW_REFLECTIVITY, HOLROYD_DENSITY_COEFF as HOLROYD, PRECIP_BINS, RAIN_D_MAX_MM,
+    RAIN_D_MIN_MM, RAIN_REFLECTIVITY, SNOW_MELTED_D_MAX_MM as SNOW_D_MAX_MM,
+    SNOW_MELTED_D_MIN_MM as SNOW_D_MIN_MM, SNOW_REFLECTIVITY, STREAM_DROPOFF, STREAM_FOG,
+    STREAM_NOISE, STREAM_PRECIP,
+};
 use std::f32::consts::PI;
-pub const CLASS_FOG: u32 = 20;
-pub const CLASS_RAIN: u32 = 21;
-pub const CLASS_SNOW: u32 = 22;
-pub const STREAM_NOISE: u32 = 0x4c49_0001;
-pub const STREAM_FOG: u32 = 0x4c49_0002;
-pub const STREAM_PRECIP: u32 = 0x4c49_0003;
-pub const STREAM_DROPOFF: u32 = 0x4c49_0005;
-const FOG_SAMPLES_PER_PULSE: f32 = 4.0;
-const FOG_MAX_STEPS: u32 = 64;
-pub const PRECIP_BINS: u32 = 16;
-pub const RAIN_REFLECTIVITY: f32 = 0.0965;
-pub const SNOW_REFLECTIVITY: f32 = 0.8;
-pub const GROUND_SNOW_REFLECTIVITY: f32 = 0.8;
-const RAIN_D_MIN_MM: f32 = 0.1;
-const RAIN_D_MAX_MM: f32 = 6.0;
-const SNOW_D_MIN_MM: f32 = 0.2;
-const SNOW_D_MAX_MM: f32 = 5.0;
-const HOLROYD: f32 = 0.17;
 
 const NONE: LidarHit = LidarHit {
     x: 0.0,

@@ -351,8 +351,7 @@ struct Queries {
 }
 
 const QUERIES: u32 = 34;
-/// Columns of one beam per SIMD group in the lidar kernel (`LIDAR_TILE` in shaders/lidar.wgsl).
-pub const LIDAR_TILE: u32 = 32;
+pub use crate::abi::shared::LIDAR_TILE;
 
 impl Readbacks {
     fn new(ctx: &GpuContext) -> Self {

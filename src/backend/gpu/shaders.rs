@@ -3,13 +3,23 @@
 pub const TYPES: &str = include_str!("../../../shaders/shared/types.wgsl");
 pub const RNG: &str = include_str!("../../../shaders/shared/rng.wgsl");
 pub const BVH: &str = include_str!("../../../shaders/shared/bvh.wgsl");
+pub const PARTICLE: &str = include_str!("../../../shaders/shared/particle.wgsl");
 pub const PARTICLE_GRID: &str = include_str!("../../../shaders/shared/particle_grid.wgsl");
 pub const LIDAR: &str = include_str!("../../../shaders/lidar.wgsl");
 pub const CAMERA: &str = include_str!("../../../shaders/camera.wgsl");
 
 /// A stage's full source: shared code first.
 pub fn compose(stage: &str) -> String {
-    [TYPES, RNG, BVH, PARTICLE_GRID, stage].join("\n")
+    [
+        crate::abi::SHARED_WGSL,
+        TYPES,
+        PARTICLE,
+        RNG,
+        BVH,
+        PARTICLE_GRID,
+        stage,
+    ]
+    .join("\n")
 }
 
 /// Every compute stage: (name, composed source, entry point).
