@@ -113,7 +113,7 @@ fn real_vs_real_passes_every_lidar_and_camera_gate() {
     assert_eq!(r.verdict, Verdict::Pass);
 }
 
-fn map_points(frames: &mut [FrameData], f: impl Fn(&mut Vec<[f32; 4]>)) {
+fn map_points(frames: &mut [FrameData], mut f: impl FnMut(&mut Vec<[f32; 4]>)) {
     for fr in frames {
         f(&mut fr.lidar.as_mut().unwrap().points);
     }
@@ -278,4 +278,164 @@ fn absolute_floors_apply_without_a_baseline() {
     assert_eq!(t.source, "floor");
     assert!(c.baseline.is_none());
     assert_eq!(c.verdict, Verdict::Pass);
+}
+
+/// The lidar of a world where every labelled car is its box: each ray that crosses a Car box
+/// before its recorded range ends on the box's face (what the box actors of 2026-11 gave).
+fn box_cars(frames: &mut [FrameData]) {
+    use verisim::reality::objects::box_coordinates;
+    use verisim::reality::readers::rect_from_velo;
+    for f in frames {
+        let (rot, t) = rect_from_velo(f.calib.as_ref().unwrap()).unwrap();
+        let inv = rot.inverse();
+        let cars: Vec<_> = f
+            .labels
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|o| o.class == "Car")
+            .cloned()
+            .collect();
+        for q in &mut f.lidar.as_mut().unwrap().points {
+            let p = rot * glam::DVec3::new(q[0] as f64, q[1] as f64, q[2] as f64) + t;
+            let mut nearest: Option<f64> = None;
+            for o in &cars {
+                let (a, b) = (box_coordinates(o, t), box_coordinates(o, p));
+                let [h, w, l] = o.dims_m;
+                let slabs = [
+                    (a.along_m, b.along_m - a.along_m, -l / 2.0, l / 2.0),
+                    (a.up_m, b.up_m - a.up_m, 0.0, h),
+                    (a.across_m, b.across_m - a.across_m, -w / 2.0, w / 2.0),
+                ];
+                let (mut t0, mut t1) = (0.0_f64, 1.0_f64);
+                for (o0, d, lo, hi) in slabs {
+                    let (u, v) = ((lo - o0) / d, (hi - o0) / d);
+                    t0 = t0.max(u.min(v));
+                    t1 = t1.min(u.max(v));
+                }
+                if t0 <= t1 && nearest.is_none_or(|n| t0 < n) {
+                    nearest = Some(t0);
+                }
+            }
+            if let Some(s) = nearest {
+                let hit = inv * (t + (p - t) * s - t);
+                *q = [hit.x as f32, hit.y as f32, hit.z as f32, 0.3];
+            }
+        }
+    }
+}
+
+fn object_scores(synth: Vec<FrameData>, real: &Profile) -> Vec<(String, f64)> {
+    run(synth, real)
+        .checks
+        .iter()
+        .filter(|c| c.modality == Modality::Objects)
+        .map(|c| {
+            (
+                c.id.clone(),
+                c.score.expect("object statistics on both sides"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+#[cfg_attr(
+    verisim_no_real_data,
+    ignore = "needs recorded real drives: VERISIM_REAL_DATA (default ../shared/data/real) was not found at build time (VERISIM_REQUIRE_REAL_DATA=1 makes this a failure)"
+)]
+fn object_statistics_see_box_cars_and_not_sensor_noise() {
+    // Paired: the same six frames, the same cars seen from the same places, once as recorded and
+    // once with every car replaced by its box. Only the shape differs, so the shape statistics
+    // must move; 2 cm of range noise on every point must not move them.
+    let all: Vec<FrameData> = (0..6).map(kitti_frame).collect();
+    let real = profile("real-all", all.clone());
+    let mut boxed = all.clone();
+    box_cars(&mut boxed);
+    let mut noisy = all;
+    let mut state = 0x9e37_79b9_u32;
+    map_points(&mut noisy, |p| {
+        for q in p.iter_mut() {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let u = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+            let scale = 1.0 + 0.04 * u / (q[0] * q[0] + q[1] * q[1] + q[2] * q[2]).sqrt().max(1.0);
+            q[..3].iter_mut().for_each(|v| *v *= scale);
+        }
+    });
+    let boxed = object_scores(boxed, &real);
+    let noisy = object_scores(noisy, &real);
+    for ((id, b), (_, n)) in boxed.iter().zip(&noisy) {
+        eprintln!("{id:28} box cars {b:.3}  2 cm noise {n:.3}");
+    }
+    let score = |v: &[(String, f64)], id: &str| v.iter().find(|(i, _)| i == id).unwrap().1;
+    for (id, at_least) in [
+        ("objects.car_height_profile", 0.2),
+        ("objects.car_side_view", 0.4),
+        ("objects.car_top_view", 0.3),
+        ("objects.car_inside_share", 0.5),
+    ] {
+        assert!(
+            score(&boxed, id) >= at_least,
+            "{id}: box cars {}",
+            score(&boxed, id)
+        );
+        assert!(
+            score(&noisy, id) < 0.1,
+            "{id}: 2 cm noise {}",
+            score(&noisy, id)
+        );
+    }
+    // The labels did not change: box sizes, angles and 2D boxes score zero.
+    for id in [
+        "objects.car_alpha",
+        "objects.car_width",
+        "objects.car_aspect_2d",
+    ] {
+        assert_eq!(score(&boxed, id), 0.0, "{id}");
+    }
+}
+
+#[test]
+#[cfg_attr(
+    verisim_no_real_data,
+    ignore = "needs recorded real drives: VERISIM_REAL_DATA (default ../shared/data/real) was not found at build time (VERISIM_REQUIRE_REAL_DATA=1 makes this a failure)"
+)]
+fn object_checks_gate_only_with_enough_real_cars() {
+    let real = real_b();
+    let r = run(group_a(), &real);
+    let objects: Vec<_> = r
+        .checks
+        .iter()
+        .filter(|c| c.modality == Modality::Objects)
+        .collect();
+    assert_eq!(objects.len(), 9);
+    for c in &objects {
+        assert_eq!(c.verdict, Verdict::Info, "{}", c.id);
+        assert!(!c.gated, "{}", c.id);
+        assert!(c.note.contains("holds 3 cars"), "{}: {}", c.id, c.note);
+    }
+    // With the count requirement lifted the same checks gate against the baseline.
+    let mut policy = GatePolicy::shipped_default();
+    for c in policy.checks.values_mut() {
+        c.min_real_samples = 0;
+    }
+    let r = compare(
+        &profile("synthetic", group_a()),
+        &real,
+        &policy,
+        "lifted",
+        "",
+        None,
+        &PhysicalTruth::default(),
+    );
+    for c in r.checks.iter().filter(|c| c.modality == Modality::Objects) {
+        assert!(c.gated, "{}", c.id);
+        assert_ne!(c.verdict, Verdict::Info, "{}", c.id);
+        assert_eq!(
+            c.thresholds.as_ref().unwrap().source,
+            "baseline",
+            "{}",
+            c.id
+        );
+    }
 }

@@ -29,6 +29,8 @@ pub enum Modality {
     Lidar,
     Camera,
     Labels,
+    /// Per-object statistics from label boxes and the lidar points inside them.
+    Objects,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -361,6 +363,60 @@ fn defs() -> Vec<CheckDef> {
             statistic: "box height histogram (m)",
             stat: Stat::Hist(|g| &g.labels.height_m),
         },
+        CheckDef {
+            id: "objects.car_points",
+            modality: Objects,
+            statistic: "points inside each Car box, log10(1 + n·(d/10 m)²)",
+            stat: Stat::Hist(|g| &g.objects.points_per_car),
+        },
+        CheckDef {
+            id: "objects.car_inside_share",
+            modality: Objects,
+            statistic: "per Car, share of the points within 0.4 m of its box that lie inside it",
+            stat: Stat::Hist(|g| &g.objects.inside_share),
+        },
+        CheckDef {
+            id: "objects.car_height_profile",
+            modality: Objects,
+            statistic: "height of Car points over their box height (each car weighs one)",
+            stat: Stat::Hist(|g| &g.objects.height_profile),
+        },
+        CheckDef {
+            id: "objects.car_side_view",
+            modality: Objects,
+            statistic: "Car points in box coordinates, side view (8 along × 5 up)",
+            stat: Stat::Hist(|g| &g.objects.side_view),
+        },
+        CheckDef {
+            id: "objects.car_top_view",
+            modality: Objects,
+            statistic: "Car points in box coordinates, top view (8 along × 4 from the centre line)",
+            stat: Stat::Hist(|g| &g.objects.top_view),
+        },
+        CheckDef {
+            id: "objects.car_intensity",
+            modality: Objects,
+            statistic: "intensity of the points inside Car boxes (each car weighs one)",
+            stat: Stat::Hist(|g| &g.objects.intensity),
+        },
+        CheckDef {
+            id: "objects.car_alpha",
+            modality: Objects,
+            statistic: "Car observation angle alpha (rad)",
+            stat: Stat::Hist(|g| &g.objects.alpha_rad),
+        },
+        CheckDef {
+            id: "objects.car_width",
+            modality: Objects,
+            statistic: "Car box width (m)",
+            stat: Stat::Hist(|g| &g.objects.width_m),
+        },
+        CheckDef {
+            id: "objects.car_aspect_2d",
+            modality: Objects,
+            statistic: "Car 2D box ln(width / height)",
+            stat: Stat::Hist(|g| &g.objects.aspect_2d),
+        },
     ]
 }
 
@@ -394,11 +450,21 @@ impl View {
     pub fn all(p: &Profile) -> View {
         Self::of(p, &(0..p.groups.len()).collect::<Vec<_>>())
     }
+    /// Samples of a modality on this side: lidar frames, images, labelled objects, or cars.
+    fn samples(&self, m: Modality) -> (u64, &'static str) {
+        match m {
+            Modality::Lidar => (self.agg.lidar.frames, "lidar frames"),
+            Modality::Camera => (self.agg.camera.frames, "images"),
+            Modality::Labels => (self.agg.labels.objects, "labelled objects"),
+            Modality::Objects => (self.agg.objects.cars, "cars"),
+        }
+    }
     fn has(&self, m: Modality) -> bool {
         match m {
             Modality::Lidar => self.agg.lidar.frames > 0,
             Modality::Camera => self.agg.camera.frames > 0,
             Modality::Labels => self.agg.labels.objects > 0,
+            Modality::Objects => self.agg.objects.cars > 0,
         }
     }
 }
@@ -801,7 +867,17 @@ pub fn run_checks(synth: &Profile, real: &Profile, policy: &GatePolicy) -> Vec<C
                     plot: Plot::None,
                 };
             };
-            let verdict = if !cp.gate {
+            let (real_samples, unit) = rv.samples(def.modality);
+            let too_few = cp.gate && real_samples < cp.min_real_samples;
+            let note = if too_few {
+                format!(
+                    "not gated: the real side holds {real_samples} {unit}, and this check gates from {} (fewer leave a real-versus-real baseline too wide to catch anything)",
+                    cp.min_real_samples
+                )
+            } else {
+                String::new()
+            };
+            let verdict = if !cp.gate || too_few {
                 Verdict::Info
             } else if !e.score.is_finite() {
                 Verdict::Fail
@@ -822,10 +898,10 @@ pub fn run_checks(synth: &Profile, real: &Profile, policy: &GatePolicy) -> Vec<C
                 score: Some(e.score),
                 baseline,
                 thresholds: Some(thresholds),
-                gated: cp.gate,
+                gated: cp.gate && !too_few,
                 verdict,
                 extra: e.extra,
-                note: String::new(),
+                note,
                 plot: e.plot,
             }
         })

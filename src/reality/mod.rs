@@ -14,6 +14,7 @@ pub mod labels;
 pub mod lidar;
 pub mod lidar_decay;
 pub mod metrics;
+pub mod objects;
 pub mod physical;
 pub mod policy;
 pub mod preview;

@@ -19,6 +19,11 @@ pub struct CheckPolicy {
     pub floor_warn: f64,
     /// Lower bound on the pass threshold even with a baseline (guards a baseline of ~0).
     pub min_pass: f64,
+    /// The check gates only when the real side holds at least this many samples of its kind
+    /// (cars for `objects.*`, lidar frames, images or labelled objects for the others); with
+    /// fewer, the real-versus-real baseline is too wide to catch anything, and the check is
+    /// reported as `info` with the count.
+    pub min_real_samples: u64,
 }
 
 impl Default for CheckPolicy {
@@ -28,6 +33,7 @@ impl Default for CheckPolicy {
             floor_pass: 0.1,
             floor_warn: 0.2,
             min_pass: 0.0,
+            min_real_samples: 0,
         }
     }
 }
@@ -39,6 +45,7 @@ pub struct CheckOverride {
     pub floor_pass: Option<f64>,
     pub floor_warn: Option<f64>,
     pub min_pass: Option<f64>,
+    pub min_real_samples: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -135,6 +142,9 @@ impl GatePolicy {
             }
             if let Some(v) = co.min_pass {
                 c.min_pass = v;
+            }
+            if let Some(v) = co.min_real_samples {
+                c.min_real_samples = v;
             }
         }
         Ok(p)

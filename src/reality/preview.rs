@@ -9,7 +9,7 @@ use image::{Rgb, RgbImage};
 
 use super::error::{RealityError, Result};
 use super::readers::{
-    KittiCalib, KittiObject, read_kitti_calib, read_kitti_labels, read_lidar, read_rgb,
+    self, KittiCalib, KittiObject, read_kitti_calib, read_kitti_labels, read_lidar, read_rgb,
 };
 
 /// What a preview drew.
@@ -63,20 +63,7 @@ struct Camera {
 impl Camera {
     fn from_calib(calib: &KittiCalib, path: &Path) -> Result<Self> {
         let p2 = mat3x4(calib, "P2", path)?;
-        let rect_from_velo = match (calib.get("R0_rect"), mat3x4(calib, "Tr_velo_to_cam", path)) {
-            (Some(r0), Ok(tr)) if r0.len() == 9 => {
-                let r0 = DMat3::from_cols_array(&[
-                    r0[0], r0[3], r0[6], r0[1], r0[4], r0[7], r0[2], r0[5], r0[8],
-                ]);
-                let rot = DMat3::from_cols_array(&[
-                    tr[0][0], tr[1][0], tr[2][0], tr[0][1], tr[1][1], tr[2][1], tr[0][2], tr[1][2],
-                    tr[2][2],
-                ]);
-                let t = DVec3::new(tr[0][3], tr[1][3], tr[2][3]);
-                Some((r0 * rot, r0 * t))
-            }
-            _ => None,
-        };
+        let rect_from_velo = readers::rect_from_velo(calib);
         Ok(Camera { p2, rect_from_velo })
     }
 

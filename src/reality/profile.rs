@@ -7,6 +7,7 @@ use super::dataset::{Dataset, FrameSpec, Layout};
 use super::error::{RealityError, Result};
 use super::labels::{self, LabelAgg, LabelValidity};
 use super::lidar::{self, LidarAgg, LidarScalars, LidarValidity, SensorModel};
+use super::objects::{self, ObjectAgg};
 use super::readers::{self, KittiCalib, KittiObject, PointCloud};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,8 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 pub const PROFILE_FORMAT: &str = "verisim-reality-profile";
-pub const PROFILE_VERSION: u32 = 1;
+/// 2: groups gained object statistics (`objects`).
+pub const PROFILE_VERSION: u32 = 2;
 /// At most this many groups are kept; beyond it, groups are merged in runs.
 pub const MAX_GROUPS: usize = 32;
 
@@ -25,6 +27,7 @@ pub struct GroupAgg {
     pub lidar: LidarAgg,
     pub camera: CameraAgg,
     pub labels: LabelAgg,
+    pub objects: ObjectAgg,
 }
 
 impl GroupAgg {
@@ -35,6 +38,7 @@ impl GroupAgg {
             lidar: LidarAgg::new(model),
             camera: CameraAgg::default(),
             labels: LabelAgg::default(),
+            objects: ObjectAgg::default(),
         }
     }
     pub fn merge(&mut self, o: &GroupAgg) {
@@ -42,6 +46,7 @@ impl GroupAgg {
         self.lidar.merge(&o.lidar);
         self.camera.merge(&o.camera);
         self.labels.merge(&o.labels);
+        self.objects.merge(&o.objects);
     }
 }
 
@@ -221,6 +226,9 @@ pub fn accumulate(
         validity.label_files += 1;
         labels::accumulate_labels(objs, &mut group.labels, &mut validity.labels)
     });
+    if let (Some(pc), Some(objs), Some(calib)) = (&f.lidar, &f.labels, &f.calib) {
+        objects::accumulate_objects(objs, &pc.points, calib, &mut group.objects);
+    }
     if f.expects_calib && (f.image.is_some() || f.labels.is_some()) {
         validity.frames_needing_calib += 1;
         let ok = f
@@ -455,6 +463,7 @@ pub fn apply_differential_privacy(p: &mut Profile, epsilon: f64, seed: u64) -> R
         c.log10_power_sum.iter_mut().for_each(|v| *v = 0.0);
         c.spectrum_frames = 0;
         g.labels = LabelAgg::default();
+        g.objects = ObjectAgg::default();
     }
     p.frames.clear();
     p.differential_privacy = Some(DpInfo {
@@ -471,6 +480,7 @@ pub fn apply_differential_privacy(p: &mut Profile, epsilon: f64, seed: u64) -> R
             "intensity-vs-range fit sums".into(),
             "camera noise and spectra".into(),
             "label statistics".into(),
+            "object statistics".into(),
         ],
     });
     Ok(())

@@ -863,6 +863,21 @@ pub fn read_kitti_labels(path: &Path) -> Result<Vec<KittiObject>> {
 /// A KITTI calib file: key -> row-major values (P0..P3: 12, R0_rect: 9, Tr_*: 12).
 pub type KittiCalib = BTreeMap<String, Vec<f64>>;
 
+/// Velodyne to rectified camera, `R0_rect · Tr_velo_to_cam`, as a rotation and a translation;
+/// `None` when the calib lacks either (or holds the wrong number of values).
+pub fn rect_from_velo(calib: &KittiCalib) -> Option<(glam::DMat3, glam::DVec3)> {
+    let r0 = calib.get("R0_rect").filter(|v| v.len() == 9)?;
+    let tr = calib.get("Tr_velo_to_cam").filter(|v| v.len() == 12)?;
+    let r0 = glam::DMat3::from_cols_array(&[
+        r0[0], r0[3], r0[6], r0[1], r0[4], r0[7], r0[2], r0[5], r0[8],
+    ]);
+    let rot = glam::DMat3::from_cols_array(&[
+        tr[0], tr[4], tr[8], tr[1], tr[5], tr[9], tr[2], tr[6], tr[10],
+    ]);
+    let t = glam::DVec3::new(tr[3], tr[7], tr[11]);
+    Some((r0 * rot, r0 * t))
+}
+
 pub fn parse_kitti_calib(path: &Path, text: &str) -> Result<KittiCalib> {
     let mut out = KittiCalib::new();
     for (i, line) in text.lines().enumerate() {
