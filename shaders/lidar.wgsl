@@ -129,7 +129,8 @@ fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let h = trace_at(o, d, lp.max_range_m, false, lp.tlas_root, time_s);
     let ideal = lp.min_power_per_m2 <= 0.0;
 
-    // Hard target: P = ρ·cosθ·ξ(R)·exp(−2αR)/R².
+    // Hard target: P = ρ·(A·cosθ + B·sin²θ)·ξ(R)·exp(−2αR)/R² (Oren–Nayar backscatter;
+    // Lambert is A = 1, B = 0).
     var hard_hit = false;
     var hard_r = 0.0;
     var hard_p = 0.0;
@@ -141,9 +142,11 @@ fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         let n = hit_normal(h, d);
         let cos_inc = clamp(-dot(n, d), 0.0, 1.0);
         let tri = triangles[h.tri];
-        let rho = surface_reflectivity(materials[tri.material].reflectivity, n, cos_inc);
+        let mat = materials[tri.material];
+        let rho = surface_reflectivity(mat.reflectivity, n, cos_inc);
         hard_r = r;
-        hard_p_clear = rho * cos_inc * overlap(r) / (r * r);
+        let shape = mat.lidar_a * cos_inc + mat.lidar_b * (1.0 - cos_inc * cos_inc);
+        hard_p_clear = rho * shape * overlap(r) / (r * r);
         hard_p = hard_p_clear * transmission2(r);
         hard_label = (tri.class_id & 0xffffu) | (instances[h.inst].instance_id << 16u);
     }

@@ -116,7 +116,8 @@ fn hdl64e_on_quickstart_returns_a_kitti_sized_frame() {
             "HDL-64E quickstart frame {f}: {n} points of {} rays, mean intensity {mean_i:.3}",
             lidar.hits.len()
         );
-        assert!((100_000..=130_000).contains(&n), "{n} points");
+        // The six shared KITTI frames hold 113,110 to 126,891 points; within 10 % of that.
+        assert!((101_800..=139_600).contains(&n), "{n} points");
         assert!(lidar.points().all(|p| (0.0..=1.0).contains(&p.intensity)));
     }
 }

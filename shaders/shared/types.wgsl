@@ -41,6 +41,10 @@ struct Material {
     reflectivity: f32,
     emissive: vec3<f32>,
     roughness: f32,
+    lidar_a: f32,
+    lidar_b: f32,
+    pad0: f32,
+    pad1: f32,
 }
 
 struct LidarParams {

@@ -135,6 +135,12 @@ pub struct GpuMaterial {
     pub reflectivity: f32,
     pub emissive: [f32; 3],
     pub roughness: f32,
+    /// Lidar backscatter `A·cos θ + B·sin² θ` (Oren–Nayar, monostatic; Lambert is A = 1,
+    /// B = 0): `scenario::materials::Material::lidar_backscatter_terms`.
+    pub lidar_a: f32,
+    pub lidar_b: f32,
+    pub pad0: f32,
+    pub pad1: f32,
 }
 
 /// Per-frame parameters of a lidar sweep. Physics and symbols: `docs/lidar.md`.
@@ -471,7 +477,7 @@ mod tests {
                 "Material",
                 "GpuMaterial",
                 size_of::<GpuMaterial>(),
-                offsets!(GpuMaterial: albedo, reflectivity, emissive, roughness),
+                offsets!(GpuMaterial: albedo, reflectivity, emissive, roughness, lidar_a, lidar_b),
             ),
             (
                 "LidarParams",

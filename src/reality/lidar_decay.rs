@@ -1,12 +1,13 @@
 //! Extinction from the synthetic lidar's own road returns (REFERENCE.md "Atmosphere and
 //! weather"; `docs/lidar.md` for the intensity model): a hard target at range R through a medium
-//! of extinction α returns P ∝ ρ·cos θ·exp(−2αR)/R², and verisim's intensity is
+//! of extinction α returns P ∝ ρ·g(θ)·exp(−2αR)/R², and verisim's intensity is
 //! I = k·P·R²·f²/(f² + R²) (f the sensor's range-response constant), so on a uniform flat road,
 //! where cos θ = −z/R in the lidar frame,
 //!
-//!   y = ln I − ln(−z/R) + ln(1 + R²/f²) − ln w(cos θ) = ln(k·ρ) − 2αR,
+//!   y = ln I − ln g(θ) + ln(1 + R²/f²) − ln w(cos θ) = ln(k·ρ) − 2αR,
 //!
-//! w the two-way transmission through a wet road's water film (1 when dry). The fit is a least
+//! g(θ) = A·cos θ + B·sin² θ the road material's backscatter (Oren–Nayar; Lambert's cos θ when
+//! A = 1, B = 0), w the two-way transmission through a wet road's water film (1 when dry). The fit is a least
 //! squares line through the median y of 2 m range bins; α̂ = −slope/2.
 //!
 //! Road points are those labelled `road` in `velodyne_labels` (lane paint has its own class, so
@@ -41,6 +42,8 @@ pub struct DecayModel {
     pub overlap_full_m: f64,
     /// Water film on the road as the lidar sees it (0–1; 0 under snow).
     pub wetness: f64,
+    /// The road material's backscatter terms `(A, B)`: g(θ) = A·cos θ + B·sin² θ.
+    pub road_backscatter: (f64, f64),
 }
 
 /// Road samples y pooled over frames, per range bin.
@@ -94,7 +97,9 @@ impl DecayAcc {
             if w <= 0.0 {
                 continue;
             }
-            let y = i.ln() - cos.ln() + (1.0 + r * r / f2).ln() - w.ln();
+            let (a, b) = m.road_backscatter;
+            let g = crate::sensors::lidar::backscatter(a as f32, b as f32, cos as f32) as f64;
+            let y = i.ln() - g.ln() + (1.0 + r * r / f2).ln() - w.ln();
             self.bins[k].push(y as f32);
         }
     }
@@ -178,6 +183,7 @@ mod tests {
         falloff_range_m: 60.0,
         overlap_full_m: 6.0,
         wetness: 0.0,
+        road_backscatter: (1.0, 0.0),
     };
 
     /// Road points of a lidar 1.7 m above a flat road, with intensities from the model.
@@ -190,7 +196,9 @@ mod tests {
             let cos = -z / r;
             let w = crate::sensors::lidar::wet_return_factor(cos as f32, m.wetness as f32) as f64;
             let f2 = m.falloff_range_m.powi(2);
-            let i = 0.4 * rho * cos * w * (-2.0 * alpha * r).exp() * f2 / (f2 + r * r);
+            let (a, b) = m.road_backscatter;
+            let g = a * cos + b * (1.0 - cos * cos);
+            let i = 0.4 * rho * g * w * (-2.0 * alpha * r).exp() * f2 / (f2 + r * r);
             let x = (r * r - z * z).sqrt();
             pts.push([x as f32, 0.0, z as f32, i as f32]);
             lab.push(road | 7 << 16);
@@ -200,8 +208,24 @@ mod tests {
 
     #[test]
     fn recovers_alpha_of_model_returns_dry_and_wet() {
-        for (alpha, wetness) in [(0.0, 0.0), (0.025, 0.0), (0.06, 0.0), (0.025, 0.8)] {
-            let m = DecayModel { wetness, ..DRY };
+        use crate::scenario::materials;
+        let rough = materials::table()[materials::id("asphalt") as usize].lidar_backscatter_terms();
+        let rough = (rough.0 as f64, rough.1 as f64);
+        assert!(rough.1 > 0.0, "asphalt is rough at 905 nm");
+        for (alpha, wetness, road_backscatter) in [
+            (0.0, 0.0, (1.0, 0.0)),
+            (0.025, 0.0, (1.0, 0.0)),
+            (0.06, 0.0, (1.0, 0.0)),
+            (0.025, 0.8, (1.0, 0.0)),
+            (0.0, 0.0, rough),
+            (0.025, 0.0, rough),
+            (0.025, 0.8, rough),
+        ] {
+            let m = DecayModel {
+                wetness,
+                road_backscatter,
+                ..DRY
+            };
             let (p, l) = road(alpha, &m, 0.2);
             let mut acc = DecayAcc::new();
             acc.add_frame(&p, &l, &m);

@@ -163,6 +163,7 @@ pub fn truth_of_dataset(input: &Path) -> Result<Option<DatasetTruth>> {
             falloff_range_m: crate::sensors::lidar::INTENSITY_FALLOFF_RANGE_M as f64,
             overlap_full_m: l.overlap_full_m.max(l.overlap_start_m) as f64,
             wetness: 0.0, // set below, once the draws are known
+            road_backscatter: road_backscatter(),
         }),
         notes: Vec::new(),
     };
@@ -297,6 +298,13 @@ pub fn resolve(synthetic: &[PathBuf], explicit: &PhysicalTruth) -> Result<Datase
         out.truth.decelerations_m_per_s2 = e.decelerations_m_per_s2.clone();
     }
     Ok(out)
+}
+
+/// Backscatter terms of the road surface (the map's roads are `asphalt`).
+fn road_backscatter() -> (f64, f64) {
+    use crate::scenario::materials;
+    let (a, b) = materials::table()[materials::id("asphalt") as usize].lidar_backscatter_terms();
+    (a as f64, b as f64)
 }
 
 #[cfg(test)]

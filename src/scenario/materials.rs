@@ -15,6 +15,22 @@ pub struct Material {
     pub roughness: f32,
     pub metalness: f32,
     pub emissive: (f32, f32, f32),
+    /// Slope roughness σ of the surface at 905 nm (degrees; 0 = Lambertian): the lidar's
+    /// backscatter follows Oren–Nayar (see [`Material::lidar_backscatter_terms`]).
+    #[serde(default)]
+    pub lidar_roughness_deg: f32,
+}
+
+impl Material {
+    /// `(A, B)` of the monostatic Oren–Nayar backscatter (incidence and view along the same
+    /// ray): the received power goes as `ρ·(A·cos θ + B·sin² θ)`, with
+    /// `A = 1 − 0.5·σ²/(σ² + 0.33)` and `B = 0.45·σ²/(σ² + 0.09)` (σ in radians; Oren & Nayar
+    /// 1994, monostatic form in `shared/reference/objects.md` section 7). σ = 0 gives Lambert,
+    /// `(1, 0)`.
+    pub fn lidar_backscatter_terms(&self) -> (f32, f32) {
+        let s2 = self.lidar_roughness_deg.to_radians().powi(2);
+        (1.0 - 0.5 * s2 / (s2 + 0.33), 0.45 * s2 / (s2 + 0.09))
+    }
 }
 
 const TABLE_RON: &str = include_str!("../../assets/materials.ron");
@@ -49,11 +65,18 @@ pub fn id(name: &str) -> u32 {
 pub fn gpu_table() -> Vec<GpuMaterial> {
     table()
         .iter()
-        .map(|m| GpuMaterial {
-            albedo: [m.albedo.0, m.albedo.1, m.albedo.2],
-            reflectivity: m.reflectivity_905nm,
-            emissive: [m.emissive.0, m.emissive.1, m.emissive.2],
-            roughness: m.roughness,
+        .map(|m| {
+            let (lidar_a, lidar_b) = m.lidar_backscatter_terms();
+            GpuMaterial {
+                albedo: [m.albedo.0, m.albedo.1, m.albedo.2],
+                reflectivity: m.reflectivity_905nm,
+                emissive: [m.emissive.0, m.emissive.1, m.emissive.2],
+                roughness: m.roughness,
+                lidar_a,
+                lidar_b,
+                pad0: 0.0,
+                pad1: 0.0,
+            }
         })
         .collect()
 }
@@ -63,6 +86,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn oren_nayar_terms_match_the_reference_table() {
+        // shared/reference/objects.md section 7: (σ, A, B) and g(θ)/g(0) at 30°, 60°, 80°.
+        let rows = [
+            (0.0, 1.0, 0.0, [0.87, 0.50, 0.17]),
+            (15.0, 0.91, 0.20, [0.92, 0.66, 0.38]),
+            (30.0, 0.77, 0.34, [0.98, 0.83, 0.60]),
+            (45.0, 0.67, 0.39, [1.01, 0.94, 0.74]),
+        ];
+        for (sigma, a_ref, b_ref, rel) in rows {
+            let m = Material {
+                lidar_roughness_deg: sigma,
+                ..table()[0].clone()
+            };
+            let (a, b) = m.lidar_backscatter_terms();
+            assert!(
+                (a - a_ref).abs() < 0.006 && (b - b_ref).abs() < 0.006,
+                "σ {sigma}: {a} {b}"
+            );
+            for (deg, want) in [30.0f32, 60.0, 80.0].into_iter().zip(rel) {
+                let c = deg.to_radians().cos();
+                let g = (a * c + b * (1.0 - c * c)) / a;
+                assert!(
+                    (g - want).abs() < 0.011,
+                    "σ {sigma} at {deg}°: {g} vs {want}"
+                );
+            }
+        }
+        let asphalt = &table()[id("asphalt") as usize];
+        assert_eq!(asphalt.lidar_roughness_deg, 45.0);
+    }
+
+    #[test]
     fn table_parses_and_values_are_physical() {
         let t = table();
         assert!(t.len() >= 20);
@@ -70,6 +125,12 @@ mod tests {
             for v in [m.albedo.0, m.albedo.1, m.albedo.2, m.reflectivity_905nm] {
                 assert!((0.0..1.0).contains(&v), "{}: {v}", m.name);
             }
+            assert!(
+                (0.0..=90.0).contains(&m.lidar_roughness_deg),
+                "{}: σ {}",
+                m.name,
+                m.lidar_roughness_deg
+            );
         }
         let mut names: Vec<_> = t.iter().map(|m| &m.name).collect();
         names.sort();

@@ -45,6 +45,13 @@ pub fn wet_return_factor(cos_inc: f32, wetness: f32) -> f32 {
     1.0 + (t * t - 1.0) * wetness
 }
 
+/// The backscatter of a surface with Oren–Nayar terms `(a, b)` (`GpuMaterial::lidar_a`,
+/// `lidar_b`) at incidence `cos_inc`: `a·cos θ + b·sin² θ`, the factor that Lambert's `cos θ`
+/// becomes for a rough surface seen along the ray that lights it.
+pub fn backscatter(a: f32, b: f32, cos_inc: f32) -> f32 {
+    a * cos_inc + b * (1.0 - cos_inc * cos_inc)
+}
+
 pub fn sweep_time_s(spec: &LidarSpec) -> f32 {
     1.0 / spec.rotation_hz
 }

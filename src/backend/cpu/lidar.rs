@@ -75,10 +75,17 @@ fn surface_reflectivity(lp: &LidarParams, rho: f32, n: Vec3, cos_inc: f32) -> f3
     rho
 }
 
-/// The power of a hard return from reflectivity `rho` at incidence `cos_inc` and range `r`,
-/// before the air's transmission.
-fn hard_power<T: Lane>(lp: &LidarParams, rho: T, cos_inc: T, r: T) -> T {
-    rho * cos_inc * overlap(lp, r) / (r * r)
+/// The backscatter of a material with Oren–Nayar terms `(a, b)` at incidence `cos_inc`:
+/// `a·cos θ + b·sin² θ` (Lambert, `(1, 0)`, gives `cos θ` bit for bit). The lane version of
+/// `sensors::lidar::backscatter`.
+fn backscatter<T: Lane>(a: T, b: T, cos_inc: T) -> T {
+    a * cos_inc + b * (T::splat(1.0) - cos_inc * cos_inc)
+}
+
+/// The power of a hard return from reflectivity `rho` with backscatter `shape` (see
+/// [`backscatter`]) at range `r`, before the air's transmission.
+fn hard_power<T: Lane>(lp: &LidarParams, rho: T, shape: T, r: T) -> T {
+    rho * shape * overlap(lp, r) / (r * r)
 }
 
 fn gauss(lp: &LidarParams, stream: u32, index: u32, draw: u32) -> f32 {
@@ -334,14 +341,11 @@ pub fn lidar_returns(
         let n = hit_normal(scene, h, d);
         let cos_inc = (-n.dot(d)).clamp(0.0, 1.0);
         let tri = &scene.triangles[h.tri as usize];
-        let rho = surface_reflectivity(
-            lp,
-            scene.materials[tri.material as usize].reflectivity,
-            n,
-            cos_inc,
-        );
+        let mat = &scene.materials[tri.material as usize];
+        let rho = surface_reflectivity(lp, mat.reflectivity, n, cos_inc);
         hard_r = r;
-        hard_p_clear = hard_power(lp, rho, cos_inc, r);
+        let shape = backscatter(mat.lidar_a, mat.lidar_b, cos_inc);
+        hard_p_clear = hard_power(lp, rho, shape, r);
         hard_p = hard_p_clear * transmission2(lp, r);
         hard_label = (tri.class & 0xffff) | (scene.instances[h.inst as usize].instance_id << 16);
     }
@@ -569,7 +573,13 @@ fn hard_returns(
     nrm = nrm.negate_where(nrm.dot(&d).cmpgt(Vec4::ZERO));
 
     let cos_inc = (-nrm.dot(&d)).clamp01();
-    let rho = Vec4::from(tri.map(|t| scene.materials[t.material as usize].reflectivity));
+    let mats = tri.map(|t| &scene.materials[t.material as usize]);
+    let rho = Vec4::from(mats.map(|m| m.reflectivity));
+    let shape = backscatter(
+        Vec4::from(mats.map(|m| m.lidar_a)),
+        Vec4::from(mats.map(|m| m.lidar_b)),
+        cos_inc,
+    );
     let rho = Vec4::select(
         nrm.z.cmpgt(Vec4::splat(0.7)),
         ground_reflectivity(lp, rho, cos_inc),
@@ -578,7 +588,7 @@ fn hard_returns(
     let r = Vec4::from(h.map(|h| h.t));
     // With no extinction `transmission2` is 1, so this is also the clear-air power, and a hit
     // too weak to detect is too weak to block.
-    let p = hard_power(lp, rho, cos_inc, r);
+    let p = hard_power(lp, rho, shape, r);
     let intensity = intensity(lp, r, p);
 
     let noise = if lp.noise_stddev_m > 0.0 {
@@ -711,4 +721,25 @@ pub fn lidar_sweep_with_field(
             .for_each(|(t, a)| run(t * task, a, None));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lane_laws_equal_the_scalar_laws_of_sensors_lidar() {
+        let (a, b) = (0.67, 0.39);
+        for k in 0..=100 {
+            let c = k as f32 / 100.0;
+            // Lambert's (1, 0) is cos θ bit for bit, so Lambertian materials render as before.
+            assert_eq!(backscatter(1.0f32, 0.0, c).to_bits(), c.to_bits());
+            let lanes = backscatter(Vec4::splat(a), Vec4::splat(b), Vec4::splat(c));
+            let one = crate::sensors::lidar::backscatter(a, b, c);
+            assert_eq!(lanes.x.to_bits(), one.to_bits(), "cos {c}");
+            let w = wet_return_factor(Vec4::splat(c), 0.7);
+            let w1 = crate::sensors::lidar::wet_return_factor(c, 0.7);
+            assert_eq!(w.w.to_bits(), w1.to_bits(), "cos {c}");
+        }
+    }
 }
