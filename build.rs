@@ -4,8 +4,9 @@
 //! Also tells the tests what this machine lacks, as cfgs that mark tests ignored with the
 //! reason (never passed): `verisim_no_gpu` (no Vulkan loader or driver), `verisim_no_real_data`
 //! (no recorded real drives at `VERISIM_REAL_DATA`, default `../shared/data/real`),
-//! `verisim_no_chromium` (no `/usr/bin/chromium` or `$CHROMIUM`), `verisim_no_mount` (not root,
-//! so no tmpfs for the full-disk test). `VERISIM_REQUIRE_GPU=1` and
+//! `verisim_no_chromium` (no `/usr/bin/chromium` or `$CHROMIUM`), `verisim_no_pyyaml` (no
+//! `python3` that imports PyYAML, the YAML reader of SemanticKITTI's tools), `verisim_no_mount`
+//! (not root, so no tmpfs for the full-disk test). `VERISIM_REQUIRE_GPU=1` and
 //! `VERISIM_REQUIRE_REAL_DATA=1` never ignore: the tests then fail where the thing is missing.
 
 use std::path::{Path, PathBuf};
@@ -127,6 +128,16 @@ fn test_environment() {
         .unwrap_or_else(|| "/usr/bin/chromium".into());
     watch(&chromium);
     lacks("verisim_no_chromium", !chromium.exists());
+    let pyyaml = Command::new("python3")
+        .args(["-c", "import yaml; print(yaml.__file__)"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    if let Some(p) = &pyyaml {
+        watch(p);
+    }
+    lacks("verisim_no_pyyaml", pyyaml.is_none());
     lacks("verisim_no_mount", !is_root());
 }
 

@@ -327,10 +327,10 @@ fn every_format_parses_with_independent_readers() {
         );
         assert_eq!(e["@type"], "cr:FileObject");
     }
-    // 3 frames x (calib, 4 PNGs, label, velodyne, labels, times, weather summary,
-    // + 2 SemanticKITTI) + 3 SemanticKITTI
-    // aggregates + COCO + 2 scenario copies.
-    assert_eq!(dist.len(), 3 * 12 + 3 + 1 + 2);
+    // 3 frames x (calib, 4 PNGs, label, plane, velodyne, labels, times, weather summary,
+    // + 2 SemanticKITTI) + 3 SemanticKITTI aggregates + its YAML + 4 ImageSets + COCO + 2
+    // scenario copies.
+    assert_eq!(dist.len(), 3 * 13 + 3 + 1 + 4 + 1 + 2);
     let prov = &m["vs:provenance"];
     assert_eq!(prov["generator"]["name"], "verisim");
     assert!(prov["generator"]["gitCommit"].as_str().unwrap().len() >= 7);
@@ -525,4 +525,224 @@ fn variations_draw_per_episode_and_are_recorded() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("weather.cloud_cover"), "{err}");
+}
+
+/// The smoke scene cut into five episodes of two frames, rendered with `extra` arguments.
+fn render_episodes(out: &Path, extra: &[&str]) {
+    let scene =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/smoke.ron"))
+            .unwrap();
+    let swept = scene.replacen(
+        "    run: (",
+        "    variations: Some((episode_frames: 2, params: [(set: \"weather.sun_elevation_deg\", values: Uniform(lo: 20.0, hi: 60.0))])),\n    run: (",
+        1,
+    );
+    let scene_path = out.with_extension("ron");
+    std::fs::write(&scene_path, swept).unwrap();
+    let mut args = vec![
+        "render",
+        scene_path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--frames",
+        "10",
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    let o = verisim(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn ids(path: &Path) -> Vec<u32> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            assert_eq!(l.len(), 6, "{}: `{l}`", path.display());
+            l.parse().unwrap()
+        })
+        .collect()
+}
+
+/// What OpenPCDet's `kitti_dataset.py` and mmdetection3d's KITTI converter read, held here
+/// (their code is not run: neither installs without a GPU): `ImageSets/<split>.txt` of
+/// six-digit ids of `training/` frames; for each, calib, velodyne, image_2, label_2 (objects
+/// before DontCare) and `planes/` whose fourth line is the road plane (`get_road_plane` flips
+/// it to b < 0 and normalises it).
+#[test]
+fn kitti_splits_and_planes_follow_the_trainers_conventions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    render_episodes(
+        &out,
+        &[
+            "--set",
+            "dataset.splits.train=0.6",
+            "--set",
+            "dataset.splits.val=0.2",
+            "--set",
+            "dataset.splits.test=0.2",
+        ],
+    );
+    let sets = out.join("ImageSets");
+    let (train, val, test) = (
+        ids(&sets.join("train.txt")),
+        ids(&sets.join("val.txt")),
+        ids(&sets.join("test.txt")),
+    );
+    // 5 episodes: 3, 1 and 1, whole.
+    assert_eq!((train.len(), val.len(), test.len()), (6, 2, 2));
+    let mut all = [train.clone(), val.clone(), test.clone()].concat();
+    all.sort_unstable();
+    assert_eq!(all, (0..10).collect::<Vec<_>>());
+    let mut trainval = [train.clone(), val.clone()].concat();
+    trainval.sort_unstable();
+    assert_eq!(ids(&sets.join("trainval.txt")), trainval);
+    for set in [&train, &val, &test] {
+        for f in set.iter() {
+            assert!(set.contains(&(f ^ 1)), "episode of frame {f} is split");
+        }
+    }
+    let t = out.join("training");
+    for f in 0..10u32 {
+        for (folder, ext) in [
+            ("calib", "txt"),
+            ("velodyne", "bin"),
+            ("image_2", "png"),
+            ("label_2", "txt"),
+            ("planes", "txt"),
+        ] {
+            assert!(
+                t.join(format!("{folder}/{f:06}.{ext}")).is_file(),
+                "{folder} {f}"
+            );
+        }
+        let text = std::fs::read_to_string(t.join(format!("planes/{f:06}.txt"))).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(&lines[..3], &["# Plane", "Width 4", "Height 1"]);
+        let mut p = numbers(lines[3]);
+        assert_eq!(p.len(), 4);
+        if p[1] > 0.0 {
+            p.iter_mut().for_each(|v| *v = -*v);
+        }
+        let norm = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "written unit: {norm}");
+        // The smoke camera is mounted 1.6 m above the ego's wheels, looking level.
+        assert!(
+            (p[1] + 1.0).abs() < 1e-4 && (p[3] - 1.6).abs() < 1e-4,
+            "{p:?}"
+        );
+        // Labels against the plane: every vehicle's box bottom (location y, camera frame)
+        // stands on it.
+        for line in std::fs::read_to_string(t.join(format!("label_2/{f:06}.txt")))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("Car") || l.starts_with("Van"))
+        {
+            let v = numbers(line.split_once(' ').unwrap().1);
+            let (x, y, z) = (v[10], v[11], v[12]);
+            let off = p[0] * x + p[1] * y + p[2] * z + p[3];
+            assert!(off.abs() < 0.05, "frame {f}: {line}: {off} m off the plane");
+        }
+    }
+    // The manifest lists the new files, and verify checks them.
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let listed = m.to_string();
+    for p in [
+        "ImageSets/train.txt",
+        "training/planes/000009.txt",
+        "semantic-kitti.yaml",
+    ] {
+        assert!(listed.contains(p), "{p} not in the manifest");
+    }
+    let o = verisim(&["verify", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[test]
+#[cfg_attr(
+    verisim_no_pyyaml,
+    ignore = "needs python3 with PyYAML (SemanticKITTI's tools read their label configuration with it): none was found at build time"
+)]
+fn semantic_kitti_yaml_loads_with_pyyaml_and_maps_every_label() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    // A lidar with a detection threshold (an ideal one has no weather returns) in dense fog.
+    render_episodes(
+        &out,
+        &[
+            "--set",
+            "weather.fog_visibility_m=Some(30.0)",
+            "--set",
+            "rig.lidars.0.detection_range_m=120.0",
+        ],
+    );
+    // Every raw id in the label files (low 16 bits), fog's 110 included.
+    let mut raw: BTreeSet<u32> = BTreeSet::new();
+    for e in std::fs::read_dir(out.join("training/velodyne_labels")).unwrap() {
+        for w in std::fs::read(e.unwrap().path()).unwrap().chunks_exact(4) {
+            raw.insert(u32::from_le_bytes([w[0], w[1], w[2], w[3]]) & 0xFFFF);
+        }
+    }
+    assert!(raw.contains(&110), "fog returns expected: {raw:?}");
+    let script = r#"
+import json, sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+raw = json.loads(sys.argv[2])
+for k in ("labels", "color_map", "content", "learning_map", "learning_map_inv", "learning_ignore", "split"):
+    assert k in c, k
+for r in raw:
+    assert r in c["labels"] and r in c["learning_map"] and r in c["color_map"], r
+assert c["learning_map"][110] == 0 and c["learning_map"][40] == 9 and c["learning_map"][10] == 1
+assert sorted(c["learning_map_inv"]) == list(range(20))
+assert all(c["learning_map"][v] == k or k == 0 for k, v in c["learning_map_inv"].items())
+assert abs(sum(c["content"].values()) - 1.0) < 1e-6
+assert all(len(c["color_map"][k]) == 3 for k in c["labels"])
+print(json.dumps(c["split"]))
+"#;
+    let o = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            out.join("semantic-kitti.yaml").to_str().unwrap(),
+            &serde_json::to_string(&raw).unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The YAML's sequences split as ImageSets split the frames (default shares 0.8 / 0.2).
+    let split: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let seqs = |k: &str| -> Vec<u64> {
+        split[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect()
+    };
+    let frames_of = |s: &[u64]| -> Vec<u32> {
+        let mut v: Vec<u32> = s
+            .iter()
+            .flat_map(|&e| [2 * e as u32, 2 * e as u32 + 1])
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    assert_eq!(
+        frames_of(&seqs("train")),
+        ids(&out.join("ImageSets/train.txt"))
+    );
+    assert_eq!(
+        frames_of(&seqs("valid")),
+        ids(&out.join("ImageSets/val.txt"))
+    );
+    assert_eq!((seqs("train").len(), seqs("valid").len()), (4, 1));
 }

@@ -7,6 +7,7 @@
 //! times, COCO annotations), so the manifest is assembled from them alone: a resumed run, a
 //! merge of shards and an uninterrupted run produce the same data files and checksums.
 
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -121,6 +122,11 @@ pub struct RunConfig {
     /// KITTI files (false: files, as every dataset written before the links).
     #[serde(default)]
     pub linked_views: bool,
+    /// The trainers' files are written: KITTI `planes/` per frame, `ImageSets/*.txt` and
+    /// `semantic-kitti.yaml` (false for datasets written before them; `verify` then does not
+    /// expect them).
+    #[serde(default)]
+    pub trainer_files: bool,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -172,6 +178,7 @@ impl RunConfig {
                 .first()
                 .is_some_and(|l| l.compensated_points),
             linked_views: false,
+            trainer_files: true,
         }
     }
 
@@ -222,6 +229,12 @@ impl RunConfig {
                 self.formats, other.formats
             ));
         }
+        if self.trainer_files != other.trainer_files {
+            return Some(
+                "one was written without planes/, ImageSets/ and semantic-kitti.yaml (by an older verisim); render into a new directory"
+                    .into(),
+            );
+        }
         if self.linked_views != other.linked_views {
             let how = |l: bool| if l { "linked" } else { "copies (--copy-views)" };
             return Some(format!(
@@ -260,6 +273,9 @@ pub struct FrameRecord {
     pub sk_calib: String,
     pub coco: Vec<CocoImage>,
     pub files: Vec<FileRecord>,
+    /// Lidar points per SemanticKITTI raw id (for `semantic-kitti.yaml`'s `content`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sk_points: BTreeMap<u16, u64>,
 }
 
 /// A rendering session in a dataset directory (one per `render` or `render --resume`).

@@ -1,6 +1,7 @@
 //! The KITTI object layout under `DIR/training/`: image_2, velodyne, label_2, calib, plus
 //! depth_2 (uint16, metres x 256), semantic_2 (verisim class ids), instance_2 (uint16 ids) and
-//! velodyne_labels (SemanticKITTI uint32 per point). A second camera writes the `_3` folders.
+//! velodyne_labels (SemanticKITTI uint32 per point), and planes (the road plane under the ego, as
+//! OpenPCDet's ground-truth sampling reads it). A second camera writes the `_3` folders.
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,8 @@ pub struct KittiLayout {
     pub lidar: bool,
     /// The lidar also writes `velodyne_compensated/` (points at the frame-time pose).
     pub compensated: bool,
+    /// A camera rig also writes `planes/` (the road plane under the ego).
+    pub planes: bool,
 }
 
 impl KittiLayout {
@@ -34,7 +37,14 @@ impl KittiLayout {
             cameras,
             lidar,
             compensated: false,
+            planes: true,
         }
+    }
+
+    /// The same layout with or without `planes/`.
+    pub fn with_planes(mut self, on: bool) -> Self {
+        self.planes = on;
+        self
     }
 
     /// The same layout with `velodyne_compensated/` when `on`.
@@ -54,6 +64,9 @@ impl KittiLayout {
         }
         if self.cameras > 0 {
             f.push("label_2".into());
+            if self.planes {
+                f.push("planes".into());
+            }
         }
         if self.lidar {
             f.push("velodyne".into());
@@ -87,7 +100,7 @@ impl KittiLayout {
             .iter()
             .map(|f| {
                 let ext = match f.as_str() {
-                    "calib" | "label_2" => "txt",
+                    "calib" | "label_2" | "planes" => "txt",
                     "velodyne" | "velodyne_compensated" => "bin",
                     "velodyne_times" => "times",
                     "velodyne_labels" => "label",
@@ -274,6 +287,34 @@ pub fn calib_text(inputs: &FrameInputs) -> String {
     s
 }
 
+/// A number as C's `%e` writes it (KITTI's planes files): `-7.051729e-03`.
+fn c_exp(x: f32) -> String {
+    let s = format!("{x:.6e}");
+    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+    let e: i32 = e.parse().unwrap_or(0);
+    format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
+}
+
+/// `planes/NNNNNN.txt`: the road plane under the ego, `a·x + b·y + c·z + d = 0` in the
+/// rectified camera frame (camera 2, the reference: R0_rect = I), unit normal pointing up
+/// (b < 0: y points down), so d is the camera's height above the road. The plane is z = 0 of
+/// the ego frame, where its wheels stand. KITTI's files hold a header of three lines and the
+/// four numbers on the fourth, which is the line OpenPCDet's `get_road_plane` reads. None
+/// without a camera.
+pub fn plane_text(inputs: &FrameInputs) -> Option<String> {
+    let cam = inputs.cameras.first()?;
+    let cam_from_ego = cam.vehicle_from_camera.inverse();
+    let n = cam_from_ego.transform_vector3(glam::Vec3::Z).normalize();
+    let d = -n.dot(cam_from_ego.transform_point3(glam::Vec3::ZERO));
+    Some(format!(
+        "# Plane\nWidth 4\nHeight 1\n{} {} {} {}\n",
+        c_exp(n.x),
+        c_exp(n.y),
+        c_exp(n.z),
+        c_exp(d)
+    ))
+}
+
 /// A KITTI velodyne point: x, y, z, intensity as little-endian f32.
 fn point_bytes(h: &crate::abi::LidarHit) -> [u8; 16] {
     let mut b = [0u8; 16];
@@ -320,6 +361,9 @@ pub fn encode_frame(
             text.push('\n');
         }
         files.push((layout.file("label_2", f, "txt"), text.into_bytes()));
+        if let Some(plane) = plane_text(inputs).filter(|_| layout.planes) {
+            files.push((layout.file("planes", f, "txt"), plane.into_bytes()));
+        }
     }
     if let Some(lidar) = &frames.lidar {
         // One pass over the sweep for the points, their labels and their firing times.
@@ -383,6 +427,14 @@ pub fn write_files(files: &[EncodedFile]) -> Result<u64, ExportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plane_numbers_are_written_as_c_does() {
+        assert_eq!(c_exp(-7.051729e-03), "-7.051729e-03");
+        assert_eq!(c_exp(1.680367), "1.680367e+00");
+        assert_eq!(c_exp(0.0), "0.000000e+00");
+        assert_eq!(c_exp(-0.9997791), "-9.997791e-01");
+    }
 
     #[test]
     fn numbers_are_written_as_kitti_does() {

@@ -17,6 +17,7 @@ use super::dataset::{
     DatasetDir, FileRecord, Format, FrameRecord, RunConfig, Session, now_rfc3339, sha256_hex,
 };
 use super::semantic_kitti::{poses_text, sequence_dir, sequence_of, times_text};
+use super::splits;
 use crate::scenario::DatasetSpec;
 
 /// Version of the manifest layout this verisim writes and reads.
@@ -190,6 +191,33 @@ pub fn finalize(
                 )?);
             }
         }
+        // Splits by episode: ImageSets for the KITTI trainers, and the SemanticKITTI YAML.
+        let trainer = cfg.trainer_files;
+        let frame_episodes: Vec<(u32, u32)> = records
+            .iter()
+            .map(|r| (r.frame, sequence_of(r.frame, cfg.episode_frames).0))
+            .collect();
+        let episodes: Vec<u32> = frame_episodes.iter().map(|&(_, e)| e).collect();
+        let split = splits::assign(&episodes, cfg.seed, &spec.splits);
+        if trainer && cfg.has(Format::Kitti) {
+            for (path, text) in splits::image_sets(&frame_episodes, &split) {
+                files.push(write_recorded(dir, &path, text.as_bytes())?);
+            }
+        }
+        if trainer && cfg.has(Format::SemanticKitti) && cfg.lidar {
+            let mut points = std::collections::BTreeMap::new();
+            for r in &records {
+                for (&raw, &n) in &r.sk_points {
+                    *points.entry(raw).or_insert(0u64) += n;
+                }
+            }
+            let yaml = splits::semantic_kitti_yaml(&points, &split);
+            files.push(write_recorded(
+                dir,
+                splits::SEMANTIC_KITTI_YAML,
+                yaml.as_bytes(),
+            )?);
+        }
         if cfg.has(Format::Coco) && !cfg.cameras.is_empty() {
             let images: Vec<(u32, &CocoImage)> = records
                 .iter()
@@ -245,6 +273,7 @@ pub fn finalize(
             "cameras": cfg.cameras,
             "lidar": cfg.lidar,
             "lidar_compensated": cfg.lidar_compensated,
+            "trainer_files": cfg.trainer_files,
             "frames": cfg.frames,
             "shard": cfg.shard,
             "episodeFrames": cfg.episode_frames,

@@ -9,6 +9,7 @@ pub mod manifest;
 pub mod merge;
 pub mod ply;
 pub mod semantic_kitti;
+pub mod splits;
 pub mod verify;
 
 use std::path::PathBuf;

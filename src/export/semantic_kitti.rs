@@ -90,6 +90,27 @@ pub fn times_text(times_s: &[f64]) -> String {
     times_s.iter().map(|t| format!("{t:.6e}\n")).collect()
 }
 
+/// Points of a sweep per SemanticKITTI raw id (the low 16 bits its label file stores).
+pub fn points_per_raw_id(lidar: &crate::frame::LidarFrame) -> std::collections::BTreeMap<u16, u64> {
+    let mut by_class = [0u64; crate::classes::CLASSES.len()];
+    for h in lidar
+        .hits
+        .iter()
+        .filter(|h| h.label != crate::abi::NO_RETURN)
+    {
+        // An id outside the table is written as unlabeled (`kitti::encode_frame`).
+        let k = (h.label & 0xFFFF) as usize;
+        by_class[if k < by_class.len() { k } else { 0 }] += 1;
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for (row, n) in crate::classes::CLASSES.iter().zip(by_class) {
+        if n > 0 {
+            *out.entry(row.semantic_kitti_id).or_insert(0) += n;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

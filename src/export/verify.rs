@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use super::dataset::{CameraSize, Format, META_DIR, list_files, sha256_hex, today};
+use super::kitti::KittiLayout;
 use super::manifest::MANIFEST_SCHEMA;
 use super::semantic_kitti::{labels_path, sequence_dir, sequence_of, velodyne_path};
 
@@ -203,6 +204,25 @@ fn parse_file(
                 ("Tr_imu_to_velo", 12),
             ],
         )?,
+        "planes" => {
+            let lines: Vec<&str> = text.lines().collect();
+            let plane = lines.get(3).and_then(|l| nums(l, 0));
+            if lines.len() != 4 || plane.as_ref().is_none_or(|n| n.len() != 4) {
+                return Err(
+                    "expected a three-line header and the plane's four numbers on line 4".into(),
+                );
+            }
+        }
+        "ImageSets" => {
+            for (i, l) in text.lines().enumerate() {
+                if l.len() != 6 || !l.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!(
+                        "line {}: expected a six-digit frame id, found `{l}`",
+                        i + 1
+                    ));
+                }
+            }
+        }
         _ if name == "calib.txt" => check_calib(
             text,
             &[("P0", 12), ("P1", 12), ("P2", 12), ("P3", 12), ("Tr", 12)],
@@ -306,39 +326,25 @@ fn check_coco(v: &Value, cameras: &[CameraSize], frames: usize) -> Result<(), St
 fn expected_files(
     frame: u32,
     formats: &[Format],
-    cameras: usize,
-    lidar: bool,
+    layout: &KittiLayout,
     episode_frames: Option<u32>,
-    compensated: bool,
 ) -> Vec<String> {
     let n = format!("{frame:06}");
     let mut out = Vec::new();
     if formats.contains(&Format::Kitti) {
-        out.push(format!("training/calib/{n}.txt"));
-        for c in 0..cameras {
-            let k = c + 2;
-            for stem in ["image", "depth", "semantic", "instance"] {
-                out.push(format!("training/{stem}_{k}/{n}.png"));
-            }
-        }
-        if cameras > 0 {
-            out.push(format!("training/label_2/{n}.txt"));
-        }
-        if lidar {
-            out.push(format!("training/velodyne/{n}.bin"));
-            out.push(format!("training/velodyne_labels/{n}.label"));
-            out.push(format!("training/velodyne_times/{n}.times"));
-            out.push(format!("training/velodyne_weather/{n}.json"));
-            if compensated {
-                out.push(format!("training/velodyne_compensated/{n}.bin"));
-            }
-        }
+        out.extend(
+            layout
+                .frame_files(frame)
+                .iter()
+                .map(|p| p.to_string_lossy().replace('\\', "/")),
+        );
     } else if formats.contains(&Format::Coco) {
+        let cameras = layout.cameras;
         for c in 0..cameras {
             out.push(format!("training/image_{}/{n}.png", c + 2));
         }
     }
-    if formats.contains(&Format::SemanticKitti) && lidar {
+    if formats.contains(&Format::SemanticKitti) && layout.lidar {
         out.push(velodyne_path(frame, episode_frames));
         out.push(labels_path(frame, episode_frames));
     }
@@ -380,6 +386,7 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
     let lidar = layout["lidar"].as_bool().unwrap_or(false);
     let episode_frames = layout["episodeFrames"].as_u64().map(|n| n as u32);
     let compensated = layout["lidar_compensated"].as_bool().unwrap_or(false);
+    let trainer_files = layout["trainer_files"].as_bool().unwrap_or(false);
     let total = layout["frames"].as_u64().unwrap_or(0) as u32;
     let shard: Option<super::dataset::Shard> =
         serde_json::from_value(layout["shard"].clone()).unwrap_or(None);
@@ -441,19 +448,13 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
         );
     }
 
-    // Structure: expected files listed, aggregates present.
+    // Structure: expected files listed, aggregates present. Paths relative to the root.
+    let kitti_layout = KittiLayout::new(Path::new(""), cameras.len(), lidar)
+        .with_compensated(compensated)
+        .with_planes(trainer_files);
     let mut expected: BTreeSet<String> = want_frames
         .iter()
-        .flat_map(|&f| {
-            expected_files(
-                f,
-                &formats,
-                cameras.len(),
-                lidar,
-                episode_frames,
-                compensated,
-            )
-        })
+        .flat_map(|&f| expected_files(f, &formats, &kitti_layout, episode_frames))
         .collect();
     expected.insert(super::manifest::SCENARIO_RESOLVED.into());
     expected.insert(super::manifest::SCENARIO_COPY.into());
@@ -471,6 +472,14 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
         }
         if formats.contains(&Format::Coco) && !cameras.is_empty() {
             expected.insert("coco/instances.json".into());
+        }
+        if trainer_files && formats.contains(&Format::Kitti) {
+            for s in ["train", "val", "test", "trainval"] {
+                expected.insert(format!("ImageSets/{s}.txt"));
+            }
+        }
+        if trainer_files && formats.contains(&Format::SemanticKitti) && lidar {
+            expected.insert(super::splits::SEMANTIC_KITTI_YAML.into());
         }
     }
     for e in expected.iter().filter(|e| !listed.contains_key(*e)) {

@@ -346,6 +346,15 @@ fn encode_dataset_frame(
         },
         coco: coco_images,
         files: Vec::new(),
+        sk_points: if cfg.has(Format::SemanticKitti) {
+            r.frames
+                .lidar
+                .as_ref()
+                .map(semantic_kitti::points_per_raw_id)
+                .unwrap_or_default()
+        } else {
+            Default::default()
+        },
     };
     Ok((out, record))
 }
@@ -621,7 +630,8 @@ pub fn render_with(
         scenario.rig.cameras.len(),
         !scenario.rig.lidars.is_empty(),
     )
-    .with_compensated(cfg.lidar_compensated);
+    .with_compensated(cfg.lidar_compensated)
+    .with_planes(cfg.trainer_files);
     if !opts.render_only {
         layout.create()?;
         if cfg.has(Format::SemanticKitti) && cfg.lidar {

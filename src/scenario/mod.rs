@@ -963,6 +963,22 @@ fn check_dataset(d: &DatasetSpec) -> Result<(), FieldError> {
             format!("expected a date YYYY-MM-DD, found `{e}`"),
         ));
     }
+    let s = &d.splits;
+    for (name, v) in [("train", s.train), ("val", s.val), ("test", s.test)] {
+        if !(0.0..=1.0).contains(&v) {
+            return Err((
+                format!("dataset.splits.{name}"),
+                format!("must be a share in [0, 1], found {v}"),
+            ));
+        }
+    }
+    let sum = s.train + s.val + s.test;
+    if (sum - 1.0).abs() > 1e-4 {
+        return Err((
+            "dataset.splits".into(),
+            format!("the shares must sum to 1, found {sum}"),
+        ));
+    }
     Ok(())
 }
 

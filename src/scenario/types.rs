@@ -892,6 +892,29 @@ pub struct DatasetSpec {
     pub tier: String,
     /// Date (YYYY-MM-DD) after which `verisim verify` warns that the data has expired.
     pub expires: Option<String>,
+    /// Shares of the episodes in the training, validation and test splits
+    /// (`ImageSets/*.txt`, the SemanticKITTI YAML's `split`); whole episodes, never frames of
+    /// one episode in two splits.
+    pub splits: Splits,
+}
+
+/// Shares of episodes per split; they sum to 1.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Splits {
+    pub train: f32,
+    pub val: f32,
+    pub test: f32,
+}
+
+impl Default for Splits {
+    fn default() -> Self {
+        Splits {
+            train: 0.8,
+            val: 0.2,
+            test: 0.0,
+        }
+    }
 }
 
 impl Default for DatasetSpec {
@@ -904,6 +927,7 @@ impl Default for DatasetSpec {
             intended_use: Vec::new(),
             tier: "unrated".into(),
             expires: None,
+            splits: Splits::default(),
         }
     }
 }
