@@ -615,3 +615,67 @@ fn the_rare_events_scene_shows_all_three_events() {
     assert!(walked > 5.0, "the pedestrian walked {walked} m");
     assert_eq!(of(&trace[0].1, 3).kind, "car");
 }
+
+#[test]
+fn drivers_keep_their_own_line_in_the_lane_and_the_ego_the_centre() {
+    // Eight cars on a long straight road (lanes along +x), the ego behind them.
+    let cars: Vec<String> = (0..8)
+        .map(|k| {
+            format!(
+                "(kind: Car, speed_m_per_s: 12.0, drive: Some((road: 0, lane: {}, s_m: {}, desired_speed_m_per_s: Some(12.0), lane_changes: false)))",
+                k % 2,
+                200 + 60 * k
+            )
+        })
+        .collect();
+    let mut sim = rare_events_road(
+        &cars.join(", "),
+        "(road: 0, lane: 1, s_m: 20.0, desired_speed_m_per_s: Some(10.0), lane_changes: false)",
+        "",
+    );
+    let trace = run(&mut sim, 40.0);
+    let start: Vec<ActorState> = trace[0].1.clone();
+    let (mut offsets, mut headings) = (Vec::new(), Vec::new());
+    for (t, states) in &trace {
+        for s in states {
+            let lane_y = of(&start, s.id).position.y;
+            let off = s.position.y - lane_y;
+            if s.id == 0 {
+                assert!(
+                    off.abs() < 0.05,
+                    "t = {t}: the ego is {off} m off its centre line"
+                );
+                continue;
+            }
+            // Every car stays well inside its 3.5 m lane (a car is 1.6-1.9 m wide).
+            assert!(
+                off.abs() < 0.45,
+                "t = {t}: car {} is {off} m off centre",
+                s.id
+            );
+            if *t > 10.0 {
+                offsets.push(off as f64);
+                headings.push((s.yaw_rad as f64).sin().atan2((s.yaw_rad as f64).cos()));
+            }
+        }
+    }
+    let sd = |v: &[f64]| {
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
+    };
+    let (off_sd, heading_max) = (
+        sd(&offsets),
+        headings
+            .iter()
+            .fold(0.0f64, |a, h| a.max(h.abs().to_degrees())),
+    );
+    eprintln!("lateral offset SD {off_sd:.3} m, largest heading off the lane {heading_max:.2}°");
+    assert!(
+        (0.05..0.3).contains(&off_sd),
+        "lateral offset SD {off_sd} m"
+    );
+    assert!(
+        (0.2..2.0).contains(&heading_max),
+        "heading off the lane up to {heading_max}°"
+    );
+}

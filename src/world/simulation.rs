@@ -143,6 +143,7 @@ fn place_on_lane(
             salt,
             mobil: crate::physics::mobil::MobilParams::for_type(vt),
             lane_changes: d.lane_changes,
+            keeps_line: kind != ActorKind::Cyclist,
             turn: d.turn,
             fired: 0,
         },

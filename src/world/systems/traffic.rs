@@ -57,6 +57,25 @@ pub const LANE_CHANGE_MIN_ROOM_M: f32 = 40.0;
 /// A lane change is over when the vehicle's centre is this close to the target centre line
 /// and its heading within [`LANE_CHANGE_DONE_RAD`] of the lane's, metres.
 pub const LANE_CHANGE_DONE_M: f32 = 0.15;
+
+/// Random stream of the drivers' lines in their lanes.
+const STREAM_LINE: u32 = 0x4c4e_0001;
+
+/// Where a driver keeps its vehicle in the lane at arc length `arc_m`: metres left of the
+/// centre line. Drivers hold a lane off-centre and weave slowly; here a constant offset in
+/// [−0.2, 0.2] m plus a sine of amplitude 0.05–0.2 m and wavelength 60–160 m, drawn per vehicle
+/// from its salt (our choice [?]: the lateral position's standard deviation it gives, about
+/// 0.1–0.2 m, is the order reported for sober drivers in on-road tests, Verster & Roth 2011,
+/// not checked against the paper here). The heading follows from steering onto this line
+/// (at most 1.2° off the lane's), so `rotation_y` varies as in real traffic.
+pub fn driving_line_offset_m(salt: u32, arc_m: f32) -> f32 {
+    let u = |k| crate::rng::rand(salt, STREAM_LINE, 0, k);
+    let bias = 0.4 * u(0) - 0.2;
+    let amplitude = 0.05 + 0.15 * u(1);
+    let wavelength = 60.0 + 100.0 * u(2);
+    let phase = std::f32::consts::TAU * u(3);
+    bias + amplitude * (std::f32::consts::TAU * arc_m / wavelength + phase).sin()
+}
 pub const LANE_CHANGE_DONE_RAD: f32 = 0.03;
 /// A lane change is over after this long whatever, seconds.
 pub const LANE_CHANGE_MAX_S: f32 = 10.0;
@@ -642,7 +661,7 @@ pub fn drive_vehicles(
     let seed = rng.seed as u32;
     // Entry lanes taken by re-entering vehicles this tick.
     let mut claimed: Vec<u32> = Vec::new();
-    for (i, (rider, driver, speed, accel, pose, _)) in rows.iter_mut().enumerate() {
+    for (i, (rider, driver, speed, accel, pose, is_ego)) in rows.iter_mut().enumerate() {
         // Scripted events.
         let mut swerve = None;
         for k in 0..driver.events.len() {
@@ -773,6 +792,18 @@ pub fn drive_vehicles(
                 let (p, yaw) = lane.pose_at(ahead);
                 let lead_s = cmd.lookahead_m / speed.m_per_s.max(0.5);
                 let offset = swerve_offset_m(at_s, amplitude_m, duration_s, t + lead_s as f64);
+                let target = p + Vec2::from_angle(yaw).perp() * offset;
+                cmd.steer_rad = steer_toward_rad(driver.rear_axle, target, &driver.bicycle);
+            } else if driver.keeps_line
+                && !*is_ego
+                && rider.change.is_none()
+                && lane.crossing.is_none()
+            {
+                // Drivers keep their own line in the lane (the ego drives the centre, where
+                // the rig's tests expect it).
+                let ahead = cmd.projection.arc_m + cmd.lookahead_m;
+                let (p, yaw) = lane.pose_at(ahead);
+                let offset = driving_line_offset_m(driver.salt, ahead);
                 let target = p + Vec2::from_angle(yaw).perp() * offset;
                 cmd.steer_rad = steer_toward_rad(driver.rear_axle, target, &driver.bicycle);
             }
