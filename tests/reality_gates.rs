@@ -318,7 +318,8 @@ fn box_cars(frames: &mut [FrameData]) {
                 }
             }
             if let Some(s) = nearest {
-                let hit = inv * (t + (p - t) * s - t);
+                // The sensor sits at t (rectified frame); the hit is that far along its ray.
+                let hit = inv * ((p - t) * s);
                 *q = [hit.x as f32, hit.y as f32, hit.z as f32, 0.3];
             }
         }

@@ -655,7 +655,7 @@ fn drivers_keep_their_own_line_in_the_lane_and_the_ego_the_centre() {
             );
             if *t > 10.0 {
                 offsets.push(off as f64);
-                headings.push((s.yaw_rad as f64).sin().atan2((s.yaw_rad as f64).cos()));
+                headings.push(verisim::physics::lateral::wrap_angle_rad(s.yaw_rad) as f64);
             }
         }
     }

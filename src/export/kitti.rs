@@ -10,7 +10,6 @@ use glam::Affine3A;
 use super::ExportError;
 use super::atomic::{create_dir, write_atomic};
 use crate::abi::NO_RETURN;
-use crate::classes::Class;
 use crate::frame::FrameInputs;
 use crate::frame::{CameraFrame, SensorFrames};
 use crate::labels::boxes::{ObjectLabel, kitti_line};
@@ -388,9 +387,7 @@ pub fn encode_frame(
             for h in column.iter().filter(|h| h.label != NO_RETURN) {
                 let ((p, l), ts) = out.next().expect("sized by the kept points");
                 p.copy_from_slice(&point_bytes(h));
-                let class = Class::from_id((h.label & 0xFFFF) as u16).unwrap_or(Class::Unlabeled);
-                let sk = class.info().semantic_kitti_id as u32 | (h.label & 0xFFFF_0000);
-                l.copy_from_slice(&sk.to_le_bytes());
+                l.copy_from_slice(&super::semantic_kitti::label_word(h.label).to_le_bytes());
                 ts.copy_from_slice(&t);
             }
         }

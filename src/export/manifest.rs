@@ -192,19 +192,17 @@ pub fn finalize(
             }
         }
         // Splits by episode: ImageSets for the KITTI trainers, and the SemanticKITTI YAML.
-        let trainer = cfg.trainer_files;
         let frame_episodes: Vec<(u32, u32)> = records
             .iter()
             .map(|r| (r.frame, sequence_of(r.frame, cfg.episode_frames).0))
             .collect();
-        let episodes: Vec<u32> = frame_episodes.iter().map(|&(_, e)| e).collect();
-        let split = splits::assign(&episodes, cfg.seed, &spec.splits);
-        if trainer && cfg.has(Format::Kitti) {
+        let split = splits::assign(&cfg.sequences_of_run(), cfg.seed, &spec.splits);
+        if cfg.trainer_files && cfg.has(Format::Kitti) {
             for (path, text) in splits::image_sets(&frame_episodes, &split) {
                 files.push(write_recorded(dir, &path, text.as_bytes())?);
             }
         }
-        if trainer && cfg.has(Format::SemanticKitti) && cfg.lidar {
+        if cfg.trainer_files && cfg.has(Format::SemanticKitti) && cfg.lidar {
             let mut points = std::collections::BTreeMap::new();
             for r in &records {
                 for (&raw, &n) in &r.sk_points {

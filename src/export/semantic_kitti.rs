@@ -11,6 +11,8 @@
 
 use glam::{Affine3A, Mat3A, Vec3A};
 
+use crate::classes::Class;
+
 /// Where a run frame lands in the sequence view: (sequence, frame within the sequence).
 /// `episode_frames` is the scenario's `variations.episode_frames` (None: one sequence).
 pub fn sequence_of(frame: u32, episode_frames: Option<u32>) -> (u32, u32) {
@@ -90,23 +92,25 @@ pub fn times_text(times_s: &[f64]) -> String {
     times_s.iter().map(|t| format!("{t:.6e}\n")).collect()
 }
 
-/// Points of a sweep per SemanticKITTI raw id (the low 16 bits its label file stores).
+/// The SemanticKITTI label word of a lidar label (verisim class id in the low 16 bits,
+/// instance in the high 16): SemanticKITTI's class id, the instance kept; an id outside the
+/// class table is written as unlabeled. Called per point by the KITTI writer.
+#[inline]
+pub fn label_word(label: u32) -> u32 {
+    let class = Class::from_id((label & 0xFFFF) as u16).unwrap_or(Class::Unlabeled);
+    class.info().semantic_kitti_id as u32 | (label & 0xFFFF_0000)
+}
+
+/// Points of a sweep per SemanticKITTI raw id (the low 16 bits of [`label_word`]).
 pub fn points_per_raw_id(lidar: &crate::frame::LidarFrame) -> std::collections::BTreeMap<u16, u64> {
-    let mut by_class = [0u64; crate::classes::CLASSES.len()];
+    let mut out = std::collections::BTreeMap::new();
     for h in lidar
         .hits
         .iter()
         .filter(|h| h.label != crate::abi::NO_RETURN)
     {
-        // An id outside the table is written as unlabeled (`kitti::encode_frame`).
-        let k = (h.label & 0xFFFF) as usize;
-        by_class[if k < by_class.len() { k } else { 0 }] += 1;
-    }
-    let mut out = std::collections::BTreeMap::new();
-    for (row, n) in crate::classes::CLASSES.iter().zip(by_class) {
-        if n > 0 {
-            *out.entry(row.semantic_kitti_id).or_insert(0) += n;
-        }
+        *out.entry((label_word(h.label) & 0xFFFF) as u16)
+            .or_insert(0) += 1;
     }
     out
 }

@@ -24,10 +24,10 @@ pub enum Split {
     Test,
 }
 
-/// The split of each episode: the episodes, ordered by a hash of (seed, episode), give their
+/// The split of each of the (distinct) `episodes`: they, ordered by a hash of (seed, episode), give their
 /// first `round(n·train)` to training, up to `round(n·(train + val))` to validation and the
-/// rest to test. The same seed and episodes give the same split on every machine, shard and
-/// resume.
+/// rest to test. The same seed and episodes give the same split on every machine, and for a
+/// run resumed or merged from shards.
 pub fn assign(episodes: &[u32], seed: u64, shares: &Splits) -> BTreeMap<u32, Split> {
     let mut order: Vec<(u64, u32)> = episodes
         .iter()
@@ -37,7 +37,6 @@ pub fn assign(episodes: &[u32], seed: u64, shares: &Splits) -> BTreeMap<u32, Spl
         })
         .collect();
     order.sort_unstable();
-    order.dedup_by_key(|(_, e)| *e);
     let n = order.len() as f64;
     let n_train = (n * f64::from(shares.train)).round() as usize;
     let n_train_val = (n * f64::from(shares.train + shares.val)).round() as usize;
@@ -57,29 +56,34 @@ pub fn assign(episodes: &[u32], seed: u64, shares: &Splits) -> BTreeMap<u32, Spl
         .collect()
 }
 
-/// `ImageSets/*.txt` for frames given as (frame, episode): (file name, text).
+/// The `ImageSets/` files and the splits each lists.
+const IMAGE_SETS: [(&str, &[Split]); 4] = [
+    ("ImageSets/train.txt", &[Split::Train]),
+    ("ImageSets/val.txt", &[Split::Val]),
+    ("ImageSets/test.txt", &[Split::Test]),
+    ("ImageSets/trainval.txt", &[Split::Train, Split::Val]),
+];
+
+/// Paths of the `ImageSets/` files, relative to the dataset root.
+pub fn image_set_paths() -> impl Iterator<Item = &'static str> {
+    IMAGE_SETS.iter().map(|(p, _)| *p)
+}
+
+/// `ImageSets/*.txt` for frames given as (frame, episode): (path, text).
 pub fn image_sets(frames: &[(u32, u32)], split: &BTreeMap<u32, Split>) -> Vec<(String, String)> {
-    let list = |keep: &dyn Fn(Split) -> bool| -> String {
-        let mut ids: Vec<u32> = frames
-            .iter()
-            .filter(|(_, e)| split.get(e).is_some_and(|&s| keep(s)))
-            .map(|&(f, _)| f)
-            .collect();
-        ids.sort_unstable();
-        ids.iter().map(|f| format!("{f:06}\n")).collect()
-    };
-    vec![
-        ("train", list(&|s| s == Split::Train)),
-        ("val", list(&|s| s == Split::Val)),
-        ("test", list(&|s| s == Split::Test)),
-        (
-            "trainval",
-            list(&|s| matches!(s, Split::Train | Split::Val)),
-        ),
-    ]
-    .into_iter()
-    .map(|(n, t)| (format!("ImageSets/{n}.txt"), t))
-    .collect()
+    IMAGE_SETS
+        .iter()
+        .map(|(path, splits)| {
+            let mut ids: Vec<u32> = frames
+                .iter()
+                .filter(|(_, e)| split.get(e).is_some_and(|s| splits.contains(s)))
+                .map(|&(f, _)| f)
+                .collect();
+            ids.sort_unstable();
+            let text = ids.iter().map(|f| format!("{f:06}\n")).collect();
+            (path.to_string(), text)
+        })
+        .collect()
 }
 
 /// SemanticKITTI's 19 evaluation classes (Behley et al., ICCV 2019): raw label id, training
@@ -237,7 +241,7 @@ mod tests {
             (count(Split::Train), count(Split::Val), count(Split::Test)),
             (7, 2, 1)
         );
-        // The same episodes listed in another order, or a subset (a shard), keep their split.
+        // The same episodes listed in another order keep their split.
         let mut rev = eps.clone();
         rev.reverse();
         assert_eq!(assign(&rev, 7, &shares(0.7, 0.2, 0.1)), a);

@@ -474,9 +474,7 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
             expected.insert("coco/instances.json".into());
         }
         if trainer_files && formats.contains(&Format::Kitti) {
-            for s in ["train", "val", "test", "trainval"] {
-                expected.insert(format!("ImageSets/{s}.txt"));
-            }
+            expected.extend(super::splits::image_set_paths().map(String::from));
         }
         if trainer_files && formats.contains(&Format::SemanticKitti) && lidar {
             expected.insert(super::splits::SEMANTIC_KITTI_YAML.into());

@@ -460,12 +460,7 @@ impl View {
         }
     }
     fn has(&self, m: Modality) -> bool {
-        match m {
-            Modality::Lidar => self.agg.lidar.frames > 0,
-            Modality::Camera => self.agg.camera.frames > 0,
-            Modality::Labels => self.agg.labels.objects > 0,
-            Modality::Objects => self.agg.objects.cars > 0,
-        }
+        self.samples(m).0 > 0
     }
 }
 

@@ -298,9 +298,10 @@ mod tests {
     #[test]
     fn points_are_counted_inside_and_placed_in_the_views() {
         let o = car([0.0, 1.0, 10.0], 0.0);
-        // 40 points on the box's left side face (z = w/2 would be across; here the face at
-        // across = −0.9, i.e. z = 10 − 0.9), spread over length and height, plus 10 points
-        // 0.2 m outside the front (near, not inside) and 5 on the ground (neither).
+        // 40 points on the box's side face at across = −0.9 (z = 10 − 0.9), spread over length
+        // and height; 10 points 0.2 m outside the front (near, not inside); 5 points 5 cm above
+        // the box's bottom (inside, as points_in_boxes counts them, but below the ground
+        // clearance, so not near).
         let mut pts = Vec::new();
         for i in 0..8 {
             for j in 0..5 {

@@ -143,8 +143,9 @@ pub struct Driver {
     /// Whether the driver changes lanes by MOBIL.
     pub lane_changes: bool,
     /// Whether the driver keeps its own line in the lane
-    /// (`systems::traffic::driving_line_offset_m`): motor vehicles other than the ego. Cyclists
-    /// ride the centre line here (their keeping to the kerb is not modelled).
+    /// (`systems::traffic::driving_line_offset_m`): motor vehicles other than the ego, which
+    /// drives the centre. Cyclists ride the centre line here (their keeping to the kerb is not
+    /// modelled).
     pub keeps_line: bool,
     /// Events already fired (bit k for `events[k]`).
     pub fired: u32,

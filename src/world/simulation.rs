@@ -550,7 +550,9 @@ impl Simulation {
         };
         match &scenario.ego.drive {
             Some(d) => {
-                let (rider, driver, pose) = place_on_lane(&graph, d, ActorKind::Car, 4.5, 0);
+                let (rider, mut driver, pose) = place_on_lane(&graph, d, ActorKind::Car, 4.5, 0);
+                // The ego drives its lane's centre, where the rig's tests expect it.
+                driver.keeps_line = false;
                 world.spawn((Ego, pose, ego_speed, rider, driver, Accel::default()));
             }
             None => {

@@ -19,10 +19,9 @@ use crate::rng::rand;
 
 use crate::abi::shared::{
     CLASS_FOG, CLASS_RAIN, CLASS_SNOW, FOG_MAX_STEPS, FOG_SAMPLES_PER_PULSE,
-    GROUND_SNOW_REFLECTIVITY, HOLROYD_DENSITY_COEFF as HOLROYD, PRECIP_BINS, RAIN_D_MAX_MM,
-    RAIN_D_MIN_MM, RAIN_REFLECTIVITY, SNOW_MELTED_D_MAX_MM as SNOW_D_MAX_MM,
-    SNOW_MELTED_D_MIN_MM as SNOW_D_MIN_MM, SNOW_REFLECTIVITY, STREAM_DROPOFF, STREAM_FOG,
-    STREAM_NOISE, STREAM_PRECIP,
+    GROUND_SNOW_REFLECTIVITY, HOLROYD_DENSITY_COEFF, PRECIP_BINS, RAIN_D_MAX_MM, RAIN_D_MIN_MM,
+    RAIN_REFLECTIVITY, SNOW_MELTED_D_MAX_MM, SNOW_MELTED_D_MIN_MM, SNOW_REFLECTIVITY,
+    STREAM_DROPOFF, STREAM_FOG, STREAM_NOISE, STREAM_PRECIP,
 };
 use std::f32::consts::PI;
 
@@ -390,8 +389,8 @@ pub fn lidar_returns(
                         n0 = lp.snow_n0_per_m3_mm;
                         lam = lp.snow_lambda_per_mm;
                         rho = SNOW_REFLECTIVITY;
-                        d_min = SNOW_D_MIN_MM;
-                        d_max = SNOW_D_MAX_MM;
+                        d_min = SNOW_MELTED_D_MIN_MM;
+                        d_max = SNOW_MELTED_D_MAX_MM;
                     }
                     if n0 <= 0.0 {
                         continue;
@@ -403,7 +402,7 @@ pub fn lidar_returns(
                         1000.0 * w * r * (lp.min_power_per_m2 / (rho * t2).max(1.0e-30)).sqrt();
                     let mut dmin = dcs_min;
                     if kind == 1 {
-                        dmin = (HOLROYD * dcs_min * dcs_min).powf(1.0 / 3.0);
+                        dmin = (HOLROYD_DENSITY_COEFF * dcs_min * dcs_min).powf(1.0 / 3.0);
                     }
                     let lo = d_min.max(dmin);
                     if lo >= d_max {
@@ -421,7 +420,7 @@ pub fn lidar_returns(
                         let ww = lp.beam_aperture_m + lp.beam_divergence_rad * rr;
                         let mut dcs = dd;
                         if kind == 1 {
-                            dcs = (dd * dd * dd / HOLROYD).sqrt();
+                            dcs = (dd * dd * dd / HOLROYD_DENSITY_COEFF).sqrt();
                         }
                         let frac = (dcs * 1.0e-3 / ww).min(1.0);
                         let p =

@@ -661,7 +661,7 @@ pub fn drive_vehicles(
     let seed = rng.seed as u32;
     // Entry lanes taken by re-entering vehicles this tick.
     let mut claimed: Vec<u32> = Vec::new();
-    for (i, (rider, driver, speed, accel, pose, is_ego)) in rows.iter_mut().enumerate() {
+    for (i, (rider, driver, speed, accel, pose, _)) in rows.iter_mut().enumerate() {
         // Scripted events.
         let mut swerve = None;
         for k in 0..driver.events.len() {
@@ -787,23 +787,23 @@ pub fn drive_vehicles(
                 &driver.bicycle,
                 rider.hint,
             );
-            if let Some((at_s, amplitude_m, duration_s)) = swerve {
-                let ahead = cmd.projection.arc_m + cmd.lookahead_m;
-                let (p, yaw) = lane.pose_at(ahead);
+            // Off the centre line: by the swerve, else on the driver's own line (outside lane
+            // changes and junctions); the target lies that far left of the lookahead point.
+            let ahead = cmd.projection.arc_m + cmd.lookahead_m;
+            let offset = if let Some((at_s, amplitude_m, duration_s)) = swerve {
                 let lead_s = cmd.lookahead_m / speed.m_per_s.max(0.5);
-                let offset = swerve_offset_m(at_s, amplitude_m, duration_s, t + lead_s as f64);
-                let target = p + Vec2::from_angle(yaw).perp() * offset;
-                cmd.steer_rad = steer_toward_rad(driver.rear_axle, target, &driver.bicycle);
-            } else if driver.keeps_line
-                && !*is_ego
-                && rider.change.is_none()
-                && lane.crossing.is_none()
-            {
-                // Drivers keep their own line in the lane (the ego drives the centre, where
-                // the rig's tests expect it).
-                let ahead = cmd.projection.arc_m + cmd.lookahead_m;
+                Some(swerve_offset_m(
+                    at_s,
+                    amplitude_m,
+                    duration_s,
+                    t + lead_s as f64,
+                ))
+            } else {
+                (driver.keeps_line && rider.change.is_none() && lane.crossing.is_none())
+                    .then(|| driving_line_offset_m(driver.salt, ahead))
+            };
+            if let Some(offset) = offset {
                 let (p, yaw) = lane.pose_at(ahead);
-                let offset = driving_line_offset_m(driver.salt, ahead);
                 let target = p + Vec2::from_angle(yaw).perp() * offset;
                 cmd.steer_rad = steer_toward_rad(driver.rear_axle, target, &driver.bicycle);
             }
