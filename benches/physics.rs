@@ -62,7 +62,7 @@ fn gpu_particles_bench(c: &mut Criterion, config: &PrecipConfig) {
     let particles: Vec<Particle> = (0..N)
         .map(|i| spawn_particle(KIND_RAIN, i, &params))
         .collect();
-    let mut stage = verisim::backend::gpu::particles::ParticleStage::new(&ctx, &particles, &params);
+    let mut stage = verisim::backend::gpu::particles::ParticleStage::new(&ctx, &particles);
     let mut group = c.benchmark_group("physics/particles");
     group.throughput(Throughput::Elements(N as u64));
     group.bench_function("advect_1M/gpu", |b| {

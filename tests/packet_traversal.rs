@@ -229,7 +229,10 @@ fn packed_sweep_equals_casting_each_slot() {
         let (sim, inputs) = lidar_frame(file, frame, weather, mode);
         let cpu = CpuBackend::new(&sim.assets.pool);
         let scene = cpu.view(&inputs);
-        let field = GridView::new(&inputs.precip);
+        let precip = verisim::physics::precip_field::ParticleField::default()
+            .frame_inputs(&inputs.precip)
+            .unwrap();
+        let field = GridView::new(&precip);
         let l = inputs.lidar.as_ref().unwrap();
         let mut lp = l.params;
         tweak(&mut lp);

@@ -85,9 +85,10 @@ pub struct FrameInputs {
     /// motion distortion, the camera exposure with motion blur. The TLAS bounds each moving
     /// instance over this window.
     pub motion_window_s: [f32; 2],
-    /// The explicit precipitation particles around the rig and their grid (built per frame);
-    /// both backends read these bytes.
-    pub precip: crate::physics::precip_field::PrecipInputs,
+    /// What the explicit precipitation particles around the rig did since the previous frame:
+    /// the backend keeps the particles, replays these steps on them (the GPU with its particle
+    /// stage, the CPU with the twin) and grids them for the frame.
+    pub precip: crate::physics::precip_field::PrecipFrame,
     /// The hardest braking (relative to friction) in the ticks since the previous frame.
     pub braking: Option<BrakingSample>,
 }

@@ -140,6 +140,14 @@ pub enum PrecipError {
         "the box holds {expected} particles at these rates, more than the limit {limit}: shrink `half_extents_m`"
     )]
     TooManyParticles { expected: u64, limit: usize },
+    #[error(
+        "precipitation field out of sequence: the frame continues {expected:?}, the backend holds \
+         {held:?} (render a world's frames in the order they were extracted, each once)"
+    )]
+    OutOfSequence {
+        expected: super::precip_field::FieldVersion,
+        held: Option<super::precip_field::FieldVersion>,
+    },
 }
 
 /// Plain, validated description of the precipitation for one step (what the weather system
@@ -519,16 +527,7 @@ pub fn resize_population(
     max_particles: usize,
 ) -> Result<(), PrecipError> {
     *params = config.params(params.particle_count)?;
-    let (rain, snow) = config.expected_counts();
-    let (rain, snow) = (rain.round() as u64, snow.round() as u64);
-    let total = rain + snow;
-    if total > max_particles as u64 || total > u32::MAX as u64 {
-        return Err(PrecipError::TooManyParticles {
-            expected: total,
-            limit: max_particles,
-        });
-    }
-    let targets = [rain as usize, snow as usize];
+    let targets = population_targets(config, max_particles)?;
     let mut current = [0usize; 2];
     for p in particles.iter() {
         current[kind_slot(p.kind)] += 1;
@@ -557,6 +556,26 @@ pub fn resize_population(
     }
     params.particle_count = particles.len() as u32;
     Ok(())
+}
+
+/// The rain and snow counts [`resize_population`] brings a population to (whatever it held
+/// before), or the error it fails with: the world sizes the field from this alone and leaves
+/// the particles to the backend.
+pub fn population_targets(
+    config: &PrecipConfig,
+    max_particles: usize,
+) -> Result<[usize; 2], PrecipError> {
+    config.validate()?;
+    let (rain, snow) = config.expected_counts();
+    let (rain, snow) = (rain.round() as u64, snow.round() as u64);
+    let total = rain + snow;
+    if total > max_particles as u64 || total > u32::MAX as u64 {
+        return Err(PrecipError::TooManyParticles {
+            expected: total,
+            limit: max_particles,
+        });
+    }
+    Ok([rain as usize, snow as usize])
 }
 
 fn kind_slot(kind: u32) -> usize {

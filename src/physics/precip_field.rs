@@ -129,6 +129,70 @@ pub fn no_field() -> PrecipInputs {
     }
 }
 
+/// The grid's cell size and cell counts over the bounds `lo`..`hi` of `particle_count`
+/// particles' segment boxes: about [`PARTICLES_PER_CELL`] particles per cell, cells of
+/// 0.1–2 m, at most 512 per axis. Both backends' grid builders use it, so equal bounds give
+/// equal grids.
+pub fn grid_layout(lo: Vec3, hi: Vec3, particle_count: usize) -> (f32, [u32; 3]) {
+    let size = hi - lo;
+    let volume = (size.x * size.y * size.z).max(1e-6);
+    let mut cell = (PARTICLES_PER_CELL * volume / particle_count.max(1) as f32)
+        .cbrt()
+        .clamp(MIN_CELL_M, MAX_CELL_M);
+    cell = cell.max(size.max_element() / MAX_CELLS_PER_AXIS as f32);
+    let dims = [
+        ((size.x / cell).ceil() as u32).clamp(1, MAX_CELLS_PER_AXIS),
+        ((size.y / cell).ceil() as u32).clamp(1, MAX_CELLS_PER_AXIS),
+        ((size.z / cell).ceil() as u32).clamp(1, MAX_CELLS_PER_AXIS),
+    ];
+    (cell, dims)
+}
+
+/// The grid of a field box with no particles: the box is still where the explicit sizes live
+/// (samplers leave them out there).
+pub fn empty_field_grid(params: &PrecipParams) -> ParticleGrid {
+    let mut grid = empty_grid();
+    let c = Vec3::from(params.center_m);
+    let h = Vec3::from(params.half_extents_m);
+    grid.field_min_m = (c - h).to_array();
+    grid.field_max_m = (c + h).to_array();
+    grid.min_diameter_mm = params.min_diameter_mm;
+    grid
+}
+
+/// Whether a frame with these field parameters has a field at all: a box whose explicit
+/// sizes the samplers leave out. Without one (no precipitation ever sized it) the samplers
+/// draw the whole distribution everywhere.
+pub fn has_field_box(params: &PrecipParams) -> bool {
+    params.min_diameter_mm > 0.0
+}
+
+/// The header of the grid over a non-empty field before its bounds are known: the box, the
+/// exposure, the ego's velocity and the margin; [`grid_layout`] fills in the rest.
+pub fn field_grid_header(
+    particle_count: usize,
+    params: &PrecipParams,
+    exposure_s: f32,
+    ego_velocity_m_per_s: Vec3,
+) -> ParticleGrid {
+    let center = Vec3::from(params.center_m);
+    let half = Vec3::from(params.half_extents_m);
+    ParticleGrid {
+        origin_m: (center - half).to_array(),
+        cell_m: 1.0,
+        dims: [1, 1, 1],
+        particle_count: particle_count as u32,
+        field_min_m: (center - half).to_array(),
+        min_diameter_mm: params.min_diameter_mm,
+        field_max_m: (center + half).to_array(),
+        exposure_s: exposure_s.max(0.0),
+        ego_velocity_m_per_s: ego_velocity_m_per_s.to_array(),
+        margin_m: GRID_MARGIN_M,
+        index_offset: 2,
+        _pad: [0; 3],
+    }
+}
+
 /// Builds the uniform grid over the field's particles. Each particle is filed in every cell
 /// that the box of its exposure segments touches, grown by [`GRID_MARGIN_M`]: the segments are
 /// `p + (v − u)·τ`, `τ ∈ [−exposure_s/2, exposure_s/2]`, for a camera at rest (`u = 0`) and one
@@ -141,14 +205,10 @@ pub fn build_particle_grid(
     ego_velocity_m_per_s: Vec3,
 ) -> PrecipInputs {
     if particles.is_empty() {
-        let mut out = no_field();
-        // The box is still where the explicit sizes live: samplers leave them out there.
-        let c = Vec3::from(params.center_m);
-        let h = Vec3::from(params.half_extents_m);
-        out.grid.field_min_m = (c - h).to_array();
-        out.grid.field_max_m = (c + h).to_array();
-        out.grid.min_diameter_mm = params.min_diameter_mm;
-        return out;
+        return PrecipInputs {
+            grid: empty_field_grid(params),
+            ..no_field()
+        };
     }
     let center = Vec3::from(params.center_m);
     let half = Vec3::from(params.half_extents_m);
@@ -177,17 +237,7 @@ pub fn build_particle_grid(
         || (center - half, center + half),
         |a, b| (a.0.min(b.0), a.1.max(b.1)),
     );
-    let size = hi - lo;
-    let volume = (size.x * size.y * size.z).max(1e-6);
-    let mut cell = (PARTICLES_PER_CELL * volume / particles.len() as f32)
-        .cbrt()
-        .clamp(MIN_CELL_M, MAX_CELL_M);
-    cell = cell.max(size.max_element() / MAX_CELLS_PER_AXIS as f32);
-    let dims = [
-        ((size.x / cell).ceil() as u32).clamp(1, MAX_CELLS_PER_AXIS),
-        ((size.y / cell).ceil() as u32).clamp(1, MAX_CELLS_PER_AXIS),
-        ((size.z / cell).ceil() as u32).clamp(1, MAX_CELLS_PER_AXIS),
-    ];
+    let (cell, dims) = grid_layout(lo, hi, particles.len());
     let cell_count = (dims[0] * dims[1] * dims[2]) as usize;
     // Truncation is the floor here: negative and NaN coordinates go to cell 0 either way (and
     // `floor` is a libm call on the baseline x86-64 target).
@@ -297,23 +347,194 @@ pub fn build_particle_grid(
     let mut cells = starts;
     cells.reserve_exact(total);
     cells.extend(members.into_iter().map(AtomicU32::into_inner));
+    let mut grid = field_grid_header(particles.len(), params, exposure_s, ego_velocity_m_per_s);
+    grid.origin_m = lo.to_array();
+    grid.cell_m = cell;
+    grid.dims = dims;
+    grid.index_offset = offset as u32;
     PrecipInputs {
-        grid: ParticleGrid {
-            origin_m: lo.to_array(),
-            cell_m: cell,
-            dims,
-            particle_count: particles.len() as u32,
-            field_min_m: (center - half).to_array(),
-            min_diameter_mm: params.min_diameter_mm,
-            field_max_m: (center + half).to_array(),
-            exposure_s: exposure_s.max(0.0),
-            ego_velocity_m_per_s: ego_velocity_m_per_s.to_array(),
-            margin_m: GRID_MARGIN_M,
-            index_offset: offset as u32,
-            _pad: [0; 3],
-        },
+        grid,
         particles: particles.to_vec(),
         cells,
+    }
+}
+
+/// One change to the particle field, as the world records it for the backend that owns the
+/// particles (the CPU twin or the GPU stage) to replay in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldOp {
+    /// Drop every particle.
+    Clear,
+    /// Replace the population (tests place single drops this way).
+    Replace(Vec<Particle>),
+    /// [`resize_population`](super::precip::resize_population) with this config, from the
+    /// field's parameters at that tick.
+    Resize {
+        config: PrecipConfig,
+        params: PrecipParams,
+    },
+    /// One physics tick of [`advance_particles_cpu`](super::precip::advance_particles_cpu).
+    Step(PrecipParams),
+}
+
+/// Names a state of the field: which world made it and after how many of its frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldVersion {
+    pub world: u64,
+    pub frame: u64,
+}
+
+impl FieldVersion {
+    /// A version no other field has had in this process.
+    pub fn fresh_world() -> u64 {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// The precipitation field's part of a frame: what happened to the particles since the
+/// previous frame, and what this frame's grid needs. The world never holds particles; the
+/// backend keeps them and replays `ops` onto the state named `before` (`None`: an empty
+/// field), which gives the state `after`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrecipFrame {
+    pub before: Option<FieldVersion>,
+    pub after: FieldVersion,
+    pub ops: Vec<FieldOp>,
+    /// The field's box and step at this frame.
+    pub params: PrecipParams,
+    /// Longest camera shutter of the frame (s): particles are filed along their streaks.
+    pub exposure_s: f32,
+    pub ego_velocity_m_per_s: Vec3,
+}
+
+impl PrecipFrame {
+    /// No field: samplers draw the whole distribution everywhere.
+    pub fn none() -> Self {
+        Self::explicit(Vec::new(), PrecipParams::default(), 0.0, Vec3::ZERO)
+    }
+
+    /// A field of exactly these particles (from an empty one).
+    pub fn explicit(
+        particles: Vec<Particle>,
+        params: PrecipParams,
+        exposure_s: f32,
+        ego_velocity_m_per_s: Vec3,
+    ) -> Self {
+        PrecipFrame {
+            before: None,
+            after: FieldVersion {
+                world: FieldVersion::fresh_world(),
+                frame: 0,
+            },
+            ops: vec![FieldOp::Replace(particles)],
+            params,
+            exposure_s,
+            ego_velocity_m_per_s,
+        }
+    }
+}
+
+/// The field ops of a frame grouped for replay: runs of steps come as one slice.
+pub enum ReplayOp<'a> {
+    Clear,
+    Replace(&'a [Particle]),
+    Resize(&'a PrecipConfig, &'a PrecipParams),
+    Steps(Vec<PrecipParams>),
+}
+
+/// `ops` with consecutive steps grouped.
+pub fn replay_ops(ops: &[FieldOp]) -> Vec<ReplayOp<'_>> {
+    let mut out: Vec<ReplayOp> = Vec::new();
+    for op in ops {
+        match op {
+            FieldOp::Step(p) => match out.last_mut() {
+                Some(ReplayOp::Steps(steps)) => steps.push(*p),
+                _ => out.push(ReplayOp::Steps(vec![*p])),
+            },
+            FieldOp::Clear => out.push(ReplayOp::Clear),
+            FieldOp::Replace(p) => out.push(ReplayOp::Replace(p)),
+            FieldOp::Resize { config, params } => out.push(ReplayOp::Resize(config, params)),
+        }
+    }
+    out
+}
+
+/// Which state a backend's field must be in to replay a frame: `Ok(true)` when it must
+/// replay the frame's ops (from an empty field when `before` is `None`), `Ok(false)` when it
+/// already holds the frame's state (the same frame rendered again), an error when frames
+/// were skipped or came out of order.
+pub fn replay_needed(held: Option<FieldVersion>, frame: &PrecipFrame) -> Result<bool, PrecipError> {
+    if held == Some(frame.after) {
+        return Ok(false);
+    }
+    match frame.before {
+        None => Ok(true),
+        Some(b) if held == Some(b) => Ok(true),
+        Some(b) => Err(PrecipError::OutOfSequence { expected: b, held }),
+    }
+}
+
+/// The CPU twin's particle field: the particles a CPU backend keeps between frames.
+#[derive(Clone, Debug, Default)]
+pub struct ParticleField {
+    particles: Vec<Particle>,
+    version: Option<FieldVersion>,
+}
+
+impl ParticleField {
+    /// Replays the frame's ops (see [`replay_needed`]).
+    pub fn apply(&mut self, frame: &PrecipFrame) -> Result<(), PrecipError> {
+        if !replay_needed(self.version, frame)? {
+            return Ok(());
+        }
+        if frame.before.is_none() {
+            self.particles.clear();
+        }
+        for op in replay_ops(&frame.ops) {
+            match op {
+                ReplayOp::Clear => self.particles.clear(),
+                ReplayOp::Replace(p) => self.particles = p.to_vec(),
+                ReplayOp::Resize(config, params) => {
+                    let mut p = *params;
+                    super::precip::resize_population(
+                        &mut self.particles,
+                        config,
+                        &mut p,
+                        MAX_FIELD_PARTICLES,
+                    )?;
+                }
+                ReplayOp::Steps(steps) => {
+                    super::precip::advance_particles_cpu_steps(&mut self.particles, &steps)
+                }
+            }
+        }
+        self.version = Some(frame.after);
+        Ok(())
+    }
+
+    pub fn particles(&self) -> &[Particle] {
+        &self.particles
+    }
+
+    /// The frame's grid over the particles (after [`ParticleField::apply`]).
+    pub fn inputs(&self, frame: &PrecipFrame) -> PrecipInputs {
+        if self.particles.is_empty() && !has_field_box(&frame.params) {
+            no_field()
+        } else {
+            build_particle_grid(
+                &self.particles,
+                &frame.params,
+                frame.exposure_s,
+                frame.ego_velocity_m_per_s,
+            )
+        }
+    }
+
+    /// Applies the frame and builds its grid.
+    pub fn frame_inputs(&mut self, frame: &PrecipFrame) -> Result<PrecipInputs, PrecipError> {
+        self.apply(frame)?;
+        Ok(self.inputs(frame))
     }
 }
 
@@ -416,5 +637,70 @@ mod tests {
             let list = &g.cells[n + 1 + g.cells[c] as usize..n + 1 + g.cells[c + 1] as usize];
             assert!(list.contains(&(i as u32)), "particle {i} not in its cell");
         }
+    }
+
+    fn small_population() -> (Vec<Particle>, PrecipConfig, PrecipParams) {
+        let config = field_config(Vec3::ZERO, 10.0, 1.0, Vec3::new(1.0, 0.0, 0.0), 0.01, 3, 0);
+        let mut particles = Vec::new();
+        let mut params = PrecipParams::default();
+        super::super::precip::resize_population(&mut particles, &config, &mut params, 1 << 22)
+            .unwrap();
+        (particles, config, params)
+    }
+
+    /// A frame's ops replayed by the twin give what one pass per tick gives, and the field
+    /// checks that frames come in order, each once.
+    #[test]
+    fn replay_equals_one_pass_per_tick_and_keeps_frames_in_order() {
+        let (start, mut config, params0) = small_population();
+        let mut stepped = start.clone();
+        let mut ops = vec![FieldOp::Replace(start)];
+        for tick in 1..=30 {
+            config.tick = tick;
+            config.center_m.x += 0.07;
+            let p = config.params(params0.particle_count).unwrap();
+            super::super::precip::advance_particles_cpu(&mut stepped, &p);
+            ops.push(FieldOp::Step(p));
+        }
+        let v = |frame| FieldVersion { world: 9, frame };
+        let first = PrecipFrame {
+            before: None,
+            after: v(0),
+            ops,
+            params: params0,
+            exposure_s: 0.0,
+            ego_velocity_m_per_s: Vec3::ZERO,
+        };
+        let mut field = ParticleField::default();
+        field.apply(&first).unwrap();
+        assert!(
+            bytemuck::cast_slice::<Particle, u8>(field.particles())
+                == bytemuck::cast_slice::<Particle, u8>(&stepped)
+        );
+        // The same frame again changes nothing.
+        field.apply(&first).unwrap();
+        assert!(
+            bytemuck::cast_slice::<Particle, u8>(field.particles())
+                == bytemuck::cast_slice::<Particle, u8>(&stepped)
+        );
+        // A frame that continues another state is refused.
+        let skipped = PrecipFrame {
+            before: Some(v(1)),
+            after: v(2),
+            ops: vec![FieldOp::Clear],
+            ..first.clone()
+        };
+        let e = field.apply(&skipped).unwrap_err();
+        assert!(matches!(e, PrecipError::OutOfSequence { .. }), "{e}");
+        assert_eq!(field.particles().len(), stepped.len(), "nothing applied");
+        // The next one is applied; a clear empties the field.
+        let next = PrecipFrame {
+            before: Some(v(0)),
+            after: v(1),
+            ..skipped.clone()
+        };
+        field.apply(&next).unwrap();
+        assert!(field.particles().is_empty());
+        assert!(field.inputs(&next).particles.is_empty());
     }
 }

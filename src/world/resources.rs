@@ -69,104 +69,97 @@ pub struct BrakingLog {
     pub hardest: Option<BrakingSample>,
 }
 
-/// The explicit precipitation particles around the ego rig (`physics::precip_field`), advanced
-/// every tick by `advance_particles`; empty when it neither rains nor snows. The ticks are
-/// queued and applied together when the particles are read ([`PrecipField::settled`]): the
-/// same particles, with one pass over them per rendered frame instead of one per tick.
-#[derive(Resource, Clone, Debug, Default)]
+/// The precipitation field around the ego rig as the world knows it: its size, its box and
+/// step, and what happened to it since the last extracted frame (`physics::precip_field::
+/// FieldOp`s: resizes when the rates change, one step per tick). The particles themselves live
+/// in the backend that renders them (the CPU twin, or the GPU stage), which replays the ops:
+/// the world never moves a particle. Empty when it neither rains nor snows.
+#[derive(Resource, Clone, Debug)]
 pub struct PrecipField {
-    particles: Vec<crate::physics::precip::Particle>,
-    /// Steps not yet applied to `particles`, oldest first.
-    pending: Vec<crate::physics::precip::PrecipParams>,
+    ops: Vec<crate::physics::precip_field::FieldOp>,
+    /// How many particles the field holds after `ops`.
+    len: usize,
     pub params: crate::physics::precip::PrecipParams,
     /// Rates the population was last sized for (mm/h).
     pub sized_for: (f32, f32),
     /// Set when the rates asked for more than `MAX_FIELD_PARTICLES` (scenario validation
     /// prevents it; the field then stays empty).
     pub error: Option<crate::physics::precip::PrecipError>,
+    /// This world's field, and the frames extracted so far.
+    world: u64,
+    extracted: Option<u64>,
 }
 
-/// Most steps [`PrecipField`] queues before it applies them (80 bytes each).
-pub const MAX_QUEUED_STEPS: usize = 1024;
+impl Default for PrecipField {
+    fn default() -> Self {
+        PrecipField {
+            ops: Vec::new(),
+            len: 0,
+            params: Default::default(),
+            sized_for: (0.0, 0.0),
+            error: None,
+            world: crate::physics::precip_field::FieldVersion::fresh_world(),
+            extracted: None,
+        }
+    }
+}
 
 impl PrecipField {
-    /// The particles with every queued step applied.
-    pub fn settled(&mut self) -> &mut Vec<crate::physics::precip::Particle> {
-        if !self.pending.is_empty() {
-            crate::physics::precip::advance_particles_cpu_steps(&mut self.particles, &self.pending);
-            self.pending.clear();
-        }
-        &mut self.particles
-    }
-
-    /// How many particles there are (queued steps never change it).
+    /// How many particles there are once the recorded ops are replayed.
     pub fn len(&self) -> usize {
-        self.particles.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.particles.is_empty()
+        self.len == 0
     }
 
-    /// Queues one step with `params` (applied by [`PrecipField::settled`]). A long stretch
-    /// without a read (frames skipped on resume or by a shard) is applied every
-    /// [`MAX_QUEUED_STEPS`] steps, so the queue stays small.
+    /// Records a resize to `config`'s rates (`len` from
+    /// [`population_targets`](crate::physics::precip::population_targets)).
+    pub fn resize(&mut self, config: crate::physics::precip::PrecipConfig, len: usize) {
+        self.ops
+            .push(crate::physics::precip_field::FieldOp::Resize {
+                config,
+                params: self.params,
+            });
+        self.len = len;
+    }
+
+    /// Records one step with `params`. The log grows by 80 bytes per tick until the next
+    /// extracted frame (frames skipped by `--resume` or a shard keep their ticks here).
     pub fn queue_step(&mut self, params: crate::physics::precip::PrecipParams) {
-        if self.pending.len() >= MAX_QUEUED_STEPS {
-            self.settled();
-        }
-        self.pending.push(params);
+        self.ops
+            .push(crate::physics::precip_field::FieldOp::Step(params));
     }
 
-    /// Drops every particle and every queued step.
+    /// Drops every particle (and every op before, which a clear makes moot).
     pub fn clear(&mut self) {
-        self.particles.clear();
-        self.pending.clear();
+        self.ops.clear();
+        self.ops.push(crate::physics::precip_field::FieldOp::Clear);
+        self.len = 0;
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::physics::precip::{
-        Particle, PrecipConfig, PrecipParams, advance_particles_cpu, resize_population,
-    };
-
-    /// Past the cap the queue applies itself and starts again: the particles are still those of
-    /// one pass per step, and the queue never holds more than the cap.
-    #[test]
-    fn queued_steps_past_the_cap_equal_one_pass_per_step() {
-        let mut config = PrecipConfig {
-            half_extents_m: glam::Vec3::new(1.0, 1.0, 0.5),
-            wind_m_per_s: glam::Vec3::new(2.0, -1.0, 0.0),
-            dt_s: 0.01,
-            rain_mm_per_h: 10.0,
-            snow_mm_per_h: 1.0,
-            seed: 3,
-            ..Default::default()
+    /// The frame's part of the field: the ops since the previous frame, handed over.
+    pub fn take_frame(
+        &mut self,
+        exposure_s: f32,
+        ego_velocity_m_per_s: glam::Vec3,
+    ) -> crate::physics::precip_field::PrecipFrame {
+        use crate::physics::precip_field::FieldVersion;
+        let version = |frame| FieldVersion {
+            world: self.world,
+            frame,
         };
-        let mut particles: Vec<Particle> = Vec::new();
-        let mut params = PrecipParams::default();
-        resize_population(&mut particles, &config, &mut params, 100_000).unwrap();
-        assert!(particles.len() > 100, "{}", particles.len());
-        let mut field = PrecipField {
-            particles: particles.clone(),
-            ..Default::default()
-        };
-        for _ in 0..2 * MAX_QUEUED_STEPS + 7 {
-            config.tick += 1;
-            config.center_m.x += 0.1;
-            let step = config.params(params.particle_count).unwrap();
-            field.queue_step(step);
-            advance_particles_cpu(&mut particles, &step);
-            assert!(field.pending.len() <= MAX_QUEUED_STEPS);
+        let before = self.extracted.map(version);
+        let next = self.extracted.map_or(0, |f| f + 1);
+        self.extracted = Some(next);
+        crate::physics::precip_field::PrecipFrame {
+            before,
+            after: version(next),
+            ops: std::mem::take(&mut self.ops),
+            params: self.params,
+            exposure_s,
+            ego_velocity_m_per_s,
         }
-        assert_eq!(field.pending.len(), 7);
-        let queued: &[Particle] = field.settled();
-        assert!(
-            bytemuck::cast_slice::<Particle, u8>(queued)
-                == bytemuck::cast_slice::<Particle, u8>(&particles),
-            "queued steps differ from one pass per step"
-        );
     }
 }

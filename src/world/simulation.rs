@@ -859,23 +859,13 @@ impl Simulation {
             _ => None,
         };
         let precip = {
-            let mut field = self.world.resource_mut::<PrecipField>();
-            let params = field.params;
-            let particles = field.settled();
-            if particles.is_empty() && params.min_diameter_mm <= 0.0 {
-                crate::physics::precip_field::no_field()
-            } else {
-                let exposure_s = cameras
-                    .iter()
-                    .map(|c| c.params.shutter_s)
-                    .fold(0.0f32, f32::max);
-                crate::physics::precip_field::build_particle_grid(
-                    particles,
-                    &params,
-                    exposure_s,
-                    ego_velocity,
-                )
-            }
+            let exposure_s = cameras
+                .iter()
+                .map(|c| c.params.shutter_s)
+                .fold(0.0f32, f32::max);
+            self.world
+                .resource_mut::<PrecipField>()
+                .take_frame(exposure_s, ego_velocity)
         };
         let braking = self.braking.remove(&self.frame);
         self.braking.retain(|&f, _| f > self.frame);

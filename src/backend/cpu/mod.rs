@@ -21,6 +21,8 @@ pub struct CpuBackend {
     materials: Vec<GpuMaterial>,
     /// Frames rendered by `submit` and not collected yet (the CPU renders at once).
     done: VecDeque<SensorFrames>,
+    /// The precipitation particles, kept between frames and advanced by the twin.
+    field: crate::physics::precip_field::ParticleField,
 }
 
 impl CpuBackend {
@@ -29,6 +31,7 @@ impl CpuBackend {
             pool: pool.clone(),
             materials: crate::scenario::materials::gpu_table(),
             done: VecDeque::new(),
+            field: Default::default(),
         }
     }
 
@@ -60,8 +63,12 @@ impl Backend for CpuBackend {
     }
 
     fn render(&mut self, inputs: &FrameInputs) -> Result<SensorFrames, BackendError> {
+        let precip = self
+            .field
+            .frame_inputs(&inputs.precip)
+            .map_err(|e| BackendError::BadRequest(e.to_string()))?;
         let scene = self.view(inputs);
-        let field = particle_grid::GridView::new(&inputs.precip);
+        let field = particle_grid::GridView::new(&precip);
         let prepared = super::exposure::prepare_cameras(&self.pool, inputs);
         let cameras = prepared
             .iter()

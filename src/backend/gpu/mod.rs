@@ -448,10 +448,11 @@ pub struct GpuBackend {
     camera_sensor_pipeline: wgpu::ComputePipeline,
     lidar: SensorBuffers,
     cameras: Vec<SensorBuffers>,
-    /// The precipitation particle field (group 2): grid uniform, particles, cells.
-    particle_grid: Growable,
-    field_particles: Growable,
-    grid_cells: Growable,
+    /// The precipitation particle field (group 2: grid uniform, particles, cells), advanced
+    /// and gridded on the GPU.
+    field: particles::GpuField,
+    /// Seconds spent replaying and gridding the particle field (its host side and waits).
+    field_time: f64,
     collector: Collector,
     /// Frames submitted and not collected.
     in_flight: usize,
@@ -533,9 +534,8 @@ impl GpuBackend {
             ),
             lidar: SensorBuffers::new(device),
             cameras: Vec::new(),
-            particle_grid: Growable::new(device, "particle grid", U::UNIFORM | U::COPY_DST),
-            field_particles: Growable::new(device, "field particles", U::STORAGE | U::COPY_DST),
-            grid_cells: Growable::new(device, "grid cells", U::STORAGE | U::COPY_DST),
+            field: particles::GpuField::new(&ctx),
+            field_time: 0.0,
             collector: Collector::new(&ctx),
             in_flight: 0,
             depth: frames_in_flight_setting(),
@@ -574,18 +574,16 @@ impl GpuBackend {
 impl GpuBackend {
     fn field_group(&self, pipeline: &wgpu::ComputePipeline) -> wgpu::BindGroup {
         let layout = pipeline.get_bind_group_layout(2);
-        let entries = [
-            &self.particle_grid.buffer,
-            &self.field_particles.buffer,
-            &self.grid_cells.buffer,
-        ]
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: b.as_entire_binding(),
-        })
-        .collect::<Vec<_>>();
+        let entries = self
+            .field
+            .buffers()
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect::<Vec<_>>();
         self.ctx
             .device
             .create_bind_group(&wgpu::BindGroupDescriptor {
@@ -626,6 +624,7 @@ impl Backend for GpuBackend {
     fn timings(&self) -> Vec<(&'static str, f64)> {
         let st = self.collector.stages.lock().expect("not poisoned");
         vec![
+            ("gpu particle field (replay, grid, waits)", self.field_time),
             ("gpu record+upload", self.record),
             ("waiting for the readback thread", self.waited),
             ("readback thread: gpu wait", st.wait),
@@ -636,6 +635,9 @@ impl Backend for GpuBackend {
     }
 
     fn submit(&mut self, inputs: &FrameInputs) -> Result<(), BackendError> {
+        let field_started = std::time::Instant::now();
+        self.field.prepare(&self.ctx, &inputs.precip)?;
+        self.field_time += field_started.elapsed().as_secs_f64();
         let started = std::time::Instant::now();
         let cameras = super::exposure::prepare_cameras(&self.pool, inputs);
         let ctx = &self.ctx;
@@ -648,16 +650,6 @@ impl Backend for GpuBackend {
             .upload(ctx, bytemuck::cast_slice(&inputs.tlas.instances));
         self.tlas_nodes
             .upload(ctx, bytemuck::cast_slice(&inputs.tlas.nodes));
-        self.particle_grid
-            .upload(ctx, bytemuck::bytes_of(&inputs.precip.grid));
-        if inputs.precip.particles.is_empty() {
-            self.field_particles.upload(ctx, &[0u8; 32]);
-        } else {
-            self.field_particles
-                .upload(ctx, bytemuck::cast_slice(&inputs.precip.particles));
-        }
-        self.grid_cells
-            .upload(ctx, bytemuck::cast_slice(&inputs.precip.cells));
         while self.cameras.len() < inputs.cameras.len() {
             self.cameras.push(SensorBuffers::new(&ctx.device));
         }

@@ -24,7 +24,7 @@ pub fn compose(stage: &str) -> String {
 
 /// Every compute stage: (name, composed source, entry point).
 pub fn stages() -> Vec<(&'static str, String, &'static str)> {
-    vec![
+    let mut out = vec![
         ("lidar", compose(LIDAR), "lidar_main"),
         ("camera", compose(CAMERA), "camera_main"),
         ("camera_sensor", compose(CAMERA), "camera_sensor"),
@@ -33,5 +33,12 @@ pub fn stages() -> Vec<(&'static str, String, &'static str)> {
             crate::physics::precip::particles_shader_source(),
             "advance_particles",
         ),
-    ]
+    ];
+    let bins = super::particles::bin_shader_source();
+    out.extend(
+        super::particles::BIN_ENTRIES
+            .iter()
+            .map(|e| (*e, bins.clone(), *e)),
+    );
+    out
 }

@@ -37,12 +37,11 @@ pub fn update_road_surfaces(
     }
 }
 
-/// Advances the precipitation particle field around the ego by one tick (the CPU twin of
-/// `shaders/particles.wgsl`, keyed by the scenario seed and the tick, so runs are
-/// deterministic), after the ego moved: the box follows the ego and particles leaving it are
-/// recycled. The step is queued and applied when the particles are next read
-/// (`PrecipField::settled`), the steps between two rendered frames in one pass. Sizes the
-/// population when the rates change; empties it when precipitation stops.
+/// Records one tick of the precipitation particle field around the ego (keyed by the scenario
+/// seed and the tick, so runs are deterministic), after the ego moved: the box follows the ego
+/// and particles leaving it are recycled. The world only records the step; the backend that
+/// renders the frame replays it on its particles (`PrecipField`). Sizes the population when
+/// the rates change; empties it when precipitation stops.
 pub fn advance_particles(
     clock: Res<SimClock>,
     rng: Res<SimRng>,
@@ -50,7 +49,7 @@ pub fn advance_particles(
     ego: Query<&Pose, With<Ego>>,
     mut field: ResMut<PrecipField>,
 ) {
-    use crate::physics::precip::{precip_seed, resize_population};
+    use crate::physics::precip::{population_targets, precip_seed};
     use crate::physics::precip_field::{MAX_FIELD_PARTICLES, field_config};
     let w = &state.weather;
     let ego_position = ego.single().map(|p| p.position).unwrap_or(glam::Vec3::ZERO);
@@ -72,14 +71,13 @@ pub fn advance_particles(
     let field = &mut *field;
     if (w.rain_mm_per_h, w.snow_mm_per_h) != field.sized_for {
         field.sized_for = (w.rain_mm_per_h, w.snow_mm_per_h);
-        // Resizing reads the particles as they are now.
-        let mut params = field.params;
-        let result = resize_population(field.settled(), &config, &mut params, MAX_FIELD_PARTICLES);
-        field.params = params;
-        if let Err(e) = result {
-            log::error!("precipitation field: {e}");
-            field.clear();
-            field.error = Some(e);
+        match population_targets(&config, MAX_FIELD_PARTICLES) {
+            Ok([rain, snow]) => field.resize(config, rain + snow),
+            Err(e) => {
+                log::error!("precipitation field: {e}");
+                field.clear();
+                field.error = Some(e);
+            }
         }
     }
     match config.params(field.len() as u32) {
