@@ -3,7 +3,7 @@
 //!
 //! Data flow: scenario file → [`Scenario`] → [`Simulation`] (bevy_ecs world) → [`FrameInputs`]
 //! → [`Backend`] → [`SensorFrames`] → labels → files. The modules are layers with one-way
-//! imports (`docs/architecture.md`; `tests/layers.rs` fails on an upward import).
+//! imports (`docs/architecture.md`; `tests/cli/layers.rs` fails on an upward import).
 //!
 //! The API for programs is what this page lists at the top level; the layer modules are public
 //! for the tests and benches but hidden from these docs and may change between versions.

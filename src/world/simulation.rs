@@ -255,7 +255,7 @@ fn spawn_traffic(graph: &LaneGraph, t: &TrafficSpec, scenario: &Scenario) -> Vec
                 let limit = graph.lanes[lane as usize].speed_limit_m_per_s;
                 // Background traffic keeps the kinds' default sizes (its body type and paint are
                 // drawn): with drawn lengths, traffic_city's ten minutes held a merge into a
-                // negative gap (tests/traffic.rs), which the lane-change model has to answer
+                // negative gap (tests/engine/traffic.rs), which the lane-change model has to answer
                 // first.
                 out.push(ActorSpec {
                     kind,

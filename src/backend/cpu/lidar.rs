@@ -3,7 +3,7 @@
 //! neighbouring columns at a time (`super::packet`), and where a ray can return only from
 //! its hard hit (`hard_only`: clear air) it shades the four across SSE lanes
 //! (`hard_returns`). Both give every slot the bits `lidar_ray` gives it
-//! (`tests/packet_traversal.rs`). Physics and symbols: `docs/lidar.md`.
+//! (`tests/engine/packet_traversal.rs`). Physics and symbols: `docs/lidar.md`.
 
 use glam::{Vec3, Vec4};
 use rayon::prelude::*;

@@ -6,7 +6,7 @@
 //! only the order of the visits differs, which matters only where two triangles lie at the
 //! same distance to rounding (the first found wins, and a box entered at exactly the distance
 //! of a hit already found is not opened). On quickstart's HDL-64E sweep every ray's hit is
-//! bit for bit the one-ray hit (`tests/packet_traversal.rs`).
+//! bit for bit the one-ray hit (`tests/engine/packet_traversal.rs`).
 
 use glam::{Mat4, Vec3, Vec4};
 

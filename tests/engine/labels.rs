@@ -1,7 +1,7 @@
 //! Labels against geometry: lidar points inside their actor's box, 2D boxes equal to the
 //! instance masks, truncation from an independent wide render, occlusion of a hidden car.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

@@ -3,7 +3,7 @@
 //! traffic, pedestrians who cross only on their phase, vehicles that stop for pedestrians, and
 //! the rare events (a pedestrian stepping out, a cut-in, a cyclist's swerve) as configured.
 
-mod common;
+use crate::common;
 
 use verisim::Simulation;
 use verisim::physics::longitudinal::{IdmParams, idm_accel_m_per_s2};

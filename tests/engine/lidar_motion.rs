@@ -1,7 +1,7 @@
 //! Scan timing: a spinning lidar on a moving ego sees each column from the pose at its firing
 //! time, so walls shear by speed x elapsed scan time; motion compensation removes it.
 
-mod common;
+use crate::common;
 
 use verisim::Simulation;
 use verisim::abi::NO_RETURN;

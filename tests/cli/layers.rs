@@ -188,7 +188,7 @@ fn every_module_is_in_a_layer() {
             let m = rest.trim_end_matches(';').trim();
             assert!(
                 rank(m).is_some(),
-                "src/lib.rs declares `{m}`, which no layer in tests/layers.rs holds"
+                "src/lib.rs declares `{m}`, which no layer in tests/cli/layers.rs holds"
             );
         }
     }

@@ -3,7 +3,7 @@
 //! gives it, bit for bit, and the packed sweep must equal casting every slot on its own. The
 //! camera's packed centre rays must likewise give each pixel what tracing it alone gives.
 
-mod common;
+use crate::common;
 
 use glam::Vec3;
 use verisim::abi::LidarParams;

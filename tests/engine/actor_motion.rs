@@ -2,7 +2,7 @@
 //! time (lidar columns fire over the sweep, camera samples spread over the shutter), the
 //! compensated point cloud removes the ego's motion, and labels stay with the geometry.
 
-mod common;
+use crate::common;
 
 use glam::Vec3;
 use verisim::Simulation;

@@ -2,7 +2,7 @@
 //! |ΔRGB| ≤ 2/255 with the same counter-based random numbers), and golden images at 160x48
 //! (regenerate on purpose with UPDATE_GOLDEN=1).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

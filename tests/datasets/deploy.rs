@@ -10,7 +10,7 @@ use std::process::Command;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-mod common;
+use crate::common;
 use common::assert_same_dataset;
 
 const BIN: &str = env!("CARGO_BIN_EXE_verisim");

@@ -1,6 +1,6 @@
 //! Analytic geometry: lidar over a flat plane, camera pixel extent of a box of known size.
 
-mod common;
+use crate::common;
 
 use verisim::Simulation;
 use verisim::abi::NO_RETURN;

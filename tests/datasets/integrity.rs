@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::{assert_same_dataset, files_under, manifest};
 
 const BIN: &str = env!("CARGO_BIN_EXE_verisim");

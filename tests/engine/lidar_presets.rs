@@ -2,7 +2,7 @@
 //! as many points as a KITTI frame, CARLA-named parameters resolve as documented, and bad
 //! lidar input is reported with its place in the file.
 
-mod common;
+use crate::common;
 
 use verisim::Simulation;
 use verisim::backend::Backend;

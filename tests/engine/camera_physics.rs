@@ -2,7 +2,7 @@
 //! day ratio through exposure, headlights lighting the road, lens distortion against OpenCV's
 //! forward model.
 
-mod common;
+use crate::common;
 
 use glam::Vec3;
 use verisim::Simulation;

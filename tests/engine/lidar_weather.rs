@@ -1,7 +1,7 @@
 //! Weather in the points: the fog max-range law, α recovered from intensity decay, fog
 //! backscatter near the sensor, rain and snow returns, LISA summaries, and GPU = CPU.
 
-mod common;
+use crate::common;
 
 use verisim::Simulation;
 use verisim::abi::NO_RETURN;

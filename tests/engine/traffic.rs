@@ -2,7 +2,7 @@
 //! surfaces, the IDM equilibrium gap of a platoon, no collisions in the busiest scene, road
 //! wetness following the rain, determinism of `simulate`.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

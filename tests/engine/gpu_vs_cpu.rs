@@ -1,7 +1,7 @@
 //! The GPU backend against its CPU twin on the same FrameInputs: lidar one to one, camera
 //! labels and colours within the stated tolerances.
 
-mod common;
+use crate::common;
 
 use verisim::Simulation;
 use verisim::abi::NO_RETURN;

@@ -1,6 +1,6 @@
 //! The particle compute stage against its CPU twin: same population after many steps.
 
-mod common;
+use crate::common;
 
 use glam::Vec3;
 use verisim::backend::gpu::particles::ParticleStage;

@@ -3,7 +3,7 @@
 //! follow the rate as the drop-size law says and stay continuous with the per-beam sampler,
 //! runs are deterministic, and GPU = CPU on heavy-rain frames.
 
-mod common;
+use crate::common;
 
 use glam::Vec3;
 use verisim::Simulation;

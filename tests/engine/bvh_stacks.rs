@@ -2,7 +2,7 @@
 //! shipped scene's BVHs: a 4-wide traversal needs at most 3·depth + 1 entries, and a full stack
 //! would drop nodes (and hits) silently.
 
-mod common;
+use crate::common;
 
 use verisim::Simulation;
 use verisim::backend::cpu::bvh::{BLAS_STACK, TLAS_STACK};
