@@ -20,6 +20,20 @@ const PI: f32 = 3.14159265; // the f32 nearest π, as std::f32::consts::PI
 // Size limits (mm): rain drops; snow as melted diameter; Holroyd D_f² = D_m³ / 0.17.
 
 // Transmitter/receiver overlap ξ(r).
+// A clear coat over the surface (car paint): sensors::lidar::coated_reflectance, line for line.
+fn coated_reflectance(rho_shape: f32, inv_m2: f32, cos_inc: f32) -> f32 {
+    if inv_m2 <= 0.0 {
+        return rho_shape;
+    }
+    let c = max(cos_inc, 1e-3);
+    let m = 1.0 - c;
+    let f = CLEARCOAT_F0 + (1.0 - CLEARCOAT_F0) * (m * m * m * m * m);
+    let c2 = c * c;
+    let tan2 = (1.0 - c2) / c2;
+    let lobe = f * exp(-tan2 * inv_m2) * inv_m2 / (4.0 * c2 * c2 * c);
+    return rho_shape * (1.0 - f) * (1.0 - f) + lobe;
+}
+
 fn overlap(r: f32) -> f32 {
     if lp.overlap_full_m <= lp.overlap_start_m {
         return select(0.0, 1.0, r >= lp.overlap_start_m);
@@ -146,7 +160,8 @@ fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         let rho = surface_reflectivity(mat.reflectivity, n, cos_inc);
         hard_r = r;
         let shape = mat.lidar_a * cos_inc + mat.lidar_b * (1.0 - cos_inc * cos_inc);
-        hard_p_clear = rho * shape * overlap(r) / (r * r);
+        let rho_shape = coated_reflectance(rho * shape, mat.clearcoat_inv_m2, cos_inc);
+        hard_p_clear = rho_shape * overlap(r) / (r * r);
         hard_p = hard_p_clear * transmission2(r);
         hard_label = (tri.class_id & 0xffffu) | (instances[h.inst].instance_id << 16u);
     }

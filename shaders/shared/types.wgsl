@@ -43,7 +43,7 @@ struct Material {
     roughness: f32,
     lidar_a: f32,
     lidar_b: f32,
-    pad0: f32,
+    clearcoat_inv_m2: f32,
     pad1: f32,
 }
 

@@ -139,7 +139,10 @@ pub struct GpuMaterial {
     /// B = 0): `scenario::materials::Material::lidar_backscatter_terms`.
     pub lidar_a: f32,
     pub lidar_b: f32,
-    pub pad0: f32,
+    /// 1/m² of a clear coat's facet slopes (RMS slope m; 0 = no coat): a mirror lobe that
+    /// returns only near normal incidence over a diffuse base dimmed by the coat
+    /// (`sensors::lidar::coated_reflectance`).
+    pub clearcoat_inv_m2: f32,
     pub pad1: f32,
 }
 
@@ -477,7 +480,7 @@ mod tests {
                 "Material",
                 "GpuMaterial",
                 size_of::<GpuMaterial>(),
-                offsets!(GpuMaterial: albedo, reflectivity, emissive, roughness, lidar_a, lidar_b),
+                offsets!(GpuMaterial: albedo, reflectivity, emissive, roughness, lidar_a, lidar_b, clearcoat_inv_m2),
             ),
             (
                 "LidarParams",

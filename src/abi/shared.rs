@@ -62,6 +62,8 @@ pub const HOLROYD_DENSITY_COEFF: f32 = 0.17;
 pub const PARTICLES_WORKGROUP_SIZE: u32 = 256;
 
 // Lidar.
+/// Fresnel reflectance at normal incidence of a car's clear coat (n ≈ 1.5: ((n−1)/(n+1))²).
+pub const CLEARCOAT_F0: f32 = 0.04;
 /// Random streams of the lidar kernel (`rng::rand(seed, stream, …)`).
 pub const STREAM_NOISE: u32 = 0x4c49_0001;
 pub const STREAM_FOG: u32 = 0x4c49_0002;

@@ -19,6 +19,11 @@ pub struct Material {
     /// backscatter follows Oren–Nayar (see [`Material::lidar_backscatter_terms`]).
     #[serde(default)]
     pub lidar_roughness_deg: f32,
+    /// RMS facet slope m of a clear coat over the surface (radians; 0 = none): car paint. The
+    /// lidar sees a mirror lobe near normal incidence and the diffuse `reflectivity_905nm`
+    /// under it, dimmed by the coat (see `sensors::lidar::coated_reflectance`).
+    #[serde(default)]
+    pub lidar_clearcoat_slope: f32,
 }
 
 impl Material {
@@ -74,7 +79,11 @@ pub fn gpu_table() -> Vec<GpuMaterial> {
                 roughness: m.roughness,
                 lidar_a,
                 lidar_b,
-                pad0: 0.0,
+                clearcoat_inv_m2: if m.lidar_clearcoat_slope > 0.0 {
+                    1.0 / (m.lidar_clearcoat_slope * m.lidar_clearcoat_slope)
+                } else {
+                    0.0
+                },
                 pad1: 0.0,
             }
         })

@@ -10,6 +10,7 @@ mod actor_motion;
 mod bvh_stacks;
 mod camera_physics;
 mod camera_scenes;
+mod car_paint;
 mod geometry_laws;
 mod gpu_vs_cpu;
 mod labels;

@@ -5,6 +5,7 @@
 //! (`hard_returns`). Both give every slot the bits `lidar_ray` gives it
 //! (`tests/engine/packet_traversal.rs`). Physics and symbols: `docs/lidar.md`.
 
+use crate::sensors::lidar::coated_reflectance;
 use glam::{Vec3, Vec4};
 use rayon::prelude::*;
 
@@ -81,10 +82,11 @@ fn backscatter<T: Lane>(a: T, b: T, cos_inc: T) -> T {
     a * cos_inc + b * (T::splat(1.0) - cos_inc * cos_inc)
 }
 
-/// The power of a hard return from reflectivity `rho` with backscatter `shape` (see
-/// [`backscatter`]) at range `r`, before the air's transmission.
-fn hard_power<T: Lane>(lp: &LidarParams, rho: T, shape: T, r: T) -> T {
-    rho * shape * overlap(lp, r) / (r * r)
+/// The power of a hard return from a surface returning `rho_shape` (reflectivity times
+/// [`backscatter`], with a clear coat's lobe where there is one) at range `r`, before the air's
+/// transmission.
+fn hard_power<T: Lane>(lp: &LidarParams, rho_shape: T, r: T) -> T {
+    rho_shape * overlap(lp, r) / (r * r)
 }
 
 fn gauss(lp: &LidarParams, stream: u32, index: u32, draw: u32) -> f32 {
@@ -344,7 +346,8 @@ pub fn lidar_returns(
         let rho = surface_reflectivity(lp, mat.reflectivity, n, cos_inc);
         hard_r = r;
         let shape = backscatter(mat.lidar_a, mat.lidar_b, cos_inc);
-        hard_p_clear = hard_power(lp, rho, shape, r);
+        let rho_shape = coated_reflectance(rho * shape, mat.clearcoat_inv_m2, cos_inc);
+        hard_p_clear = hard_power(lp, rho_shape, r);
         hard_p = hard_p_clear * transmission2(lp, r);
         hard_label = (tri.class & 0xffff) | (scene.instances[h.inst as usize].instance_id << 16);
     }
@@ -587,7 +590,13 @@ fn hard_returns(
     let r = Vec4::from(h.map(|h| h.t));
     // With no extinction `transmission2` is 1, so this is also the clear-air power, and a hit
     // too weak to detect is too weak to block.
-    let p = hard_power(lp, rho, shape, r);
+    let mut rho_shape = rho * shape;
+    if mats.iter().any(|m| m.clearcoat_inv_m2 > 0.0) {
+        rho_shape = Vec4::from(std::array::from_fn::<f32, LANES, _>(|l| {
+            coated_reflectance(rho_shape[l], mats[l].clearcoat_inv_m2, cos_inc[l])
+        }));
+    }
+    let p = hard_power(lp, rho_shape, r);
     let intensity = intensity(lp, r, p);
 
     let noise = if lp.noise_stddev_m > 0.0 {
