@@ -74,7 +74,10 @@ pub fn parse(source: &Source) -> Result<Scenario, ScenarioError> {
         message,
     };
     let options = ron::Options::default();
-    let mut de = ron::Deserializer::from_str_with_options(&source.text, &options).map_err(|e| {
+    // A UTF-8 byte-order mark (some editors write one) is not part of the text; skipping it
+    // keeps line and column numbers as the editor shows them.
+    let text = source.text.strip_prefix('\u{feff}').unwrap_or(&source.text);
+    let mut de = ron::Deserializer::from_str_with_options(text, &options).map_err(|e| {
         invalid(
             e.span.start.line,
             e.span.start.col,
@@ -106,7 +109,7 @@ pub fn parse(source: &Source) -> Result<Scenario, ScenarioError> {
         )
     })?;
     validate(&scenario).map_err(|(field, message)| {
-        let (line, col) = locate(&source.text, &field);
+        let (line, col) = locate(text, &field);
         invalid(line, col, field, message)
     })?;
     Ok(scenario)
@@ -147,6 +150,33 @@ pub fn apply_overrides(scenario: &Scenario, sets: &[String]) -> Result<Scenario,
         assignment: sets.join(" "),
         message: format!("{}: {}", e.path(), e.inner()),
     })?;
+    // `None` leaves a field out, which only an optional field may be: a required one would
+    // silently take its default.
+    let applied = serde_json::to_value(&scenario).map_err(|e| ScenarioError::Override {
+        assignment: sets.join(" "),
+        message: e.to_string(),
+    })?;
+    for assignment in sets {
+        let Some((key, value)) = assignment.split_once('=') else {
+            continue;
+        };
+        if !ron_text_to_json(value.trim()).is_ok_and(|v| v.is_null()) {
+            continue;
+        }
+        let mut node = Some(&applied);
+        for part in key.trim().split('.') {
+            node = node.and_then(|n| lookup(n, part));
+        }
+        if node.is_some_and(|n| !n.is_null()) {
+            return Err(ScenarioError::Override {
+                assignment: assignment.clone(),
+                message: format!(
+                    "`{}` is not optional: give it a value (`None` would leave its default)",
+                    key.trim()
+                ),
+            });
+        }
+    }
     validate(&scenario).map_err(|(field, message)| ScenarioError::Override {
         assignment: sets.join(" "),
         message: format!("{field}: {message}"),
@@ -181,7 +211,19 @@ fn descend<'a>(
     }
 }
 
-/// Converts a RON value written on the command line to the JSON tree used for overrides.
+/// The child `part` of a serialized scenario node, as [`descend`] finds it (read only).
+fn lookup<'a>(node: &'a serde_json::Value, part: &str) -> Option<&'a serde_json::Value> {
+    match node {
+        serde_json::Value::Object(map) => match map.get(part) {
+            Some(v) => Some(v),
+            None if map.len() == 1 => map.values().next().and_then(|v| lookup(v, part)),
+            None => None,
+        },
+        serde_json::Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    }
+}
+
 /// Removes every object entry whose value is null, at any depth.
 fn drop_null_fields(node: &mut serde_json::Value) {
     match node {
@@ -194,6 +236,7 @@ fn drop_null_fields(node: &mut serde_json::Value) {
     }
 }
 
+/// Converts a RON value written on the command line to the JSON tree used for overrides.
 fn ron_text_to_json(text: &str) -> Result<serde_json::Value, String> {
     // A bare capitalised word such as `Van` is a unit enum variant (RON itself reads it as a
     // unit struct, which would become null).
@@ -204,6 +247,12 @@ fn ron_text_to_json(text: &str) -> Result<serde_json::Value, String> {
         return Ok(serde_json::Value::String(text.to_owned()));
     }
     let value: ron::Value = match ron::from_str(text) {
+        // RON reads any other bare word (`heavy`, `on`, `linear`) as a unit struct, which would
+        // become null and so the field's default: keep it as the word, which a number or an
+        // enum field then refuses by name.
+        Ok(ron::Value::Unit) if text != "()" => {
+            return Ok(serde_json::Value::String(text.to_owned()));
+        }
         Ok(v) => v,
         // A bare word such as `Van` or `KittiP2` is a unit enum variant.
         Err(_) if text.chars().all(|c| c.is_alphanumeric() || c == '_') && !text.is_empty() => {
@@ -224,6 +273,9 @@ fn ron_to_json(value: ron::Value) -> Result<serde_json::Value, String> {
         R::Unit => J::Null,
         R::Option(None) => J::Null,
         R::Option(Some(v)) => ron_to_json(*v)?,
+        // Integers keep their type and every digit (a seed of 10^16 is an integer).
+        R::Number(ron::value::Number::I64(i)) => J::from(i),
+        R::Number(ron::value::Number::U64(u)) => J::from(u),
         R::Number(n) => {
             let f = n.into_f64();
             if !f.is_finite() {
@@ -1077,5 +1129,71 @@ mod tests {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
         assert_eq!(parse_date("2000-02-29"), Some((2000, 2, 29)));
+    }
+
+    fn smoke() -> super::Scenario {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/smoke.ron");
+        super::load(&path).unwrap().0
+    }
+
+    fn set(s: &super::Scenario, a: &str) -> Result<super::Scenario, String> {
+        super::apply_overrides(s, &[a.to_string()]).map_err(|e| e.to_string())
+    }
+
+    /// A word that is not the field's type is an error naming the field, never its default.
+    #[test]
+    fn set_refuses_words_and_none_where_a_value_is_required() {
+        let s = smoke();
+        for (assignment, names) in [
+            ("weather.rain_mm_per_h=heavy", "rain_mm_per_h"),
+            ("weather.street_lights=on", "street_lights"),
+            ("rig.cameras.0.response=linear", "response"),
+            ("weather.rain_mm_per_h=None", "rain_mm_per_h"),
+            ("run.frames=ten", "frames"),
+        ] {
+            let e = set(&s, assignment).expect_err(assignment);
+            assert!(e.contains(names), "{assignment}: {e}");
+        }
+        // What is right still works: a number, a variant, an optional left out, a big seed.
+        assert_eq!(
+            set(&s, "weather.rain_mm_per_h=12")
+                .unwrap()
+                .weather
+                .rain_mm_per_h,
+            12.0
+        );
+        set(&s, "rig.cameras.0.response=Linear").unwrap();
+        assert_eq!(
+            set(&s, "weather.fog_visibility_m=None")
+                .unwrap()
+                .weather
+                .fog_visibility_m,
+            None
+        );
+        assert_eq!(
+            set(&s, "run.seed=10000000000000001").unwrap().run.seed,
+            10_000_000_000_000_001
+        );
+    }
+
+    /// A byte-order mark before the text is skipped, and lines still count from the top.
+    #[test]
+    fn a_byte_order_mark_is_accepted() {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/smoke.ron"),
+        )
+        .unwrap();
+        let source = super::Source {
+            path: "bom.ron".into(),
+            text: format!("\u{feff}{text}"),
+        };
+        super::parse(&source).unwrap();
+        let broken = super::Source {
+            path: "bom.ron".into(),
+            text: format!("\u{feff}{}", text.replacen("frames:", "framez:", 1)),
+        };
+        let e = super::parse(&broken).unwrap_err().to_string();
+        let line = text.lines().position(|l| l.contains("frames:")).unwrap() + 1;
+        assert!(e.contains(&format!(":{line}:")), "{e}");
     }
 }

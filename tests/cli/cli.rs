@@ -335,6 +335,12 @@ fn bad_overrides_are_rejected() {
         ("weather.nonsense=1", "nonsense"),
         ("run.frames", "KEY=VALUE"),
         ("rig.cameras.5.width=10", "out of range"),
+        // Words that are not the field's type, and `None` for a required field: errors, not
+        // the field's default.
+        ("weather.rain_mm_per_h=heavy", "expected f32"),
+        ("weather.street_lights=on", "unknown variant `on`"),
+        ("rig.cameras.0.response=linear", "unknown variant `linear`"),
+        ("weather.rain_mm_per_h=None", "is not optional"),
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let out_dir = tmp.path().join("out");
