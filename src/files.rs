@@ -107,3 +107,164 @@ mod tests {
         assert!(write_atomic(p, b"x", true).is_err());
     }
 }
+
+/// The lock file inside a locked directory (in its bookkeeping folder).
+pub const LOCK_FILE: &str = ".verisim/lock";
+
+/// An exclusive lock on an output directory, held for a whole run (`render`, `--resume`,
+/// `merge`): a second process that wants the same directory gets [`LockError::Held`] naming
+/// the holder, instead of both writing into it. The lock is the operating system's lock on
+/// `LOCK_FILE` (`flock` on Unix), so it goes away with the process that held it: a killed run
+/// leaves no stale lock, only the file, which the next run takes over. A run that ends
+/// removes the file.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl Drop for DirLock {
+    /// The lock file goes when the run ends (a finished dataset holds no trace of the lock);
+    /// it is removed while still locked, then the lock is released with the file.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(
+        "{path}: in use by another verisim process ({holder}); wait for it to finish, or choose \
+         another directory"
+    )]
+    Held { path: PathBuf, holder: String },
+    #[error("{path}: cannot lock the directory: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl LockError {
+    /// The message without the directory (for errors that name it themselves).
+    pub fn reason(&self) -> String {
+        match self {
+            LockError::Held { holder, .. } => format!(
+                "in use by another verisim process ({holder}); wait for it to finish, or choose \
+                 another directory"
+            ),
+            LockError::Io { source, .. } => format!("cannot lock the directory: {source}"),
+        }
+    }
+}
+
+impl DirLock {
+    /// Creates `dir` (and its bookkeeping folder) when missing and locks it; `purpose` (e.g.
+    /// "render") is written into the lock file for whoever finds it held.
+    pub fn acquire(dir: &Path, purpose: &str) -> Result<DirLock, LockError> {
+        let path = dir.join(LOCK_FILE);
+        let io = |source| LockError::Io {
+            path: dir.to_owned(),
+            source,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(LockError::Held {
+                    path: dir.to_owned(),
+                    holder: holder_text(&path),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        file.set_len(0).map_err(io)?;
+        writeln!(file, "{purpose} by process {}", std::process::id()).map_err(io)?;
+        Ok(DirLock { _file: file, path })
+    }
+}
+
+fn holder_text(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "holder unknown".into())
+}
+
+/// Who holds the lock on `dir` when another process does (read only: creates nothing and
+/// leaves a free lock free).
+pub fn lock_holder(dir: &Path) -> Option<String> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new().read(true).open(&path).ok()?;
+    match file.try_lock_shared() {
+        Err(std::fs::TryLockError::WouldBlock) => Some(holder_text(&path)),
+        _ => None,
+    }
+}
+
+/// Whether `dir` holds nothing but, possibly, a lock left by [`DirLock`] (missing counts as
+/// empty): a run may start afresh there.
+pub fn is_empty_but_lock(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return true;
+    };
+    let lock = Path::new(LOCK_FILE);
+    let meta = lock.parent().and_then(|p| p.file_name());
+    for e in entries.flatten() {
+        if Some(e.file_name().as_os_str()) != meta {
+            return false;
+        }
+        let only_lock = std::fs::read_dir(e.path()).is_ok_and(|inner| {
+            inner
+                .flatten()
+                .all(|f| Some(f.file_name().as_os_str()) == lock.file_name())
+        });
+        if !only_lock {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_on_a_directory_is_refused_until_the_first_is_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        assert!(is_empty_but_lock(&dir));
+        let first = DirLock::acquire(&dir, "render").unwrap();
+        assert!(
+            is_empty_but_lock(&dir),
+            "the lock alone leaves the directory empty"
+        );
+        assert!(lock_holder(&dir).is_some_and(|h| h.starts_with("render by process")));
+        let e = DirLock::acquire(&dir, "merge").unwrap_err().to_string();
+        assert!(
+            e.contains("in use") && e.contains("render by process"),
+            "{e}"
+        );
+        drop(first);
+        assert_eq!(lock_holder(&dir), None);
+        assert!(
+            !dir.join(LOCK_FILE).exists(),
+            "the lock file goes with the lock"
+        );
+        let _again = DirLock::acquire(&dir, "merge").unwrap();
+        std::fs::write(dir.join("x"), b"").unwrap();
+        assert!(!is_empty_but_lock(&dir));
+    }
+}

@@ -70,7 +70,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<MergeSummary, ExportError
     if shards.is_empty() {
         return Err(fail(out, "no shard directories given".into()));
     }
-    if std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some()) {
+    if !crate::files::is_empty_but_lock(out) {
         return Err(fail(
             out,
             "the output directory is not empty; merge into a new directory".into(),
@@ -145,6 +145,14 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<MergeSummary, ExportError
 
     let dst = DatasetDir::new(out);
     create_dir(out)?;
+    // Held until the merge returns: a render or another merge into `out` is refused.
+    let _lock = crate::files::DirLock::acquire(out, "merge").map_err(|e| fail(out, e.reason()))?;
+    if !crate::files::is_empty_but_lock(out) {
+        return Err(fail(
+            out,
+            "another process wrote into the output directory while the merge started".into(),
+        ));
+    }
     dst.create()?;
     let mut summary = MergeSummary {
         shards: dirs.len(),

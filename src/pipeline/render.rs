@@ -54,6 +54,8 @@ pub enum RenderError {
     NotEmpty { path: PathBuf },
     #[error("{path}: cannot resume here: {reason}")]
     Mismatch { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Lock(#[from] crate::files::LockError),
 }
 
 #[derive(Clone, Debug)]
@@ -204,10 +206,6 @@ impl RenderSummary {
     pub fn frames_per_s(&self) -> f64 {
         self.frames_rendered as f64 / self.seconds.max(1e-9)
     }
-}
-
-fn dir_is_empty(path: &Path) -> bool {
-    std::fs::read_dir(path).map_or(true, |mut d| d.next().is_none())
 }
 
 /// One rendered frame on its way to the writer.
@@ -429,7 +427,28 @@ fn write_dataset_frame(
 /// Checks that `opts.out` may be used (empty, or a compatible run with `--resume`) without
 /// writing anything. Returns whether it holds an earlier run.
 fn check_out(opts: &RenderOptions, dir: &DatasetDir, cfg: &RunConfig) -> Result<bool, RenderError> {
-    let empty = dir_is_empty(&opts.out);
+    check_out_locked(opts, dir, cfg, false)
+}
+
+/// [`check_out`]; `locked`: this process holds the directory's lock (a second open of the lock
+/// file would see it held).
+fn check_out_locked(
+    opts: &RenderOptions,
+    dir: &DatasetDir,
+    cfg: &RunConfig,
+    locked: bool,
+) -> Result<bool, RenderError> {
+    if let Some(holder) = (!locked)
+        .then(|| crate::files::lock_holder(&opts.out))
+        .flatten()
+    {
+        return Err(crate::files::LockError::Held {
+            path: opts.out.clone(),
+            holder,
+        }
+        .into());
+    }
+    let empty = crate::files::is_empty_but_lock(&opts.out);
     if !opts.resume && !empty {
         return Err(RenderError::NotEmpty {
             path: opts.out.clone(),
@@ -620,6 +639,22 @@ pub fn render_with(
         state = Some(st);
     }
     let first_setup_s = t_setup.elapsed().as_secs_f64();
+    // The directory is this run's from here to the end: a second render, `--resume` or
+    // `merge` into it is refused while the lock is held. Checked again under the lock, as
+    // another run may have started since the first check.
+    let _lock = if opts.render_only {
+        None
+    } else {
+        let lock =
+            crate::files::DirLock::acquire(&opts.out, &format!("render on {}", host_name()))?;
+        if check_out_locked(opts, &dir, &cfg, true)? != earlier_run {
+            return Err(RenderError::Mismatch {
+                path: opts.out.clone(),
+                reason: "another run wrote into it while this one started".into(),
+            });
+        }
+        Some(lock)
+    };
     let (mut sessions, removed) = if opts.render_only {
         (Vec::new(), 0)
     } else {

@@ -364,3 +364,64 @@ fn a_full_disk_fails_clearly_leaves_nothing_corrupt_and_resumes() {
     verify_ok(&moved);
     assert_same_dataset(&whole, &moved);
 }
+
+/// Two runs never share an output directory: while a render holds it, a second render, a
+/// `--resume` and a `merge` into it are refused by name, and the first run's dataset is whole.
+#[test]
+fn a_directory_in_use_is_refused_to_a_second_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let out_s = out.to_str().unwrap();
+    let first = Command::new(BIN)
+        .args(render_args(out_s, "400", &["--set", "run.seed=5"]))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The run configuration is written under the lock.
+    let started = std::time::Instant::now();
+    while !out.join(".verisim/run.json").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the first render did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = verisim(&render_args(out_s, "400", &["--set", "run.seed=6"]));
+    let resumed = verisim(&render_args(
+        out_s,
+        "400",
+        &["--set", "run.seed=5", "--resume"],
+    ));
+    let finished = first.wait_with_output().unwrap();
+    assert!(
+        finished.status.success(),
+        "{}",
+        String::from_utf8_lossy(&finished.stderr)
+    );
+    for (what, o) in [("a second render", &second), ("--resume", &resumed)] {
+        assert!(
+            !o.status.success(),
+            "{what} into a directory in use was accepted"
+        );
+        // Refused by the lock, or (had the first run ended already) as not empty.
+        let t = text(o);
+        assert!(
+            t.contains("in use by another verisim process") || t.contains("not empty"),
+            "{what}: {t}"
+        );
+    }
+    assert!(
+        text(&second).contains("in use by another verisim process"),
+        "{}",
+        text(&second)
+    );
+    let v = verisim(&["verify", out_s]);
+    assert!(v.status.success(), "{}", text(&v));
+    assert_eq!(
+        manifest(&out)["vs:frames"].as_array().map(|a| a.len()),
+        Some(400),
+        "the first run's frames, all of them"
+    );
+}
