@@ -146,7 +146,29 @@ pub fn read_records(dir: &DatasetDir, cfg: &RunConfig) -> Result<Vec<FrameRecord
             ),
         });
     }
+    // Paths in a record are data, not trusted: each must name a file inside the dataset.
+    for r in &records {
+        if let Some(f) = r.files.iter().find(|f| !is_inside_path(&f.path)) {
+            return Err(ExportError::Dataset {
+                path: dir.record(r.frame),
+                message: format!(
+                    "file entry `{}` is not a relative path inside the dataset (no `..`, no \
+                     root, no drive): the record is damaged or was edited",
+                    f.path
+                ),
+            });
+        }
+    }
     Ok(records)
+}
+
+/// Whether `path` (from a record) stays inside the directory it is relative to: made of plain
+/// names only, so no `..`, `.`, root or drive prefix, and not empty.
+pub fn is_inside_path(path: &str) -> bool {
+    let p = std::path::Path::new(path);
+    !path.is_empty()
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 /// Writes the aggregate files (SemanticKITTI poses/times/calib, COCO) and the manifest from the

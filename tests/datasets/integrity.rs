@@ -425,3 +425,49 @@ fn a_directory_in_use_is_refused_to_a_second_run() {
         "the first run's frames, all of them"
     );
 }
+
+/// A record whose file entry leaves the dataset (`../`, or an absolute path) is refused by
+/// `merge`, naming the record and the entry, and nothing is written outside `--out`.
+#[test]
+fn merge_refuses_record_paths_that_leave_the_dataset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shards: Vec<PathBuf> = (0..2).map(|i| tmp.path().join(format!("s{i}"))).collect();
+    for (i, s) in shards.iter().enumerate() {
+        render(s, 2, &["--shard", &format!("{i}/2")]);
+    }
+    let record = shards[0].join(".verisim/frames/000000.json");
+    let original = std::fs::read_to_string(&record).unwrap();
+    let first: Value = serde_json::from_str(&original).unwrap();
+    let entry = first["files"][0]["path"].as_str().unwrap().to_owned();
+    // A file outside the shards with the size and checksum the record will claim.
+    let victim = tmp.path().join("victim.txt");
+    let bytes = std::fs::read(shards[0].join(&entry)).unwrap();
+    std::fs::write(&victim, &bytes).unwrap();
+    let sha = verisim::export::dataset::sha256_hex(&bytes);
+    let absolute = victim.display().to_string();
+    for bad in ["../victim.txt".to_string(), absolute] {
+        let mut edited = first.clone();
+        edited["files"][0]["path"] = Value::String(bad.clone());
+        edited["files"][0]["sha256"] = Value::String(sha.clone());
+        std::fs::write(&record, serde_json::to_vec(&edited).unwrap()).unwrap();
+        let merged = tmp.path().join("merged");
+        let _ = std::fs::remove_dir_all(&merged);
+        let before = std::fs::metadata(&victim).unwrap().modified().unwrap();
+        let o = verisim(&[
+            "merge",
+            shards[0].to_str().unwrap(),
+            shards[1].to_str().unwrap(),
+            "--out",
+            merged.to_str().unwrap(),
+        ]);
+        let t = text(&o);
+        assert!(!o.status.success(), "{bad}: merge accepted it");
+        assert!(t.contains("000000.json") && t.contains(&bad), "{bad}: {t}");
+        assert_eq!(
+            std::fs::metadata(&victim).unwrap().modified().unwrap(),
+            before
+        );
+        assert!(!tmp.path().join("victim.txt.tmp").exists());
+    }
+    std::fs::write(&record, original).unwrap();
+}
