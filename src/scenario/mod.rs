@@ -126,6 +126,8 @@ pub fn apply_overrides(scenario: &Scenario, sets: &[String]) -> Result<Scenario,
         assignment: String::new(),
         message: e.to_string(),
     })?;
+    // Keys set to `None`, checked below once the result is known.
+    let mut set_to_none: Vec<(&String, &str)> = Vec::new();
     for assignment in sets {
         let fail = |message: String| ScenarioError::Override {
             assignment: assignment.clone(),
@@ -135,6 +137,9 @@ pub fn apply_overrides(scenario: &Scenario, sets: &[String]) -> Result<Scenario,
             .split_once('=')
             .ok_or_else(|| fail("expected KEY=VALUE, e.g. weather.rain_mm_per_h=10".into()))?;
         let new_value = ron_text_to_json(value.trim()).map_err(fail)?;
+        if new_value.is_null() {
+            set_to_none.push((assignment, key.trim()));
+        }
         let slot = key
             .trim()
             .split('.')
@@ -156,23 +161,16 @@ pub fn apply_overrides(scenario: &Scenario, sets: &[String]) -> Result<Scenario,
         assignment: sets.join(" "),
         message: e.to_string(),
     })?;
-    for assignment in sets {
-        let Some((key, value)) = assignment.split_once('=') else {
-            continue;
-        };
-        if !ron_text_to_json(value.trim()).is_ok_and(|v| v.is_null()) {
-            continue;
-        }
+    for (assignment, key) in set_to_none {
         let mut node = Some(&applied);
-        for part in key.trim().split('.') {
+        for part in key.split('.') {
             node = node.and_then(|n| lookup(n, part));
         }
         if node.is_some_and(|n| !n.is_null()) {
             return Err(ScenarioError::Override {
                 assignment: assignment.clone(),
                 message: format!(
-                    "`{}` is not optional: give it a value (`None` would leave its default)",
-                    key.trim()
+                    "`{key}` is not optional: give it a value (`None` would leave its default)"
                 ),
             });
         }
