@@ -107,6 +107,79 @@ fn emit(dir_l: vec3<f32>, r: f32, p: f32, label: u32, slot: u32, draw: u32) -> L
     return out;
 }
 
+// What a hard hit returns (ρ·g, through a clear coat) and the share of the beam it passes
+// (a pane's one-way transmittance; 0 when opaque). CPU twin: shade_hard.
+struct Shade {
+    rho_shape: f32,
+    transmit: f32,
+}
+
+fn shade_hard(h: Hit, d: vec3<f32>) -> Shade {
+    let n = hit_normal(h, d);
+    let cos_inc = clamp(-dot(n, d), 0.0, 1.0);
+    let mat = materials[triangles[h.tri].material];
+    let rho = surface_reflectivity(mat.reflectivity, n, cos_inc);
+    let shape = mat.lidar_a * cos_inc + mat.lidar_b * (1.0 - cos_inc * cos_inc);
+    var out: Shade;
+    out.rho_shape = coated_reflectance(rho * shape, mat.clearcoat_inv_m2, cos_inc);
+    out.transmit = mat.lidar_transmittance;
+    return out;
+}
+
+// The hard target behind glass: the candidate of greatest power (or in last-return mode the
+// farthest detected), each pane crossed both ways at its transmittance. CPU twin: hard_target.
+struct Target {
+    h: Hit,
+    rho_shape: f32,
+}
+
+fn hard_power_air(rho_shape: f32, r: f32) -> f32 {
+    return rho_shape * overlap(r) / (r * r) * transmission2(r);
+}
+
+fn hard_target(o: vec3<f32>, d: vec3<f32>, time_s: f32, h: Hit) -> Target {
+    var best: Target;
+    best.h = h;
+    best.rho_shape = 0.0;
+    if h.tri == NO_RETURN {
+        return best;
+    }
+    let first = shade_hard(h, d);
+    best.rho_shape = first.rho_shape;
+    if first.transmit <= 0.0 {
+        return best;
+    }
+    var best_p = hard_power_air(first.rho_shape, h.t);
+    var cur_t = h.t;
+    var gain = first.transmit * first.transmit;
+    for (var k = 0u; k < GLASS_MAX_PANES; k += 1u) {
+        let t0 = cur_t + GLASS_STEP_M;
+        if t0 >= lp.max_range_m {
+            break;
+        }
+        var next = trace_at(o + d * t0, d, lp.max_range_m - t0, false, lp.tlas_root, time_s);
+        if next.tri == NO_RETURN {
+            break;
+        }
+        next.t += t0;
+        let sh = shade_hard(next, d);
+        let rs = sh.rho_shape * gain;
+        let p = hard_power_air(rs, next.t);
+        let detected = lp.min_power_per_m2 <= 0.0 || p >= lp.min_power_per_m2;
+        if p > best_p || (lp.return_mode == RETURN_LAST && detected) {
+            best.h = next;
+            best.rho_shape = rs;
+            best_p = p;
+        }
+        if sh.transmit <= 0.0 {
+            break;
+        }
+        cur_t = next.t;
+        gain *= sh.transmit * sh.transmit;
+    }
+    return best;
+}
+
 // Slot layout: column-major, slot = column * channels + beam; dual second returns at
 // slot + channels * columns.
 // Threads are laid out in tiles of LIDAR_TILE neighbouring columns of one beam (one SIMD
@@ -140,7 +213,8 @@ fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let d = normalize(d0 + (d1 - d0) * s);
     // ... and meets moving actors where they are at its firing time.
     let time_s = (s - 0.5) * lp.sweep_s;
-    let h = trace_at(o, d, lp.max_range_m, false, lp.tlas_root, time_s);
+    let hard = hard_target(o, d, time_s, trace_at(o, d, lp.max_range_m, false, lp.tlas_root, time_s));
+    let h = hard.h;
     let ideal = lp.min_power_per_m2 <= 0.0;
 
     // Hard target: P = ρ·(A·cosθ + B·sin²θ)·ξ(R)·exp(−2αR)/R² (Oren–Nayar backscatter;
@@ -153,15 +227,9 @@ fn lidar_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if h.tri != NO_RETURN && h.t >= lp.min_range_m {
         hard_hit = true;
         let r = h.t;
-        let n = hit_normal(h, d);
-        let cos_inc = clamp(-dot(n, d), 0.0, 1.0);
         let tri = triangles[h.tri];
-        let mat = materials[tri.material];
-        let rho = surface_reflectivity(mat.reflectivity, n, cos_inc);
         hard_r = r;
-        let shape = mat.lidar_a * cos_inc + mat.lidar_b * (1.0 - cos_inc * cos_inc);
-        let rho_shape = coated_reflectance(rho * shape, mat.clearcoat_inv_m2, cos_inc);
-        hard_p_clear = rho_shape * overlap(r) / (r * r);
+        hard_p_clear = hard.rho_shape * overlap(r) / (r * r);
         hard_p = hard_p_clear * transmission2(r);
         hard_label = (tri.class_id & 0xffffu) | (instances[h.inst].instance_id << 16u);
     }

@@ -44,7 +44,7 @@ struct Material {
     lidar_a: f32,
     lidar_b: f32,
     clearcoat_inv_m2: f32,
-    pad1: f32,
+    lidar_transmittance: f32,
 }
 
 struct LidarParams {

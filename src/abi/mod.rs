@@ -143,7 +143,8 @@ pub struct GpuMaterial {
     /// returns only near normal incidence over a diffuse base dimmed by the coat
     /// (`sensors::lidar::coated_reflectance`).
     pub clearcoat_inv_m2: f32,
-    pub pad1: f32,
+    /// One-way transmittance of a pane at 905 nm (0 = opaque): the lidar looks through it.
+    pub lidar_transmittance: f32,
 }
 
 /// Per-frame parameters of a lidar sweep. Physics and symbols: `docs/lidar.md`.
@@ -480,7 +481,8 @@ mod tests {
                 "Material",
                 "GpuMaterial",
                 size_of::<GpuMaterial>(),
-                offsets!(GpuMaterial: albedo, reflectivity, emissive, roughness, lidar_a, lidar_b, clearcoat_inv_m2),
+                offsets!(GpuMaterial: albedo, reflectivity, emissive, roughness, lidar_a, lidar_b, clearcoat_inv_m2,
+                      lidar_transmittance),
             ),
             (
                 "LidarParams",

@@ -64,6 +64,10 @@ pub const PARTICLES_WORKGROUP_SIZE: u32 = 256;
 // Lidar.
 /// Fresnel reflectance at normal incidence of a car's clear coat (n ≈ 1.5: ((n−1)/(n+1))²).
 pub const CLEARCOAT_F0: f32 = 0.04;
+/// Panes of glass a lidar ray looks through at most (a car's two sides and a second car).
+pub const GLASS_MAX_PANES: u32 = 4;
+/// How far past a pane a lidar ray looking through it starts its next trace, metres.
+pub const GLASS_STEP_M: f32 = 0.001;
 /// Random streams of the lidar kernel (`rng::rand(seed, stream, …)`).
 pub const STREAM_NOISE: u32 = 0x4c49_0001;
 pub const STREAM_FOG: u32 = 0x4c49_0002;

@@ -24,6 +24,10 @@ pub struct Material {
     /// under it, dimmed by the coat (see `sensors::lidar::coated_reflectance`).
     #[serde(default)]
     pub lidar_clearcoat_slope: f32,
+    /// One-way transmittance of a pane at 905 nm (0–1; 0 = opaque): the lidar looks through it
+    /// to what lies behind, at this share squared (`docs/lidar.md`, glass).
+    #[serde(default)]
+    pub lidar_transmittance: f32,
 }
 
 impl Material {
@@ -84,7 +88,7 @@ pub fn gpu_table() -> Vec<GpuMaterial> {
                 } else {
                     0.0
                 },
-                pad1: 0.0,
+                lidar_transmittance: m.lidar_transmittance,
             }
         })
         .collect()
@@ -140,6 +144,20 @@ mod tests {
                 m.name,
                 m.lidar_roughness_deg
             );
+            assert!(
+                (0.0..1.0).contains(&m.lidar_transmittance),
+                "{}: transmittance {}",
+                m.name,
+                m.lidar_transmittance
+            );
+            // A pane is seen only as a mirror lobe: a coat over no diffuse base.
+            if m.lidar_transmittance > 0.0 {
+                assert!(
+                    m.lidar_clearcoat_slope > 0.0,
+                    "{}: a pane needs a coat",
+                    m.name
+                );
+            }
         }
         let mut names: Vec<_> = t.iter().map(|m| &m.name).collect();
         names.sort();

@@ -19,10 +19,10 @@ use crate::abi::{LidarHit, LidarParams, NO_RETURN, RETURN_DUAL, RETURN_LAST};
 use crate::rng::rand;
 
 use crate::abi::shared::{
-    CLASS_FOG, CLASS_RAIN, CLASS_SNOW, FOG_MAX_STEPS, FOG_SAMPLES_PER_PULSE,
-    GROUND_SNOW_REFLECTIVITY, HOLROYD_DENSITY_COEFF, PRECIP_BINS, RAIN_D_MAX_MM, RAIN_D_MIN_MM,
-    RAIN_REFLECTIVITY, SNOW_MELTED_D_MAX_MM, SNOW_MELTED_D_MIN_MM, SNOW_REFLECTIVITY,
-    STREAM_DROPOFF, STREAM_FOG, STREAM_NOISE, STREAM_PRECIP,
+    CLASS_FOG, CLASS_RAIN, CLASS_SNOW, FOG_MAX_STEPS, FOG_SAMPLES_PER_PULSE, GLASS_MAX_PANES,
+    GLASS_STEP_M, GROUND_SNOW_REFLECTIVITY, HOLROYD_DENSITY_COEFF, PRECIP_BINS, RAIN_D_MAX_MM,
+    RAIN_D_MIN_MM, RAIN_REFLECTIVITY, SNOW_MELTED_D_MAX_MM, SNOW_MELTED_D_MIN_MM,
+    SNOW_REFLECTIVITY, STREAM_DROPOFF, STREAM_FOG, STREAM_NOISE, STREAM_PRECIP,
 };
 use std::f32::consts::PI;
 
@@ -301,6 +301,80 @@ fn lidar_rays_from(
     })
 }
 
+/// What a hard hit `h` of a ray along `d` returns: its reflectivity times its backscatter,
+/// through a clear coat where there is one (`ρ·g` of `docs/lidar.md`), and the share of the
+/// beam that crosses it (a pane's one-way transmittance; 0 for an opaque surface).
+fn shade_hard(scene: &SceneView, lp: &LidarParams, h: &Hit, d: Vec3) -> (f32, f32) {
+    let n = hit_normal(scene, h, d);
+    let cos_inc = (-n.dot(d)).clamp(0.0, 1.0);
+    let mat = &scene.materials[scene.triangles[h.tri as usize].material as usize];
+    let rho = surface_reflectivity(lp, mat.reflectivity, n, cos_inc);
+    let shape = backscatter(mat.lidar_a, mat.lidar_b, cos_inc);
+    let rho_shape = coated_reflectance(rho * shape, mat.clearcoat_inv_m2, cos_inc);
+    (rho_shape, mat.lidar_transmittance)
+}
+
+/// Whether hit `h` is on a pane the lidar sees through.
+fn is_pane(scene: &SceneView, h: &Hit) -> bool {
+    h.tri != NO_RETURN
+        && scene.materials[scene.triangles[h.tri as usize].material as usize].lidar_transmittance
+            > 0.0
+}
+
+/// The hard target of a ray whose first hit is `h`, looking through glass, and what it returns
+/// (`ρ·g` times the two-way transmittance of the panes crossed before it). A pane returns
+/// only its coat's mirror lobe, near normal incidence; the rest of the beam crosses it
+/// (`Material::lidar_transmittance`, once each way) to what lies behind: a car's interior or
+/// the far side. The target is the candidate of greatest power, or (last-return mode) the one
+/// farthest that is detected; after `GLASS_MAX_PANES` panes the ray stops at the last.
+/// `shaders/lidar.wgsl` does the same.
+fn hard_target(scene: &SceneView, lp: &LidarParams, ray: &LidarRay, h: &Hit) -> (Hit, f32) {
+    if h.tri == NO_RETURN {
+        return (*h, 0.0);
+    }
+    let (rho_shape, pass) = shade_hard(scene, lp, h, ray.d);
+    if pass <= 0.0 {
+        return (*h, rho_shape);
+    }
+    let power = |rs: f32, r: f32| hard_power(lp, rs, r) * transmission2(lp, r);
+    let mut best = (*h, rho_shape);
+    let mut best_p = power(rho_shape, h.t);
+    let mut cur = *h;
+    let mut gain = pass * pass;
+    for _ in 0..GLASS_MAX_PANES {
+        let t0 = cur.t + GLASS_STEP_M;
+        if t0 >= lp.max_range_m {
+            break;
+        }
+        let mut next = trace_at(
+            scene,
+            ray.o + ray.d * t0,
+            ray.d,
+            lp.max_range_m - t0,
+            false,
+            ray.time_s,
+        );
+        if next.tri == NO_RETURN {
+            break;
+        }
+        next.t += t0;
+        let (rs, pass) = shade_hard(scene, lp, &next, ray.d);
+        let rs = rs * gain;
+        let p = power(rs, next.t);
+        let detected = lp.min_power_per_m2 <= 0.0 || p >= lp.min_power_per_m2;
+        if p > best_p || (lp.return_mode == RETURN_LAST && detected) {
+            best = (next, rs);
+            best_p = p;
+        }
+        if pass <= 0.0 {
+            break;
+        }
+        cur = next;
+        gain *= pass * pass;
+    }
+    best
+}
+
 /// Casts one ray; returns its primary slot and (dual mode) its second-return slot.
 /// `slot = column * channels + beam`.
 pub fn lidar_ray(
@@ -336,17 +410,13 @@ pub fn lidar_returns(
     let mut hard_p = 0.0;
     let mut hard_p_clear = 0.0;
     let mut hard_label = NO_RETURN;
+    let (target, rho_shape) = hard_target(scene, lp, ray, h);
+    let h = &target;
     if h.tri != NO_RETURN && h.t >= lp.min_range_m {
         hard_hit = true;
         let r = h.t;
-        let n = hit_normal(scene, h, d);
-        let cos_inc = (-n.dot(d)).clamp(0.0, 1.0);
         let tri = &scene.triangles[h.tri as usize];
-        let mat = &scene.materials[tri.material as usize];
-        let rho = surface_reflectivity(lp, mat.reflectivity, n, cos_inc);
         hard_r = r;
-        let shape = backscatter(mat.lidar_a, mat.lidar_b, cos_inc);
-        let rho_shape = coated_reflectance(rho * shape, mat.clearcoat_inv_m2, cos_inc);
         hard_p_clear = hard_power(lp, rho_shape, r);
         hard_p = hard_p_clear * transmission2(lp, r);
         hard_label = (tri.class & 0xffff) | (scene.instances[h.inst as usize].instance_id << 16);
@@ -698,10 +768,15 @@ pub fn lidar_sweep_with_field(
                     &mut stacks,
                 );
                 if hard_only {
-                    // Second returns stay empty.
+                    // Second returns stay empty. A pane's rays look through it, one at a time
+                    // (`lidar_returns`).
                     let out = hard_returns(scene, lp, slots, n, &ray, &hits);
                     for l in 0..n {
-                        a[index(l)] = out[l];
+                        a[index(l)] = if is_pane(scene, &hits[l]) {
+                            lidar_returns(scene, field, lp, fog, slots[l], &ray[l], &hits[l])[0]
+                        } else {
+                            out[l]
+                        };
                     }
                     continue;
                 }
