@@ -138,6 +138,13 @@ enum Command {
         /// PNG file to write
         #[arg(long)]
         out: PathBuf,
+        /// A second dataset (a real KITTI root, say) whose frame is drawn below the first, the
+        /// same way
+        #[arg(long)]
+        beside: Option<PathBuf>,
+        /// Frame number in the --beside dataset
+        #[arg(long, default_value_t = 0, requires = "beside")]
+        beside_frame: u32,
     },
     /// Print the class table as CSV (id, name, KITTI type, Cityscapes id, SemanticKITTI id)
     Classes,
@@ -369,17 +376,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 inputs.tlas.instances.len()
             );
         }
-        Command::Preview { dir, frame, out } => {
-            let s = reality::preview::preview(&dir, frame, &out)?;
-            eprintln!(
-                "verisim: frame {frame} of {} drawn to {} ({}x{} px, {} lidar points, {} boxes)",
-                dir.display(),
-                out.display(),
-                s.width,
-                s.height,
-                s.points_drawn,
-                s.boxes_drawn
-            );
+        Command::Preview {
+            dir,
+            frame,
+            out,
+            beside,
+            beside_frame,
+        } => {
+            let drawn = match &beside {
+                None => vec![(&dir, frame, reality::preview::preview(&dir, frame, &out)?)],
+                Some(other) => {
+                    let [a, b] =
+                        reality::preview::preview_pair(&dir, frame, other, beside_frame, &out)?;
+                    vec![(&dir, frame, a), (other, beside_frame, b)]
+                }
+            };
+            for (d, f, s) in drawn {
+                eprintln!(
+                    "verisim: frame {f} of {} drawn to {} ({}x{} px, {} lidar points, {} boxes)",
+                    d.display(),
+                    out.display(),
+                    s.width,
+                    s.height,
+                    s.points_drawn,
+                    s.boxes_drawn
+                );
+            }
         }
         Command::Classes => print!("{}", verisim::classes::table_csv()),
         Command::Check(a) => {

@@ -158,6 +158,46 @@ fn box_corners(o: &KittiObject) -> [DVec3; 8] {
 
 /// Draws frame `frame` of the dataset or KITTI root `root` and writes it as PNG to `out`.
 pub fn preview(root: &Path, frame: u32, out: &Path) -> Result<PreviewStats> {
+    let (img, stats) = draw(root, frame)?;
+    write_png(&img, out)?;
+    Ok(stats)
+}
+
+/// Rows of background between the two frames of a side-by-side picture.
+const GAP_PX: u32 = 8;
+
+/// Draws frame `frame` of `root` above frame `other_frame` of `other` (a real KITTI root, say),
+/// each as [`preview`] draws it, and writes both as one PNG to `out`: the same projection,
+/// colours and boxes for both, so that a synthetic frame can be set beside a recorded one.
+pub fn preview_pair(
+    root: &Path,
+    frame: u32,
+    other: &Path,
+    other_frame: u32,
+    out: &Path,
+) -> Result<[PreviewStats; 2]> {
+    let (top, a) = draw(root, frame)?;
+    let (bottom, b) = draw(other, other_frame)?;
+    let width = top.width().max(bottom.width());
+    let mut img = RgbImage::new(width, top.height() + GAP_PX + bottom.height());
+    image::imageops::replace(&mut img, &top, 0, 0);
+    image::imageops::replace(&mut img, &bottom, 0, (top.height() + GAP_PX) as i64);
+    write_png(&img, out)?;
+    Ok([a, b])
+}
+
+fn write_png(img: &RgbImage, out: &Path) -> Result<()> {
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| RealityError::Image {
+            path: out.to_owned(),
+            what: format!("cannot encode: {e}"),
+        })?;
+    super::profile::write_atomic(out, &png)
+}
+
+/// Frame `frame` of `root` drawn: the image, the projected lidar, the 2D and 3D boxes.
+fn draw(root: &Path, frame: u32) -> Result<(RgbImage, PreviewStats)> {
     let split = split_dir(root);
     let id = format!("{frame:06}");
     let image_path = split.join("image_2").join(format!("{id}.png"));
@@ -238,14 +278,7 @@ pub fn preview(root: &Path, frame: u32, out: &Path) -> Result<PreviewStats> {
             stats.boxes_drawn += 1;
         }
     }
-    let mut png = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| RealityError::Image {
-            path: out.to_owned(),
-            what: format!("cannot encode: {e}"),
-        })?;
-    super::profile::write_atomic(out, &png)?;
-    Ok(stats)
+    Ok((img, stats))
 }
 
 #[cfg(test)]

@@ -435,6 +435,70 @@ fn export_mesh_writes_a_consistent_ply() {
     assert!(actors > 0);
 }
 
+/// `preview --beside` draws the second dataset's frame under the first, each exactly as
+/// `preview` draws it alone, with 8 rows between.
+#[test]
+fn preview_beside_stacks_two_frames_drawn_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("smoke");
+    render_smoke(&data, &["--frames", "2", "--format", "kitti"]);
+    let png = |name: &str| tmp.path().join(name);
+    let d = data.to_str().unwrap();
+    for (frame, name) in [("0", "a.png"), ("1", "b.png")] {
+        let o = verisim(&[
+            "preview",
+            d,
+            "--frame",
+            frame,
+            "--out",
+            png(name).to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = verisim(&[
+        "preview",
+        d,
+        "--frame",
+        "0",
+        "--beside",
+        d,
+        "--beside-frame",
+        "1",
+        "--out",
+        png("ab.png").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).matches("lidar points").count(),
+        2,
+        "{}",
+        stderr(&o)
+    );
+    let read = |name: &str| image::open(png(name)).unwrap().to_rgb8();
+    let (a, b, ab) = (read("a.png"), read("b.png"), read("ab.png"));
+    assert_ne!(a, b, "two frames drew alike");
+    assert_eq!(ab.width(), a.width().max(b.width()));
+    assert_eq!(ab.height(), a.height() + 8 + b.height());
+    let top = image::imageops::crop_imm(&ab, 0, 0, a.width(), a.height()).to_image();
+    let bottom =
+        image::imageops::crop_imm(&ab, 0, a.height() + 8, b.width(), b.height()).to_image();
+    assert!(
+        top == a && bottom == b,
+        "a half differs from its frame drawn alone"
+    );
+    // --beside-frame without --beside is a usage error.
+    let o = verisim(&[
+        "preview",
+        d,
+        "--beside-frame",
+        "1",
+        "--out",
+        png("x.png").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!png("x.png").exists());
+}
+
 #[test]
 fn classes_prints_the_table() {
     let o = verisim(&["classes"]);
