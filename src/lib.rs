@@ -43,6 +43,8 @@ pub mod frame;
 #[doc(hidden)]
 pub mod geometry;
 #[doc(hidden)]
+pub mod interrupt;
+#[doc(hidden)]
 pub mod labels;
 #[doc(hidden)]
 pub mod physics;

@@ -270,6 +270,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 fsync: !no_fsync,
                 link_views: !copy_views,
             };
+            if !render_only {
+                verisim::interrupt::install().context("installing the SIGINT/SIGTERM handlers")?;
+            }
             let summary =
                 render(&sc, &source, &opts, |p| reporter.update(p)).with_context(|| {
                     format!(
@@ -279,6 +282,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     )
                 })?;
             reporter.finish(&summary, &out);
+            if let Some(sig) = summary.interrupted_by {
+                eprintln!(
+                    "verisim: stopped by {} after {} frames of this session; {} of the run's {} \
+                     frames are finished in {}. To finish the run:\n  {}",
+                    verisim::interrupt::name(sig),
+                    summary.frames_rendered,
+                    summary.frames_finished,
+                    summary.frames_of_run,
+                    out.display(),
+                    resume_command()
+                );
+                return Ok(ExitCode::from((128 + sig) as u8));
+            }
             eprintln!(
                 "verisim: {} frames rendered ({} skipped) on {} in {:.2} s ({:.1} frames/s), {:.1} k lidar points/frame, {:.1} MB written to {}",
                 summary.frames_rendered,
@@ -497,6 +513,25 @@ fn quiet_wayland_probe() {
         // read the environment concurrently.
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }
+}
+
+/// This process's command line with `--resume` added (once), quoted for a POSIX shell.
+fn resume_command() -> String {
+    let mut args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--resume") {
+        args.push("--resume".into());
+    }
+    let quote = |a: &String| {
+        let plain = !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=,:+@%".contains(c));
+        if plain {
+            a.clone()
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    };
+    args.iter().map(quote).collect::<Vec<_>>().join(" ")
 }
 
 fn main() -> ExitCode {

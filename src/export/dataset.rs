@@ -285,8 +285,13 @@ pub struct Session {
     pub backend: String,
     pub shard: Option<Shard>,
     pub started: String,
+    /// None while it runs, and for one killed or stopped by a signal.
     pub finished: Option<String>,
     pub frames_rendered: u32,
+    /// The signal that stopped it after it finished its frames in flight ("SIGINT",
+    /// "SIGTERM"); absent for a session that ran to its end (or was killed outright).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<String>,
 }
 
 /// Paths inside a dataset directory.

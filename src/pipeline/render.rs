@@ -108,6 +108,14 @@ pub struct RenderSummary {
     pub seconds: f64,
     pub temporaries_removed: usize,
     pub stages: RenderClock,
+    /// The signal that stopped the run early (`crate::interrupt`): the frames in flight were
+    /// finished and the session recorded, but the dataset is not finalised; `--resume`
+    /// completes it.
+    pub interrupted_by: Option<i32>,
+    /// Frames of this run (shard) finished in `--out`, earlier sessions included.
+    pub frames_finished: u32,
+    /// Frames of this run (shard) in all.
+    pub frames_of_run: u32,
 }
 
 /// Where a run's time went: seconds of the render thread per stage, the backend's own
@@ -761,6 +769,7 @@ pub fn render_with(
             }
         });
         let mut render_error = None;
+        let mut interrupted = None;
         let mut rendered_only = 0u32;
         // Frames submitted to the backend and not collected yet, oldest first: a pipelined
         // backend renders them while this thread simulates the next frame.
@@ -818,6 +827,12 @@ pub fn render_with(
             ..Default::default()
         };
         'frames: for &f in &todo {
+            // A stop request (SIGINT, SIGTERM) takes no new frame; the ones in flight are
+            // finished below.
+            if let Some(sig) = crate::interrupt::requested() {
+                interrupted = Some(sig);
+                break;
+            }
             let t = Instant::now();
             let episode = crate::scenario::sweep::episode_of(scenario, f);
             if state.as_ref().is_none_or(|s| s.episode != episode) {
@@ -894,6 +909,7 @@ pub fn render_with(
         summary.bytes_written = bytes;
         summary.lidar_points = points;
         summary.frames_rendered = n.max(rendered_only);
+        summary.interrupted_by = interrupted;
         match render_error {
             Some(e) => Err(e),
             None => Ok(()),
@@ -908,6 +924,8 @@ pub fn render_with(
         );
     }
     summary.seconds = start.elapsed().as_secs_f64();
+    summary.frames_of_run = mine.len() as u32;
+    summary.frames_finished = summary.frames_skipped + summary.frames_rendered;
     if opts.render_only {
         return Ok(summary);
     }
@@ -916,10 +934,15 @@ pub fn render_with(
         backend: summary.backend.clone(),
         shard: cfg.shard,
         started,
-        finished: Some(now_rfc3339()),
+        // An interrupted session has no end: the run goes on with `--resume`.
+        finished: summary.interrupted_by.is_none().then(now_rfc3339),
         frames_rendered: summary.frames_rendered,
+        stopped_by: summary.interrupted_by.map(crate::interrupt::name),
     });
     DatasetDir::write_json(&dir.sessions(), &sessions)?;
+    if summary.interrupted_by.is_some() {
+        return Ok(summary);
+    }
     finalize(
         &dir,
         &cfg,

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_verisim");
 
 fn verisim(args: &[&str]) -> Output {
@@ -689,4 +691,126 @@ fn auto_never_takes_a_software_adapter_and_gpu_warns_on_one() {
         }
     }
     assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
+}
+
+/// Renders the smoke scene's first `frames` frames into `out` and stops it with `signals`
+/// (sent 50 ms apart) once at least 3 frames are on disk; returns its exit code and stderr.
+fn render_and_signal(out: &Path, frames: u32, signals: &[i32]) -> (Option<i32>, String) {
+    let frames = frames.to_string();
+    let child = Command::new(BIN)
+        .args([
+            "render",
+            "scenes/smoke.ron",
+            "--backend",
+            "cpu",
+            "-q",
+            "--frames",
+        ])
+        .args([frames.as_str(), "--out", out.to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let labels = out.join("training/label_2");
+    let start = std::time::Instant::now();
+    while std::fs::read_dir(&labels).map_or(0, |d| d.count()) < 3 {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "no frame written in 2 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    for (k, &sig) in signals.iter().enumerate() {
+        if k > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // SAFETY: kill(2) on our own child's pid; no memory is involved.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+    }
+    let o = child.wait_with_output().unwrap();
+    (o.status.code(), stderr(&o))
+}
+
+/// SIGINT and SIGTERM finish the frames in flight, record the session as stopped, print the
+/// command that finishes the run and exit 130 / 143; that command, run as printed, completes a
+/// dataset identical to one rendered without a stop. A second signal exits at once, and
+/// `--resume` still completes the run.
+#[test]
+fn a_signal_stops_a_render_cleanly_and_the_printed_command_finishes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    let o = verisim(&[
+        "render",
+        "scenes/smoke.ron",
+        "--backend",
+        "cpu",
+        "-q",
+        "--frames",
+        "300",
+        "--out",
+        whole.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (sig, code, name) in [
+        (libc::SIGINT, 130, "SIGINT"),
+        (libc::SIGTERM, 143, "SIGTERM"),
+    ] {
+        let out = tmp.path().join(name);
+        let (got, err) = render_and_signal(&out, 300, &[sig]);
+        assert_eq!(got, Some(code), "{name}: {err}");
+        assert!(err.contains(&format!("stopped by {name}")), "{err}");
+        // The session is recorded as stopped, with the frames it finished.
+        let sessions: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join(".verisim/sessions.json")).unwrap())
+                .unwrap();
+        assert_eq!(sessions[0]["stopped_by"], name, "{sessions}");
+        assert!(sessions[0]["finished"].is_null(), "{sessions}");
+        let done = sessions[0]["frames_rendered"].as_u64().unwrap();
+        assert!((3..300).contains(&done), "{done} frames before the stop");
+        // Every frame it counts is on disk and sound: verify flags the run as unfinished only.
+        let labels = std::fs::read_dir(out.join("training/label_2"))
+            .unwrap()
+            .count();
+        assert_eq!(
+            labels as u64, done,
+            "{name}: label files vs frames recorded"
+        );
+        // The advice, run as printed.
+        let cmd = err
+            .lines()
+            .skip_while(|l| !l.contains("To finish the run"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no command printed: {err}"))
+            .trim()
+            .to_string();
+        assert!(cmd.ends_with("--resume"), "{cmd}");
+        let o = Command::new("bash")
+            .args(["-c", &cmd])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "`{cmd}`: {}", stderr(&o));
+        common::assert_same_dataset(&whole, &out);
+        let m = common::manifest(&out);
+        let listed = m["vs:provenance"]["sessions"].as_array().unwrap().len();
+        assert_eq!(listed, 2, "the stopped session is listed: {m}");
+    }
+    // Two signals: the second exits at once; what was written is still resumable.
+    let out = tmp.path().join("twice");
+    let (got, err) = render_and_signal(&out, 300, &[libc::SIGINT, libc::SIGINT]);
+    assert_eq!(got, Some(130), "{err}");
+    let o = verisim(&[
+        "render",
+        "scenes/smoke.ron",
+        "--backend",
+        "cpu",
+        "-q",
+        "--frames",
+        "300",
+        "--out",
+        out.to_str().unwrap(),
+        "--resume",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    common::assert_same_dataset(&whole, &out);
 }

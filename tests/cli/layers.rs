@@ -20,6 +20,10 @@ const LAYERS: &[(&str, &str)] = &[
         "crash-safe file writes (temporary file, sync, rename), disk-full detection",
     ),
     (
+        "interrupt",
+        "SIGINT and SIGTERM as a request to stop, polled by long commands",
+    ),
+    (
         "classes",
         "semantic classes: ids, names, KITTI types, colours",
     ),
