@@ -213,9 +213,11 @@ pub fn lock_holder(dir: &Path) -> Option<String> {
     }
 }
 
-/// Whether `dir` holds nothing but, possibly, a lock left by [`DirLock`] (missing counts as
-/// empty): a run may start afresh there.
-pub fn is_empty_but_lock(dir: &Path) -> bool {
+/// Whether `dir` holds no run: nothing at all (missing counts), or only what a start killed
+/// before it wrote a file leaves in `.verisim/`: a lock left by [`DirLock`] and the temporaries
+/// of a write that never finished ([`is_temporary`]). A run may start afresh there (removing
+/// the temporaries first: [`remove_start_debris`]).
+pub fn is_unstarted(dir: &Path) -> bool {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return true;
     };
@@ -225,16 +227,36 @@ pub fn is_empty_but_lock(dir: &Path) -> bool {
         if Some(e.file_name().as_os_str()) != meta {
             return false;
         }
-        let only_lock = std::fs::read_dir(e.path()).is_ok_and(|inner| {
-            inner
-                .flatten()
-                .all(|f| Some(f.file_name().as_os_str()) == lock.file_name())
+        let only_debris = std::fs::read_dir(e.path()).is_ok_and(|inner| {
+            inner.flatten().all(|f| {
+                let name = f.file_name();
+                Some(name.as_os_str()) == lock.file_name()
+                    || (is_temporary(&name.to_string_lossy())
+                        && f.file_type().is_ok_and(|t| t.is_file()))
+            })
         });
-        if !only_lock {
+        if !only_debris {
             return false;
         }
     }
     true
+}
+
+/// Removes the temporaries a killed start left in `dir/.verisim` (see [`is_unstarted`]);
+/// returns how many.
+pub fn remove_start_debris(dir: &Path) -> usize {
+    let meta = dir.join(Path::new(LOCK_FILE).parent().unwrap_or(Path::new("")));
+    let Ok(entries) = std::fs::read_dir(meta) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|f| {
+            is_temporary(&f.file_name().to_string_lossy())
+                && f.file_type().is_ok_and(|t| t.is_file())
+                && std::fs::remove_file(f.path()).is_ok()
+        })
+        .count()
 }
 
 #[cfg(test)]
@@ -245,10 +267,10 @@ mod lock_tests {
     fn a_second_lock_on_a_directory_is_refused_until_the_first_is_dropped() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("out");
-        assert!(is_empty_but_lock(&dir));
+        assert!(is_unstarted(&dir));
         let first = DirLock::acquire(&dir, "render").unwrap();
         assert!(
-            is_empty_but_lock(&dir),
+            is_unstarted(&dir),
             "the lock alone leaves the directory empty"
         );
         assert!(lock_holder(&dir).is_some_and(|h| h.starts_with("render by process")));
@@ -265,6 +287,31 @@ mod lock_tests {
         );
         let _again = DirLock::acquire(&dir, "merge").unwrap();
         std::fs::write(dir.join("x"), b"").unwrap();
-        assert!(!is_empty_but_lock(&dir));
+        assert!(!is_unstarted(&dir));
+    }
+
+    /// A start killed while writing its first file leaves the lock and a temporary: no run.
+    #[test]
+    fn a_killed_start_leaves_an_unstarted_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        let meta = dir.join(".verisim");
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(dir.join(LOCK_FILE), b"render by process 1").unwrap();
+        std::fs::write(meta.join(".run.json.tmp4242"), b"{\"form").unwrap();
+        assert!(is_unstarted(&dir));
+        // Anything else is a run (or someone else's file).
+        std::fs::write(meta.join("run.json"), b"{}").unwrap();
+        assert!(!is_unstarted(&dir));
+        std::fs::remove_file(meta.join("run.json")).unwrap();
+        std::fs::write(meta.join(".run.json.tmpx"), b"").unwrap();
+        assert!(!is_unstarted(&dir), "not one of our temporary names");
+        std::fs::remove_file(meta.join(".run.json.tmpx")).unwrap();
+        std::fs::create_dir(meta.join(".d.tmp7")).unwrap();
+        assert!(!is_unstarted(&dir), "a directory is not a temporary file");
+        std::fs::remove_dir(meta.join(".d.tmp7")).unwrap();
+        assert_eq!(remove_start_debris(&dir), 1);
+        assert!(!meta.join(".run.json.tmp4242").exists());
+        assert!(is_unstarted(&dir));
     }
 }

@@ -534,15 +534,50 @@ fn resume_command() -> String {
     args.iter().map(quote).collect::<Vec<_>>().join(" ")
 }
 
+/// What a command that ran out of disk space should tell its user to do: advice this command
+/// can follow.
+fn disk_full_advice(command: &Command) -> String {
+    match command {
+        Command::Render { .. } => {
+            "finished frames are intact: free space and run the same command with --resume".into()
+        }
+        Command::Merge { out, .. } => format!(
+            "free space, remove {} (a merge starts in an empty directory) and merge again",
+            out.display()
+        ),
+        _ => "free space and run the same command again".into(),
+    }
+}
+
+/// Whether `e` is, or wraps, running out of disk space.
+fn is_disk_full(e: &anyhow::Error) -> bool {
+    use verisim::export::ExportError;
+    use verisim::pipeline::render::RenderError;
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<ExportError>(),
+            Some(ExportError::DiskFull { .. })
+        ) || matches!(
+            c.downcast_ref::<RenderError>(),
+            Some(RenderError::Export(ExportError::DiskFull { .. }))
+        )
+    })
+}
+
 fn main() -> ExitCode {
     quiet_wayland_probe();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("verisim=info"))
         .init();
     let cli = Cli::parse();
+    let advice = disk_full_advice(&cli.command);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", error_text(&e));
+            if is_disk_full(&e) {
+                eprintln!("error: {}; {advice}", error_text(&e));
+            } else {
+                eprintln!("error: {}", error_text(&e));
+            }
             ExitCode::from(2)
         }
     }

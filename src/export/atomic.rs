@@ -129,7 +129,7 @@ mod tests {
         };
         let msg = err.to_string();
         assert!(
-            msg.contains("out of disk space") && msg.contains("--resume"),
+            msg.contains("/data/x.png: out of disk space") && msg.contains("removed"),
             "{msg}"
         );
     }

@@ -70,7 +70,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<MergeSummary, ExportError
     if shards.is_empty() {
         return Err(fail(out, "no shard directories given".into()));
     }
-    if !crate::files::is_empty_but_lock(out) {
+    if !crate::files::is_unstarted(out) {
         return Err(fail(
             out,
             "the output directory is not empty; merge into a new directory".into(),
@@ -147,12 +147,13 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<MergeSummary, ExportError
     create_dir(out)?;
     // Held until the merge returns: a render or another merge into `out` is refused.
     let _lock = crate::files::DirLock::acquire(out, "merge").map_err(|e| fail(out, e.reason()))?;
-    if !crate::files::is_empty_but_lock(out) {
+    if !crate::files::is_unstarted(out) {
         return Err(fail(
             out,
             "another process wrote into the output directory while the merge started".into(),
         ));
     }
+    crate::files::remove_start_debris(out);
     dst.create()?;
     let mut summary = MergeSummary {
         shards: dirs.len(),

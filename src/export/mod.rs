@@ -24,9 +24,9 @@ pub enum ExportError {
     },
     #[error("{path}: cannot encode image: {message}")]
     Encode { path: PathBuf, message: String },
-    #[error(
-        "{path}: out of disk space; the partial file was removed and finished frames are intact: free space and run the same command with --resume"
-    )]
+    /// What to do next depends on the command (`render` resumes, `merge` starts over): the
+    /// command line adds it (`main.rs`, `disk_full_advice`).
+    #[error("{path}: out of disk space; the partial file was removed")]
     DiskFull { path: PathBuf },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },

@@ -456,7 +456,7 @@ fn check_out_locked(
         }
         .into());
     }
-    let empty = crate::files::is_empty_but_lock(&opts.out);
+    let empty = crate::files::is_unstarted(&opts.out);
     if !opts.resume && !empty {
         return Err(RenderError::NotEmpty {
             path: opts.out.clone(),
@@ -499,12 +499,14 @@ fn prepare(
     cfg: &RunConfig,
     earlier_run: bool,
 ) -> Result<(Vec<Session>, usize), RenderError> {
-    let mut removed = 0;
     let mut sessions = Vec::new();
-    if earlier_run {
-        removed = dir.remove_temporaries();
+    let removed = if earlier_run {
         sessions = DatasetDir::read_json(&dir.sessions()).unwrap_or_default();
-    }
+        dir.remove_temporaries()
+    } else {
+        // What a start killed before its first file left (`files::is_unstarted`).
+        crate::files::remove_start_debris(&opts.out)
+    };
     create_dir(&opts.out)?;
     dir.create()?;
     DatasetDir::write_json(&dir.run_config(), cfg)?;

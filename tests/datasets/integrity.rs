@@ -348,6 +348,23 @@ fn a_full_disk_fails_clearly_leaves_nothing_corrupt_and_resumes() {
     let o = verisim(&["verify", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("incomplete"), "{}", text(&o));
+    // Commands without --resume give advice they can follow.
+    let mesh = small.join("scene.ply");
+    let o = verisim(&[
+        "export-mesh",
+        "scenes/smoke.ron",
+        "--out",
+        mesh.to_str().unwrap(),
+    ]);
+    let msg = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{msg}");
+    assert!(
+        msg.contains("out of disk space")
+            && msg.contains("run the same command again")
+            && !msg.contains("--resume"),
+        "{msg}"
+    );
+    assert!(!mesh.exists());
     // Move it where there is room and resume: the same dataset as an uninterrupted run.
     let moved = tmp.path().join("moved");
     let status = Command::new("cp")
@@ -470,4 +487,26 @@ fn merge_refuses_record_paths_that_leave_the_dataset() {
         assert!(!tmp.path().join("victim.txt.tmp").exists());
     }
     std::fs::write(&record, original).unwrap();
+}
+
+/// A start killed while it wrote its first file (`kill -9`, a full disk) leaves the lock and a
+/// temporary in `.verisim/`: a plain render and a `--resume` both take the directory as empty,
+/// clear the temporary and give the dataset of an uninterrupted run.
+#[test]
+fn a_start_killed_before_its_first_file_leaves_a_usable_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    render(&whole, 3, &[]);
+    for extra in [&[][..], &["--resume"][..]] {
+        let out = tmp.path().join(format!("killed{}", extra.len()));
+        let meta = out.join(".verisim");
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(meta.join("lock"), b"render by process 1 on vm\n").unwrap();
+        std::fs::write(meta.join(".run.json.tmp4242"), b"{\"version\":").unwrap();
+        let o = verisim(&render_args(out.to_str().unwrap(), "3", extra));
+        assert!(o.status.success(), "{extra:?}: {}", text(&o));
+        assert!(!meta.join(".run.json.tmp4242").exists());
+        verify_ok(&out);
+        assert_same_dataset(&whole, &out);
+    }
 }
