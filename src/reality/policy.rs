@@ -10,7 +10,7 @@ use std::path::Path;
 pub const DEFAULT_POLICY_RON: &str = include_str!("../../assets/policy/default.ron");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CheckPolicy {
     /// A gated check decides the verdict; others are reported as `info`.
     pub gate: bool,
@@ -39,7 +39,7 @@ impl Default for CheckPolicy {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CheckOverride {
     pub gate: Option<bool>,
     pub floor_pass: Option<f64>,
@@ -49,7 +49,7 @@ pub struct CheckOverride {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct TierOverride {
     pub pass_factor: Option<f64>,
     pub warn_factor: Option<f64>,
@@ -57,7 +57,7 @@ pub struct TierOverride {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct GatePolicy {
     pub pass_factor: f64,
     pub warn_factor: f64,
@@ -91,12 +91,93 @@ impl Default for GatePolicy {
 
 impl GatePolicy {
     pub fn parse(path: &Path, text: &str) -> Result<GatePolicy> {
-        ron::Options::default()
+        let p = ron::Options::default()
             .from_str::<GatePolicy>(text)
             .map_err(|e| RealityError::Policy {
                 path: path.into(),
                 what: e.to_string(),
-            })
+            })?;
+        p.validate().map_err(|what| RealityError::Policy {
+            path: path.into(),
+            what,
+        })?;
+        Ok(p)
+    }
+
+    /// Every number within its meaning: factors finite and positive with `warn_factor` ≥
+    /// `pass_factor`, a quantile in (0, 1], floors finite and non-negative with `floor_warn` ≥
+    /// `floor_pass`; the same for every check and tier. Names the field.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        fn positive(field: &str, v: f64) -> std::result::Result<(), String> {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{field}` is {v}; it must be a finite number above 0"
+                ))
+            }
+        }
+        fn floors(at: &str, c: &CheckPolicy) -> std::result::Result<(), String> {
+            for (name, v) in [
+                ("floor_pass", c.floor_pass),
+                ("floor_warn", c.floor_warn),
+                ("min_pass", c.min_pass),
+            ] {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(format!("`{at}.{name}` is {v}; it must be finite and ≥ 0"));
+                }
+            }
+            if c.floor_warn < c.floor_pass {
+                return Err(format!(
+                    "`{at}.floor_warn` ({}) is below `{at}.floor_pass` ({})",
+                    c.floor_warn, c.floor_pass
+                ));
+            }
+            Ok(())
+        }
+        positive("pass_factor", self.pass_factor)?;
+        positive("warn_factor", self.warn_factor)?;
+        if self.warn_factor < self.pass_factor {
+            return Err(format!(
+                "`warn_factor` ({}) is below `pass_factor` ({})",
+                self.warn_factor, self.pass_factor
+            ));
+        }
+        if !(self.upper_quantile > 0.0 && self.upper_quantile <= 1.0) {
+            return Err(format!(
+                "`upper_quantile` is {}; it must lie in (0, 1]",
+                self.upper_quantile
+            ));
+        }
+        if self.max_splits == 0 {
+            return Err("`max_splits` is 0; at least one split is needed".into());
+        }
+        positive("physical_tolerance", self.physical_tolerance)?;
+        floors("default_check", &self.default_check)?;
+        for (id, c) in &self.checks {
+            floors(&format!("checks.{id}"), c)?;
+        }
+        for (name, t) in &self.tiers {
+            for (field, v) in [
+                ("pass_factor", t.pass_factor),
+                ("warn_factor", t.warn_factor),
+            ] {
+                if let Some(v) = v {
+                    positive(&format!("tiers.{name}.{field}"), v)?;
+                }
+            }
+            let tiered = self.for_tier(Some(name)).map_err(|e| e.to_string())?;
+            if tiered.warn_factor < tiered.pass_factor {
+                return Err(format!(
+                    "tier `{name}`: `warn_factor` ({}) is below `pass_factor` ({})",
+                    tiered.warn_factor, tiered.pass_factor
+                ));
+            }
+            for (id, c) in &tiered.checks {
+                floors(&format!("tiers.{name}.checks.{id}"), c)?;
+            }
+        }
+        Ok(())
     }
 
     pub fn shipped_default() -> GatePolicy {

@@ -265,12 +265,25 @@ fn load_frame(
     if let Some(p) = &spec.lidar {
         let b = readers::read_bytes(p)?;
         digest(&b);
-        f.lidar = Some(readers::parse_lidar(p, &b)?);
+        let pc = readers::parse_lidar(p, &b)?;
+        check_cloud(p, &pc)?;
+        f.lidar = Some(pc);
     }
     if let Some(p) = &spec.image {
         let b = readers::read_bytes(p)?;
         digest(&b);
-        f.image = Some(readers::decode_rgb(p, &b)?);
+        let img = readers::decode_rgb(p, &b)?;
+        if img.width() > MAX_IMAGE_SIDE || img.height() > MAX_IMAGE_SIDE {
+            return Err(RealityError::Dataset {
+                path: p.clone(),
+                what: format!(
+                    "a {}x{} image; no camera of a drive is over {MAX_IMAGE_SIDE} px a side",
+                    img.width(),
+                    img.height()
+                ),
+            });
+        }
+        f.image = Some(img);
     }
     if let Some(p) = &spec.label {
         let b = readers::read_bytes(p)?;
@@ -294,9 +307,75 @@ fn load_frame(
                 "calib file is not UTF-8 text",
             )
         })?;
-        f.calib = Some(readers::parse_kitti_calib(p, &text)?);
+        let calib = readers::parse_kitti_calib(p, &text)?;
+        if expects_calib {
+            check_calib(p, &calib, f.image.as_ref())?;
+        }
+        f.calib = Some(calib);
     }
     Ok(f)
+}
+
+/// Sides of an image beyond any drive's camera: a larger one is taken as corrupt, not read.
+const MAX_IMAGE_SIDE: u32 = 16_384;
+
+/// A scan `check` and `profile` can use: not empty, every value finite.
+fn check_cloud(path: &Path, pc: &PointCloud) -> Result<()> {
+    if pc.points.is_empty() {
+        return Err(RealityError::Dataset {
+            path: path.into(),
+            what: "an empty scan: 0 points".into(),
+        });
+    }
+    let bad = pc
+        .points
+        .iter()
+        .filter(|p| p.iter().any(|v| !v.is_finite()))
+        .count();
+    if let Some(first) = pc
+        .points
+        .iter()
+        .position(|p| p.iter().any(|v| !v.is_finite()))
+    {
+        return Err(RealityError::Dataset {
+            path: path.into(),
+            what: format!(
+                "{bad} of {} points hold a NaN or infinite value (the first is point {first}: {:?})",
+                pc.points.len(),
+                pc.points[first]
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A KITTI calib the checks can use: P2 and Tr_velo_to_cam present, and P2's principal point
+/// inside the frame's image when there is one.
+fn check_calib(path: &Path, calib: &KittiCalib, image: Option<&image::RgbImage>) -> Result<()> {
+    for key in ["P2", "Tr_velo_to_cam"] {
+        if !calib.contains_key(key) {
+            return Err(RealityError::Dataset {
+                path: path.into(),
+                what: format!("no `{key}` line (needed to project lidar and boxes into camera 2)"),
+            });
+        }
+    }
+    if let (Some(img), Some(p2)) = (image, calib.get("P2")) {
+        let (cx, cy) = (p2[2], p2[6]);
+        let inside = cx > 0.0 && cy > 0.0 && cx < img.width() as f64 && cy < img.height() as f64;
+        if !inside {
+            return Err(RealityError::Dataset {
+                path: path.into(),
+                what: format!(
+                    "P2's principal point ({cx}, {cy}) lies outside the frame's {}x{} image: \
+                     the image and the calibration do not belong together",
+                    img.width(),
+                    img.height()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Group key of every frame: the drive when known, else the frame itself; more than

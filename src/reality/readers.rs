@@ -831,15 +831,30 @@ pub fn parse_kitti_labels(path: &Path, text: &str) -> Result<Vec<KittiObject>> {
                 format!("{} fields, KITTI labels have 15 (16 with score)", t.len()),
             ));
         }
+        if !KITTI_CLASSES.contains(&t[0]) {
+            return Err(RealityError::parse(
+                path,
+                line_no,
+                format!(
+                    "unknown object type `{}` (KITTI's: {})",
+                    t[0],
+                    KITTI_CLASSES.join(", ")
+                ),
+            ));
+        }
         let mut v = [0.0f64; 14];
         for k in 0..14 {
-            v[k] = t[k + 1].parse().map_err(|_| {
-                RealityError::parse(
-                    path,
-                    line_no,
-                    format!("field {} `{}` is not a number", k + 2, t[k + 1]),
-                )
-            })?;
+            v[k] = t[k + 1]
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| {
+                    RealityError::parse(
+                        path,
+                        line_no,
+                        format!("field {} `{}` is not a finite number", k + 2, t[k + 1]),
+                    )
+                })?;
         }
         out.push(KittiObject {
             class: t[0].to_string(),
@@ -892,7 +907,11 @@ pub fn parse_kitti_calib(path: &Path, text: &str) -> Result<KittiCalib> {
             .split_whitespace()
             .map(|t| {
                 t.parse::<f64>()
-                    .map_err(|_| RealityError::parse(path, i + 1, format!("`{t}` is not a number")))
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| {
+                        RealityError::parse(path, i + 1, format!("`{t}` is not a finite number"))
+                    })
             })
             .collect::<Result<Vec<f64>>>()?;
         let want = match key {

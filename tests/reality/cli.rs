@@ -274,3 +274,161 @@ fn shipped_profile_is_small_and_aggregated() {
     }
     assert_eq!(again.sources[0].sha256, p.sources[0].sha256);
 }
+
+/// Broken real (or synthetic) data is bad input, not a failed gate: a NaN point, an empty scan,
+/// an unknown label type, a label or calib number that is NaN, a calib without
+/// `Tr_velo_to_cam`, an image that does not belong to its calib, and a policy with a NaN
+/// factor or an unknown field each exit 2 naming the file (and line), and write no report.
+#[test]
+#[cfg_attr(
+    verisim_no_real_data,
+    ignore = "needs recorded real drives: VERISIM_REAL_DATA (default ../shared/data/real) was not found at build time (VERISIM_REQUIRE_REAL_DATA=1 makes this a failure)"
+)]
+fn broken_data_and_policies_are_bad_input_named_by_path() {
+    let dir = tempfile::tempdir().unwrap();
+    // A one-frame KITTI layout copied from real frame 4.
+    let copy = |root: &Path| {
+        for (sub, ext) in [
+            ("velodyne", "bin"),
+            ("image_2", "png"),
+            ("label_2", "txt"),
+            ("calib", "txt"),
+        ] {
+            let d = root.join("training").join(sub);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::copy(kitti(sub, 4, ext), d.join(format!("000000.{ext}"))).unwrap();
+        }
+    };
+    let good = dir.path().join("good");
+    copy(&good);
+    let file =
+        |root: &Path, sub: &str, ext: &str| root.join(format!("training/{sub}/000000.{ext}"));
+    let text = |p: &Path| std::fs::read_to_string(p).unwrap();
+    let mut nan_cloud = std::fs::read(file(&good, "velodyne", "bin")).unwrap();
+    nan_cloud[16 * 7..16 * 7 + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    let label = text(&file(&good, "label_2", "txt"));
+    let first = label.lines().next().unwrap().to_string();
+    let calib = text(&file(&good, "calib", "txt"));
+    let no_tr: String = calib
+        .lines()
+        .filter(|l| !l.starts_with("Tr_velo_to_cam"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let p2_far: String = calib
+        .lines()
+        .map(|l| {
+            if let Some(v) = l.strip_prefix("P2: ") {
+                let mut v: Vec<String> = v.split_whitespace().map(String::from).collect();
+                v[2] = "9000.0".into();
+                format!("P2: {}\n", v.join(" "))
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let cases: Vec<(&str, &str, &str, Vec<u8>, &str)> = vec![
+        ("nan-point", "velodyne", "bin", nan_cloud, "point 7"),
+        ("empty-scan", "velodyne", "bin", Vec::new(), "empty scan"),
+        (
+            "unknown-type",
+            "label_2",
+            "txt",
+            label.replacen("Car", "Spaceship", 1).into_bytes(),
+            "unknown object type `Spaceship`",
+        ),
+        (
+            "nan-label",
+            "label_2",
+            "txt",
+            label
+                .replacen(first.split_whitespace().nth(11).unwrap(), "nan", 1)
+                .into_bytes(),
+            "not a finite number",
+        ),
+        (
+            "no-tr",
+            "calib",
+            "txt",
+            no_tr.into_bytes(),
+            "Tr_velo_to_cam",
+        ),
+        (
+            "p2-far",
+            "calib",
+            "txt",
+            p2_far.into_bytes(),
+            "principal point",
+        ),
+    ];
+    for (name, sub, ext, bytes, what) in cases {
+        let bad = dir.path().join(name);
+        copy(&bad);
+        let target = file(&bad, sub, ext);
+        std::fs::write(&target, bytes).unwrap();
+        let rep = dir.path().join(format!("rep-{name}"));
+        for (syn, real) in [(&good, &bad), (&bad, &good)] {
+            let (code, stdout, stderr) = verisim(&[
+                os("check"),
+                os(syn),
+                os("--real"),
+                os(real),
+                os("--out"),
+                os(&rep),
+            ]);
+            assert_eq!(code, 2, "{name}: {stdout}{stderr}");
+            assert!(
+                stderr.contains(&*target.to_string_lossy()),
+                "{name}: {stderr}"
+            );
+            assert!(stderr.contains(what), "{name}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{stderr}");
+            assert!(!rep.exists(), "{name}: a report was written");
+        }
+    }
+    // Label errors name the line.
+    let bad = dir.path().join("unknown-type");
+    let (_, _, stderr) = verisim(&[
+        os("check"),
+        os(&good),
+        os("--real"),
+        os(&bad),
+        os("--out"),
+        os(&dir.path().join("r")),
+    ]);
+    assert!(stderr.contains("000000.txt: line 1:"), "{stderr}");
+    // Policies are validated like scenarios.
+    for (name, policy, what) in [
+        ("nan", "(pass_factor: NaN)", "`pass_factor` is NaN"),
+        (
+            "order",
+            "(pass_factor: 3.0, warn_factor: 2.0)",
+            "below `pass_factor`",
+        ),
+        ("unknown", "(pass_factr: 1.5)", "pass_factr"),
+        (
+            "floor",
+            "(checks: {\"lidar.z_hist\": (floor_pass: -1.0)})",
+            "checks.lidar.z_hist.floor_pass",
+        ),
+    ] {
+        let p = dir.path().join(format!("{name}.ron"));
+        std::fs::write(&p, policy).unwrap();
+        let rep = dir.path().join(format!("rep-policy-{name}"));
+        let (code, stdout, stderr) = verisim(&[
+            os("check"),
+            os(&good),
+            os("--real"),
+            os(&good),
+            os("--policy"),
+            os(&p),
+            os("--out"),
+            os(&rep),
+        ]);
+        assert_eq!(code, 2, "{name}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(&*p.to_string_lossy()) && stderr.contains(what),
+            "{name}: {stderr}"
+        );
+        assert!(!rep.exists(), "{name}: a report was written");
+    }
+}
