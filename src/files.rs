@@ -47,6 +47,20 @@ pub fn write_with<T>(
     durable: bool,
     fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<T>,
 ) -> std::io::Result<T> {
+    // Only a regular file (or nothing) is replaced: a rename over a device node, a FIFO or a
+    // symbolic link would put a file where the user pointed at something else (as root,
+    // `--out /dev/null` would replace the system's /dev/null).
+    if let Ok(m) = std::fs::symlink_metadata(path)
+        && !m.file_type().is_file()
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!(
+                "{}, not a regular file; refusing to replace it",
+                file_kind(&m.file_type())
+            ),
+        ));
+    }
     let tmp = temp_path(path);
     let result = (|| {
         let mut w = BufWriter::new(File::create(&tmp)?);
@@ -65,9 +79,79 @@ pub fn write_with<T>(
     result
 }
 
+/// What a file system entry is, for messages ("a symbolic link").
+pub fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A symbolic link, a FIFO or a directory at the target is refused and left as it was.
+    #[test]
+    fn only_a_regular_file_is_replaced() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real.txt");
+        std::fs::write(&real, b"keep").unwrap();
+        let link = tmp.path().join("link.txt");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let fifo = tmp.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a valid NUL-terminated path and touches no memory of ours.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let dir = tmp.path().join("dir");
+        std::fs::create_dir(&dir).unwrap();
+        for (p, kind) in [
+            (&link, "a symbolic link"),
+            (&fifo, "a FIFO"),
+            (&dir, "a directory"),
+        ] {
+            let e = write_with(p, false, |w| w.write_all(b"new")).unwrap_err();
+            assert!(e.to_string().contains(kind), "{e}");
+            assert!(e.to_string().contains("refusing to replace"), "{e}");
+        }
+        assert_eq!(std::fs::read(&real).unwrap(), b"keep");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        // A regular file is replaced, and a missing one created.
+        write_with(&real, false, |w| w.write_all(b"new")).unwrap();
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        let fresh = tmp.path().join("fresh.txt");
+        write_with(&fresh, false, |w| w.write_all(b"x")).unwrap();
+        assert_eq!(std::fs::read(&fresh).unwrap(), b"x");
+        assert!(
+            std::fs::read_dir(tmp.path())
+                .unwrap()
+                .all(|e| !is_temporary(&e.unwrap().file_name().to_string_lossy())),
+            "a temporary left"
+        );
+    }
 
     #[test]
     fn temporary_names_are_recognised() {

@@ -56,6 +56,8 @@ pub enum RenderError {
     Mismatch { path: PathBuf, reason: String },
     #[error(transparent)]
     Lock(#[from] crate::files::LockError),
+    #[error("{path}: {kind}, not a directory; --out names the directory the dataset goes in")]
+    NotADirectory { path: PathBuf, kind: &'static str },
 }
 
 #[derive(Clone, Debug)]
@@ -455,6 +457,15 @@ fn check_out_locked(
             holder,
         }
         .into());
+    }
+    // Followed: a link to a directory is a directory the user chose.
+    if let Ok(m) = std::fs::metadata(&opts.out)
+        && !m.is_dir()
+    {
+        return Err(RenderError::NotADirectory {
+            path: opts.out.clone(),
+            kind: crate::files::file_kind(&m.file_type()),
+        });
     }
     let empty = crate::files::is_unstarted(&opts.out);
     if !opts.resume && !empty {

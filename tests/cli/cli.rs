@@ -814,3 +814,71 @@ fn a_signal_stops_a_render_cleanly_and_the_printed_command_finishes_it() {
     assert!(o.status.success(), "{}", stderr(&o));
     common::assert_same_dataset(&whole, &out);
 }
+
+/// Outputs replace only regular files (one write path, `files::write_with`, serves every
+/// command): `export-mesh` and `simulate` refuse an `--out`
+/// that is a symbolic link or a FIFO and leave it as it was; `render` refuses an `--out` that is
+/// a FIFO or a file, naming what it is.
+#[test]
+fn outputs_never_replace_links_fifos_or_devices() {
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("precious.txt");
+    std::fs::write(&target, b"keep").unwrap();
+    let link = tmp.path().join("link.ply");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let fifo = tmp.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads a valid NUL-terminated path and touches no memory of ours.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    for (out, kind) in [(&link, "a symbolic link"), (&fifo, "a FIFO")] {
+        let o_s = out.to_str().unwrap();
+        for args in [
+            vec!["export-mesh", "scenes/smoke.ron", "--out", o_s],
+            vec![
+                "simulate",
+                "scenes/smoke.ron",
+                "--frames",
+                "2",
+                "--out",
+                o_s,
+            ],
+        ] {
+            let o = verisim(&args);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+            assert!(
+                err.contains(o_s) && err.contains(kind) && err.contains("refusing"),
+                "{args:?}: {err}"
+            );
+        }
+        let o = verisim(&["render", "scenes/smoke.ron", "--frames", "1", "--out", o_s]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("not a directory"), "{err}");
+    }
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(
+        &std::fs::symlink_metadata(&fifo).unwrap().file_type()
+    ));
+    let o = verisim(&[
+        "render",
+        "scenes/smoke.ron",
+        "--frames",
+        "1",
+        "--out",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("a regular file, not a directory"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+}
