@@ -739,18 +739,7 @@ fn render_and_signal(out: &Path, frames: u32, signals: &[i32]) -> (Option<i32>, 
 fn a_signal_stops_a_render_cleanly_and_the_printed_command_finishes_it() {
     let tmp = tempfile::tempdir().unwrap();
     let whole = tmp.path().join("whole");
-    let o = verisim(&[
-        "render",
-        "scenes/smoke.ron",
-        "--backend",
-        "cpu",
-        "-q",
-        "--frames",
-        "300",
-        "--out",
-        whole.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    render_smoke(&whole, &["--frames", "300"]);
     for (sig, code, name) in [
         (libc::SIGINT, 130, "SIGINT"),
         (libc::SIGTERM, 143, "SIGTERM"),
@@ -799,19 +788,7 @@ fn a_signal_stops_a_render_cleanly_and_the_printed_command_finishes_it() {
     let out = tmp.path().join("twice");
     let (got, err) = render_and_signal(&out, 300, &[libc::SIGINT, libc::SIGINT]);
     assert_eq!(got, Some(130), "{err}");
-    let o = verisim(&[
-        "render",
-        "scenes/smoke.ron",
-        "--backend",
-        "cpu",
-        "-q",
-        "--frames",
-        "300",
-        "--out",
-        out.to_str().unwrap(),
-        "--resume",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    render_smoke(&out, &["--frames", "300", "--resume"]);
     common::assert_same_dataset(&whole, &out);
 }
 

@@ -42,24 +42,23 @@ fn the_clear_coat_returns_only_near_normal_incidence() {
     }
 }
 
-/// Cars of each paint parked around a static HDL-64E on flat ground, one per direction.
-#[test]
-fn black_cars_read_near_zero_grey_and_silver_far_below_white() {
-    let paints = ["paint_black", "paint_gray", "paint_silver", "paint_white"];
+/// Cars of the given paints around a static HDL-64E on flat ground, `radius_m` out, one every
+/// 90° from `first_deg`, each broadside to the sensor.
+fn cars_around(name: &str, radius_m: f32, first_deg: f32, paints: &[&str]) -> verisim::Scenario {
     let actors: Vec<String> = paints
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let a = (i as f32 * 90.0 + 45.0).to_radians();
-            let (x, y) = (9.0 * a.cos(), 9.0 * a.sin());
-            // Broadside to the sensor.
-            let yaw = i as f32 * 90.0 + 45.0 + 90.0;
+            let deg = first_deg + i as f32 * 90.0;
+            let a = deg.to_radians();
+            let (x, y) = (radius_m * a.cos(), radius_m * a.sin());
+            let yaw = deg + 90.0;
             format!("(kind: Car, material: Some(\"{p}\"), spawn: Some(({x}, {y}, {yaw})))")
         })
         .collect();
     let text = format!(
         r#"Scenario(
-    name: "paint", map: (ground_size_m: 200.0),
+    name: "{name}", map: (ground_size_m: 200.0),
     ego: (spawn: Some((0.0, 0.0, 0.0))),
     actors: [{}],
     rig: (lidars: [(preset: VelodyneHdl64e, pose: (xyz_m: (0.0, 0.0, 1.73)))]),
@@ -67,7 +66,14 @@ fn black_cars_read_near_zero_grey_and_silver_far_below_white() {
 )"#,
         actors.join(", ")
     );
-    let mut sim = Simulation::new(common::scenario_from_str("paint.ron", &text));
+    common::scenario_from_str(&format!("{name}.ron"), &text)
+}
+
+/// Cars of each paint parked around a static HDL-64E on flat ground, one per direction.
+#[test]
+fn black_cars_read_near_zero_grey_and_silver_far_below_white() {
+    let paints = ["paint_black", "paint_gray", "paint_silver", "paint_white"];
+    let mut sim = Simulation::new(cars_around("paint", 9.0, 45.0, &paints));
     let mut cpu = CpuBackend::new(&sim.assets.pool);
     let frame = cpu.render(&sim.frame_inputs()).unwrap().lidar.unwrap();
     let car = Class::Car.id() as u32;
@@ -114,29 +120,6 @@ fn black_cars_read_near_zero_grey_and_silver_far_below_white() {
     }
 }
 
-/// Four cars broadside around a static HDL-64E, 7 m away on each side.
-fn broadside_cars() -> verisim::Scenario {
-    let actors: Vec<String> = (0..4)
-        .map(|i| {
-            let a = (i as f32 * 90.0).to_radians();
-            let (x, y) = (7.0 * a.cos(), 7.0 * a.sin());
-            let yaw = i as f32 * 90.0 + 90.0;
-            format!("(kind: Car, material: Some(\"paint_gray\"), spawn: Some(({x}, {y}, {yaw})))")
-        })
-        .collect();
-    let text = format!(
-        r#"Scenario(
-    name: "glass", map: (ground_size_m: 200.0),
-    ego: (spawn: Some((0.0, 0.0, 0.0))),
-    actors: [{}],
-    rig: (lidars: [(preset: VelodyneHdl64e, pose: (xyz_m: (0.0, 0.0, 1.73)))]),
-    run: (frames: 1),
-)"#,
-        actors.join(", ")
-    );
-    common::scenario_from_str("glass.ron", &text)
-}
-
 /// Per car, the returns of the beams that meet its near side at window height (1.0–1.25 m
 /// above the road, 6.4 m out: elevations −6.3° to −4.6°) within 0.1 rad of its middle, as
 /// (depth along the line to the car, intensity, class).
@@ -168,7 +151,8 @@ fn window_band(frame: &verisim::LidarFrame) -> Vec<Vec<(f32, f32, u32)>> {
 /// through both sides), dimmed by two passes of each pane, never from the pane, which is where
 /// an opaque window would put them all; the GPU finds the same.
 fn lidar_looks_through_side_windows(on: common::On) {
-    let mut sim = Simulation::new(broadside_cars());
+    // Four grey cars broadside, 7 m away on each side.
+    let mut sim = Simulation::new(cars_around("glass", 7.0, 0.0, &["paint_gray"; 4]));
     let mut backend = common::backend(on, &sim.assets.pool);
     let frame = backend.render(&sim.frame_inputs()).unwrap().lidar.unwrap();
     let car = Class::Car.id() as u32;
