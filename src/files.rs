@@ -79,6 +79,37 @@ pub fn write_with<T>(
     result
 }
 
+/// Reads a whole input file that must be a regular file of at most `max_bytes`, checked before
+/// a byte is read: a FIFO would block forever, `/dev/zero` would fill memory, and a sparse file
+/// of gigabytes would be read whole. Links are followed (a link to a regular file is one).
+pub fn read_regular(path: &Path, max_bytes: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let m = std::fs::metadata(path)?;
+    if !m.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{}, not a regular file", file_kind(&m.file_type())),
+        ));
+    }
+    let too_big = |n: u64| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{n} bytes or more, over the {max_bytes} bytes such a file may hold"),
+        )
+    };
+    if m.len() > max_bytes {
+        return Err(too_big(m.len()));
+    }
+    let mut bytes = Vec::with_capacity(m.len() as usize);
+    File::open(path)?
+        .take(max_bytes + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
 /// What a file system entry is, for messages ("a symbolic link").
 pub fn file_kind(t: &std::fs::FileType) -> &'static str {
     #[cfg(unix)]
@@ -108,6 +139,31 @@ pub fn file_kind(t: &std::fs::FileType) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Inputs: a FIFO and a device are refused without opening them; a file over the limit
+    /// before it is read; a regular file within it is read whole.
+    #[test]
+    fn read_regular_refuses_fifos_devices_and_oversized_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fifo = tmp.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a valid NUL-terminated path and touches no memory of ours.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = read_regular(&fifo, 100).unwrap_err().to_string();
+        assert!(e.contains("a FIFO, not a regular file"), "{e}");
+        let e = read_regular(Path::new("/dev/zero"), 100)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a device"), "{e}");
+        let big = tmp.path().join("sparse.bin");
+        let f = File::create(&big).unwrap();
+        f.set_len(2 << 30).unwrap();
+        let e = read_regular(&big, 1 << 20).unwrap_err().to_string();
+        assert!(e.contains("2147483648 bytes"), "{e}");
+        std::fs::write(&big, b"12345").unwrap();
+        assert_eq!(read_regular(&big, 5).unwrap(), b"12345");
+        assert!(read_regular(&big, 4).is_err());
+    }
 
     /// A symbolic link, a FIFO or a directory at the target is refused and left as it was.
     #[test]

@@ -45,8 +45,12 @@ impl LidarFormat {
 }
 
 pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| RealityError::io(path, e))
+    crate::files::read_regular(path, MAX_INPUT_BYTES).map_err(|e| RealityError::io(path, e))
 }
+
+/// Largest data file `check` and `profile` read: a lidar sweep, an image or a label file of a
+/// drive is megabytes; a larger one is refused before it is read.
+pub const MAX_INPUT_BYTES: u64 = 1 << 30;
 
 /// Reads any supported lidar file.
 pub fn read_lidar(path: &Path) -> Result<PointCloud> {

@@ -46,11 +46,25 @@ pub const MAX_FRAMES: u32 = 10_000_000;
 /// Largest number of lidar rays per sweep (channels x azimuth steps).
 pub const MAX_LIDAR_RAYS: u64 = 16_000_000;
 
-/// Reads, parses and validates a scenario file.
+/// Largest scenario file read (the shipped ones are a few kB).
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+
+/// Reads, parses and validates a scenario file (a regular file of at most
+/// [`MAX_SCENARIO_BYTES`], checked before it is read).
 pub fn load(path: &Path) -> Result<(Scenario, Source), ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+    let io = |source| ScenarioError::Io {
         path: path.to_owned(),
         source,
+    };
+    let bytes = crate::files::read_regular(path, MAX_SCENARIO_BYTES).map_err(io)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "not UTF-8 text (byte {} is not)",
+                e.utf8_error().valid_up_to()
+            ),
+        ))
     })?;
     let source = Source {
         path: path.to_owned(),

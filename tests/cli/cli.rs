@@ -859,3 +859,70 @@ fn outputs_never_replace_links_fifos_or_devices() {
     );
     assert_eq!(std::fs::read(&target).unwrap(), b"keep");
 }
+
+/// Runs verisim with `args`, failing the test if it has not exited within 20 s (a FIFO read
+/// would block forever); returns its exit code and stderr.
+fn verisim_within_20s(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed().as_secs() >= 20 {
+            let _ = child.kill();
+            panic!("{args:?} still running after 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let o = child.wait_with_output().unwrap();
+    (o.status.code(), stderr(&o))
+}
+
+/// Inputs are stat'ed before they are read: a scenario that is a FIFO or /dev/zero, and a 2 GB
+/// sparse lidar file given to `check`, are refused at once with what they are, exit 2.
+#[test]
+fn fifos_devices_and_huge_inputs_are_refused_before_reading() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("scene.ron");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads a valid NUL-terminated path and touches no memory of ours.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let out = tmp.path().join("out");
+    for (scene, what) in [
+        (fifo.to_str().unwrap(), "a FIFO, not a regular file"),
+        ("/dev/zero", "a device, not a regular file"),
+    ] {
+        for args in [
+            vec!["validate", scene],
+            vec!["render", scene, "--out", out.to_str().unwrap()],
+        ] {
+            let (code, err) = verisim_within_20s(&args);
+            assert_eq!(code, Some(2), "{args:?}: {err}");
+            assert!(err.contains(scene) && err.contains(what), "{args:?}: {err}");
+        }
+    }
+    assert!(!out.exists());
+    let big = tmp.path().join("000000.bin");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    let small = tmp.path().join("000001.bin");
+    std::fs::write(&small, [0u8; 160]).unwrap();
+    let (code, err) = verisim_within_20s(&[
+        "check",
+        big.to_str().unwrap(),
+        "--real",
+        small.to_str().unwrap(),
+        "--out",
+        tmp.path().join("rep").to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("000000.bin") && err.contains("2147483648 bytes"),
+        "{err}"
+    );
+}
