@@ -140,15 +140,19 @@ pub fn file_kind(t: &std::fs::FileType) -> &'static str {
 mod tests {
     use super::*;
 
+    pub(super) fn mkfifo(path: &Path) {
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a valid NUL-terminated path and touches no memory of ours.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
     /// Inputs: a FIFO and a device are refused without opening them; a file over the limit
     /// before it is read; a regular file within it is read whole.
     #[test]
     fn read_regular_refuses_fifos_devices_and_oversized_files() {
         let tmp = tempfile::tempdir().unwrap();
         let fifo = tmp.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        // SAFETY: mkfifo reads a valid NUL-terminated path and touches no memory of ours.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        mkfifo(&fifo);
         let e = read_regular(&fifo, 100).unwrap_err().to_string();
         assert!(e.contains("a FIFO, not a regular file"), "{e}");
         let e = read_regular(Path::new("/dev/zero"), 100)
@@ -174,9 +178,7 @@ mod tests {
         let link = tmp.path().join("link.txt");
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let fifo = tmp.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        // SAFETY: mkfifo reads a valid NUL-terminated path and touches no memory of ours.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        mkfifo(&fifo);
         let dir = tmp.path().join("dir");
         std::fs::create_dir(&dir).unwrap();
         for (p, kind) in [
@@ -356,7 +358,7 @@ pub fn lock_holder(dir: &Path) -> Option<String> {
 /// Whether `dir` holds no run: nothing at all (missing counts), or only what a start killed
 /// before it wrote a file leaves in `.verisim/`: a lock left by [`DirLock`] and the temporaries
 /// of a write that never finished ([`is_temporary`]). A run may start afresh there (removing
-/// the temporaries first: [`remove_start_debris`]).
+/// the temporaries first: `export::dataset::DatasetDir::remove_temporaries`).
 pub fn is_unstarted(dir: &Path) -> bool {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return true;
@@ -380,23 +382,6 @@ pub fn is_unstarted(dir: &Path) -> bool {
         }
     }
     true
-}
-
-/// Removes the temporaries a killed start left in `dir/.verisim` (see [`is_unstarted`]);
-/// returns how many.
-pub fn remove_start_debris(dir: &Path) -> usize {
-    let meta = dir.join(Path::new(LOCK_FILE).parent().unwrap_or(Path::new("")));
-    let Ok(entries) = std::fs::read_dir(meta) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .filter(|f| {
-            is_temporary(&f.file_name().to_string_lossy())
-                && f.file_type().is_ok_and(|t| t.is_file())
-                && std::fs::remove_file(f.path()).is_ok()
-        })
-        .count()
 }
 
 #[cfg(test)]
@@ -450,8 +435,9 @@ mod lock_tests {
         std::fs::create_dir(meta.join(".d.tmp7")).unwrap();
         assert!(!is_unstarted(&dir), "a directory is not a temporary file");
         std::fs::remove_dir(meta.join(".d.tmp7")).unwrap();
-        assert_eq!(remove_start_debris(&dir), 1);
-        assert!(!meta.join(".run.json.tmp4242").exists());
+        // Without the temporary (`DatasetDir::remove_temporaries` clears it: see its test),
+        // the lock alone remains.
+        std::fs::remove_file(meta.join(".run.json.tmp4242")).unwrap();
         assert!(is_unstarted(&dir));
     }
 }

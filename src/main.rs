@@ -288,7 +288,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                      frames are finished in {}. To finish the run:\n  {}",
                     verisim::interrupt::name(sig),
                     summary.frames_rendered,
-                    summary.frames_finished,
+                    summary.frames_skipped + summary.frames_rendered,
                     summary.frames_of_run,
                     out.display(),
                     resume_command()

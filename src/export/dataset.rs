@@ -455,6 +455,22 @@ mod tests {
         assert!(t.starts_with(&format!("{y:04}-{m:02}-{d:02}")) || back.as_second() % 86_400 < 2);
     }
 
+    /// What a start killed while writing `.verisim/run.json` leaves: the lock and one
+    /// temporary. The temporary goes, the lock stays (its holder removes it).
+    #[test]
+    fn remove_temporaries_clears_a_killed_start() {
+        let tmp = tempfile::tempdir().unwrap();
+        let meta = tmp.path().join(".verisim");
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(tmp.path().join(crate::files::LOCK_FILE), b"render").unwrap();
+        std::fs::write(meta.join(".run.json.tmp4242"), b"{\"form").unwrap();
+        assert!(crate::files::is_unstarted(tmp.path()));
+        assert_eq!(DatasetDir::new(tmp.path()).remove_temporaries(), 1);
+        assert!(!meta.join(".run.json.tmp4242").exists());
+        assert!(meta.join("lock").exists());
+        assert!(crate::files::is_unstarted(tmp.path()));
+    }
+
     #[test]
     fn shards_parse_and_partition() {
         let s: Shard = "1/3".parse().unwrap();

@@ -153,7 +153,8 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<MergeSummary, ExportError
             "another process wrote into the output directory while the merge started".into(),
         ));
     }
-    crate::files::remove_start_debris(out);
+    // What a start killed before its first file left (`files::is_unstarted`).
+    dst.remove_temporaries();
     dst.create()?;
     let mut summary = MergeSummary {
         shards: dirs.len(),

@@ -114,8 +114,6 @@ pub struct RenderSummary {
     /// finished and the session recorded, but the dataset is not finalised; `--resume`
     /// completes it.
     pub interrupted_by: Option<i32>,
-    /// Frames of this run (shard) finished in `--out`, earlier sessions included.
-    pub frames_finished: u32,
     /// Frames of this run (shard) in all.
     pub frames_of_run: u32,
 }
@@ -511,13 +509,12 @@ fn prepare(
     earlier_run: bool,
 ) -> Result<(Vec<Session>, usize), RenderError> {
     let mut sessions = Vec::new();
-    let removed = if earlier_run {
+    if earlier_run {
         sessions = DatasetDir::read_json(&dir.sessions()).unwrap_or_default();
-        dir.remove_temporaries()
-    } else {
-        // What a start killed before its first file left (`files::is_unstarted`).
-        crate::files::remove_start_debris(&opts.out)
-    };
+    }
+    // An earlier run's temporaries, or what a start killed before its first file left
+    // (`files::is_unstarted`).
+    let removed = dir.remove_temporaries();
     create_dir(&opts.out)?;
     dir.create()?;
     DatasetDir::write_json(&dir.run_config(), cfg)?;
@@ -938,7 +935,6 @@ pub fn render_with(
     }
     summary.seconds = start.elapsed().as_secs_f64();
     summary.frames_of_run = mine.len() as u32;
-    summary.frames_finished = summary.frames_skipped + summary.frames_rendered;
     if opts.render_only {
         return Ok(summary);
     }

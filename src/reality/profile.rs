@@ -327,16 +327,9 @@ fn check_cloud(path: &Path, pc: &PointCloud) -> Result<()> {
             what: "an empty scan: 0 points".into(),
         });
     }
-    let bad = pc
-        .points
-        .iter()
-        .filter(|p| p.iter().any(|v| !v.is_finite()))
-        .count();
-    if let Some(first) = pc
-        .points
-        .iter()
-        .position(|p| p.iter().any(|v| !v.is_finite()))
-    {
+    let broken = |p: &&[f32; 4]| p.iter().any(|v| !v.is_finite());
+    if let Some(first) = pc.points.iter().position(|p| broken(&p)) {
+        let bad = pc.points.iter().filter(broken).count();
         return Err(RealityError::Dataset {
             path: path.into(),
             what: format!(

@@ -16,6 +16,13 @@ fn verisim(args: &[&str]) -> Output {
         .expect("run verisim")
 }
 
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads a valid NUL-terminated path and touches no memory of ours.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -697,20 +704,17 @@ fn auto_never_takes_a_software_adapter_and_gpu_warns_on_one() {
 /// (sent 50 ms apart) once at least 3 frames are on disk; returns its exit code and stderr.
 fn render_and_signal(out: &Path, frames: u32, signals: &[i32]) -> (Option<i32>, String) {
     let frames = frames.to_string();
-    let child = Command::new(BIN)
-        .args([
-            "render",
-            "scenes/smoke.ron",
-            "--backend",
-            "cpu",
-            "-q",
-            "--frames",
-        ])
-        .args([frames.as_str(), "--out", out.to_str().unwrap()])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_verisim(&[
+        "render",
+        "scenes/smoke.ron",
+        "--backend",
+        "cpu",
+        "-q",
+        "--frames",
+        &frames,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let labels = out.join("training/label_2");
     let start = std::time::Instant::now();
     while std::fs::read_dir(&labels).map_or(0, |d| d.count()) < 3 {
@@ -727,8 +731,7 @@ fn render_and_signal(out: &Path, frames: u32, signals: &[i32]) -> (Option<i32>, 
         // SAFETY: kill(2) on our own child's pid; no memory is involved.
         assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
     }
-    let o = child.wait_with_output().unwrap();
-    (o.status.code(), stderr(&o))
+    finish_within(child, 120, "a signalled render")
 }
 
 /// SIGINT and SIGTERM finish the frames in flight, record the session as stopped, print the
@@ -804,9 +807,7 @@ fn outputs_never_replace_links_fifos_or_devices() {
     let link = tmp.path().join("link.ply");
     std::os::unix::fs::symlink(&target, &link).unwrap();
     let fifo = tmp.path().join("fifo");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo reads a valid NUL-terminated path and touches no memory of ours.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    mkfifo(&fifo);
     for (out, kind) in [(&link, "a symbolic link"), (&fifo, "a FIFO")] {
         let o_s = out.to_str().unwrap();
         for args in [
@@ -860,25 +861,34 @@ fn outputs_never_replace_links_fifos_or_devices() {
     assert_eq!(std::fs::read(&target).unwrap(), b"keep");
 }
 
-/// Runs verisim with `args`, failing the test if it has not exited within 20 s (a FIFO read
-/// would block forever); returns its exit code and stderr.
-fn verisim_within_20s(args: &[&str]) -> (Option<i32>, String) {
-    let mut child = Command::new(BIN)
+/// verisim started with `args` in the repository, its stderr piped.
+fn spawn_verisim(args: &[&str]) -> std::process::Child {
+    Command::new(BIN)
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Waits for `child`, failing the test (and killing it) if it has not exited within `secs`
+/// (a FIFO read or an ignored signal would wait forever); returns its exit code and stderr.
+fn finish_within(mut child: std::process::Child, secs: u64, what: &str) -> (Option<i32>, String) {
     let start = std::time::Instant::now();
     while child.try_wait().unwrap().is_none() {
-        if start.elapsed().as_secs() >= 20 {
+        if start.elapsed().as_secs() >= secs {
             let _ = child.kill();
-            panic!("{args:?} still running after 20 s");
+            panic!("{what} still running after {secs} s");
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let o = child.wait_with_output().unwrap();
     (o.status.code(), stderr(&o))
+}
+
+/// verisim with `args`, which must exit within 20 s.
+fn verisim_within_20s(args: &[&str]) -> (Option<i32>, String) {
+    finish_within(spawn_verisim(args), 20, &format!("{args:?}"))
 }
 
 /// Inputs are stat'ed before they are read: a scenario that is a FIFO or /dev/zero, and a 2 GB
@@ -887,9 +897,7 @@ fn verisim_within_20s(args: &[&str]) -> (Option<i32>, String) {
 fn fifos_devices_and_huge_inputs_are_refused_before_reading() {
     let tmp = tempfile::tempdir().unwrap();
     let fifo = tmp.path().join("scene.ron");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo reads a valid NUL-terminated path and touches no memory of ours.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    mkfifo(&fifo);
     let out = tmp.path().join("out");
     for (scene, what) in [
         (fifo.to_str().unwrap(), "a FIFO, not a regular file"),
