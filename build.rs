@@ -5,7 +5,8 @@
 //! reason (never passed): `verisim_no_gpu` (no Vulkan loader or driver), `verisim_no_real_data`
 //! (no recorded real drives at `VERISIM_REAL_DATA`, default `../shared/data/real`),
 //! `verisim_no_chromium` (no `/usr/bin/chromium` or `$CHROMIUM`), `verisim_no_pyyaml` (no
-//! `python3` that imports PyYAML, the YAML reader of SemanticKITTI's tools), `verisim_no_mount`
+//! `python3` that imports PyYAML, the YAML reader of SemanticKITTI's tools),
+//! `verisim_no_py_mcap` (no `python3` that imports the `mcap` reader), `verisim_no_mount`
 //! (not root, so no tmpfs for the full-disk test). `VERISIM_REQUIRE_GPU=1` and
 //! `VERISIM_REQUIRE_REAL_DATA=1` never ignore: the tests then fail where the thing is missing.
 
@@ -108,6 +109,19 @@ fn lacks(cfg: &str, missing: bool) {
     }
 }
 
+/// Where `python3` imports `module` from (watched, so installing it later rebuilds), if it
+/// can.
+fn python_module(module: &str) -> Option<PathBuf> {
+    let p = Command::new("python3")
+        .args(["-c", &format!("import {module} as m; print(m.__file__)")])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))?;
+    watch(&p);
+    Some(p)
+}
+
 fn test_environment() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let real = env_paths("VERISIM_REAL_DATA")
@@ -128,16 +142,8 @@ fn test_environment() {
         .unwrap_or_else(|| "/usr/bin/chromium".into());
     watch(&chromium);
     lacks("verisim_no_chromium", !chromium.exists());
-    let pyyaml = Command::new("python3")
-        .args(["-c", "import yaml; print(yaml.__file__)"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    if let Some(p) = &pyyaml {
-        watch(p);
-    }
-    lacks("verisim_no_pyyaml", pyyaml.is_none());
+    lacks("verisim_no_pyyaml", python_module("yaml").is_none());
+    lacks("verisim_no_py_mcap", python_module("mcap.reader").is_none());
     lacks("verisim_no_mount", !is_root());
 }
 

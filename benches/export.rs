@@ -1,6 +1,7 @@
 //! Where a labeled frame's CPU time goes after rendering, on one core: 2D/3D box extraction
 //! (label_camera), COCO RLE masks, encoding every KITTI file (PNG image/depth/semantic/
-//! instance, velodyne .bin, labels, times, calib) and their SHA-256 checksums. With the
+//! instance, velodyne .bin, labels, times, calib) and their SHA-256 checksums, and the MCAP
+//! episode file assembled from those files when a run finishes (`mcap_per_frame`). With the
 //! renderer on a GPU these run on the writer's threads while the next frame renders, so
 //! (cores / this time) bounds the end-to-end rate (`benches/pipeline.rs` measures it whole).
 
@@ -8,9 +9,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use verisim::Simulation;
 use verisim::backend::Backend;
 use verisim::backend::cpu::CpuBackend;
-use verisim::export::coco;
-use verisim::export::dataset::sha256_hex;
+use verisim::export::dataset::{DatasetDir, Format, FrameRecord, RunConfig, sha256_hex};
 use verisim::export::kitti::{KittiLayout, encode_frame};
+use verisim::export::{coco, mcap};
 use verisim::labels::boxes::label_camera;
 use verisim::scenario;
 
@@ -26,7 +27,8 @@ fn bench_export(c: &mut Criterion) {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("scenes")
             .join(format!("{scene}.ron"));
-        let (s, _) = scenario::load(&path).expect("the scene loads");
+        let (s, source) = scenario::load(&path).expect("the scene loads");
+        let cfg = RunConfig::new(&s, &source, &[], &[Format::Mcap], None);
         let mut sim = Simulation::new(s);
         sim.advance_to_frame(frame);
         let inputs = sim.frame_inputs();
@@ -54,6 +56,39 @@ fn bench_export(c: &mut Criterion) {
         let files = encode_frame(&layout, &inputs, &frames, &labels).unwrap();
         g.bench_function("sha256_of_files", |b| {
             b.iter(|| files.iter().map(|(_, f)| sha256_hex(f)).collect::<Vec<_>>())
+        });
+        // An episode of EPISODE copies of the frame on disk, assembled into one MCAP file (a
+        // tmpfs or page-cached disk: the reads are of files just written).
+        const EPISODE: u32 = 4;
+        let tmp = tempfile::tempdir().expect("a temporary directory");
+        let dir = DatasetDir::new(tmp.path());
+        let disk = KittiLayout::new(tmp.path(), inputs.cameras.len(), true);
+        let mut records = Vec::new();
+        for f in 0..EPISODE {
+            let mut at = inputs.clone();
+            at.frame = f;
+            for (p, bytes) in encode_frame(&disk, &at, &frames, &labels).unwrap() {
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(p, bytes).unwrap();
+            }
+            records.push(FrameRecord {
+                frame: f,
+                seed: 0,
+                time_s: f as f64 * 0.1,
+                variation: None,
+                braking: None,
+                pose: [0.0; 12],
+                sk_calib: String::new(),
+                coco: Vec::new(),
+                files: Vec::new(),
+                sk_points: Default::default(),
+                mcap: Some(mcap::frame_facts(&inputs, &labels)),
+            });
+        }
+        let refs: Vec<&FrameRecord> = records.iter().collect();
+        g.throughput(Throughput::Elements(EPISODE as u64));
+        g.bench_function("mcap_per_frame", |b| {
+            b.iter(|| one.install(|| mcap::write_episode(&dir, &cfg, 0, &refs).unwrap()))
         });
         g.finish();
     }

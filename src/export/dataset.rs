@@ -46,6 +46,9 @@ pub enum Format {
     SemanticKitti,
     /// COCO instances: coco/instances.json over training/image_2 (RLE masks)
     Coco,
+    /// MCAP, one file per episode (mcap/episode_SS.mcap) with Foxglove's schemas; assembled
+    /// from the KITTI files when the run finishes, so it writes kitti too
+    Mcap,
 }
 
 impl Format {
@@ -149,6 +152,10 @@ impl RunConfig {
         let mut keyed = scenario.clone();
         keyed.run.frames = 0;
         let mut formats = formats.to_vec();
+        // MCAP is assembled from the KITTI point clouds and images.
+        if formats.contains(&Format::Mcap) {
+            formats.push(Format::Kitti);
+        }
         formats.sort();
         formats.dedup();
         RunConfig {
@@ -276,6 +283,9 @@ pub struct FrameRecord {
     /// Lidar points per SemanticKITTI raw id (for `semantic-kitti.yaml`'s `content`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sk_points: BTreeMap<u16, u64>,
+    /// Poses, intrinsics and boxes for the episode's MCAP file (with `--format mcap`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcap: Option<super::mcap::McapFrame>,
 }
 
 /// A rendering session in a dataset directory (one per `render` or `render --resume`).

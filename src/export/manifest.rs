@@ -171,28 +171,37 @@ pub fn is_inside_path(path: &str) -> bool {
             .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
-/// Writes the aggregate files (SemanticKITTI poses/times/calib, COCO) and the manifest from the
-/// frame records. A shard writes no aggregates (they span all frames); `merge` does.
+/// What [`finalize`] wrote.
+pub struct Finalized {
+    pub manifest: Value,
+    /// Bytes of the aggregate files (MCAP episodes, COCO, sequence files, ImageSets, ...) and
+    /// of the manifest.
+    pub bytes_written: u64,
+}
+
+/// Writes the aggregate files (SemanticKITTI poses/times/calib, COCO, MCAP) and the manifest
+/// from the frame records. A shard writes no aggregates (they span all frames); `merge` does.
 pub fn finalize(
     dir: &DatasetDir,
     cfg: &RunConfig,
     spec: &DatasetSpec,
     description: &str,
     sessions: &[Session],
-) -> Result<Value, ExportError> {
+) -> Result<Finalized, ExportError> {
     let records = read_records(dir, cfg)?;
     let mut files: Vec<FileRecord> = records.iter().flat_map(|r| r.files.clone()).collect();
+    let frame_files = files.len();
     if cfg.shard.is_none() {
+        // One sequence per episode (records are in frame order, so each sequence's records
+        // are contiguous).
+        let mut by_sequence: std::collections::BTreeMap<u32, Vec<&FrameRecord>> =
+            Default::default();
+        for r in &records {
+            let (seq, _) = sequence_of(r.frame, cfg.episode_frames);
+            by_sequence.entry(seq).or_default().push(r);
+        }
         if cfg.has(Format::SemanticKitti) && cfg.lidar {
-            // One sequence per episode (records are in frame order, so each sequence's
-            // records are contiguous).
-            let mut by_sequence: std::collections::BTreeMap<u32, Vec<&FrameRecord>> =
-                Default::default();
-            for r in &records {
-                let (seq, _) = sequence_of(r.frame, cfg.episode_frames);
-                by_sequence.entry(seq).or_default().push(r);
-            }
-            for (seq, recs) in by_sequence {
+            for (&seq, recs) in &by_sequence {
                 let sd = sequence_dir(seq);
                 let poses: Vec<[f32; 12]> = recs.iter().map(|r| r.pose).collect();
                 let times: Vec<f64> = recs.iter().map(|r| r.time_s).collect();
@@ -211,6 +220,11 @@ pub fn finalize(
                     &format!("{sd}/calib.txt"),
                     recs[0].sk_calib.as_bytes(),
                 )?);
+            }
+        }
+        if cfg.has(Format::Mcap) {
+            for (&seq, recs) in &by_sequence {
+                files.push(super::mcap::write_episode(dir, cfg, seq, recs)?);
             }
         }
         // Splits by episode: ImageSets for the KITTI trainers, and the SemanticKITTI YAML.
@@ -247,6 +261,7 @@ pub fn finalize(
             files.push(write_recorded(dir, "coco/instances.json", text.as_bytes())?);
         }
     }
+    let aggregate_bytes: u64 = files[frame_files..].iter().map(|f| f.bytes).sum();
     files.push(record_existing(dir, SCENARIO_RESOLVED)?);
     files.push(record_existing(dir, SCENARIO_COPY)?);
     files.sort();
@@ -325,13 +340,12 @@ pub fn finalize(
         },
         "vs:frames": frames,
     });
-    write_atomic(
-        &dir.manifest(),
-        serde_json::to_string_pretty(&manifest)
-            .expect("plain data")
-            .as_bytes(),
-    )?;
-    Ok(manifest)
+    let text = serde_json::to_string_pretty(&manifest).expect("plain data");
+    write_atomic(&dir.manifest(), text.as_bytes())?;
+    Ok(Finalized {
+        manifest,
+        bytes_written: aggregate_bytes + text.len() as u64,
+    })
 }
 
 /// A placeholder manifest while frames are being written: `verify` reports the dataset as

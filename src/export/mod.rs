@@ -1,4 +1,4 @@
-//! Writing frames to disk: the KITTI object layout, the SemanticKITTI sequence view, COCO,
+//! Writing frames to disk: the KITTI object layout, the SemanticKITTI sequence view, COCO, MCAP,
 //! the provenance manifest, `verify` and `merge`, PLY meshes, crash-safe writes.
 
 pub mod atomic;
@@ -6,6 +6,7 @@ pub mod coco;
 pub mod dataset;
 pub mod kitti;
 pub mod manifest;
+pub mod mcap;
 pub mod merge;
 pub mod ply;
 pub mod semantic_kitti;

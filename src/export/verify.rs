@@ -163,6 +163,9 @@ fn parse_file(
         }
         return Ok(Some(bytes.len() / 4));
     }
+    if path.ends_with(".mcap") {
+        return super::mcap::check(bytes, frames).map(|_| None);
+    }
     let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string());
     if path.ends_with(".json") {
         let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
@@ -470,6 +473,13 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
                 }
             }
         }
+        if formats.contains(&Format::Mcap) {
+            expected.extend(
+                want_frames
+                    .iter()
+                    .map(|&f| super::mcap::episode_path(sequence_of(f, episode_frames).0)),
+            );
+        }
         if formats.contains(&Format::Coco) && !cameras.is_empty() {
             expected.insert("coco/instances.json".into());
         }
@@ -541,10 +551,18 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
                     Err("sha256 differs from the manifest (corrupted or modified)".to_string()),
                 );
             }
-            let frames = p
-                .match_indices('/')
-                .nth(1)
-                .and_then(|(i, _)| sequence_frames.get(&p[..i]))
+            // An aggregate of one sequence (`sequences/SS/...`, `mcap/episode_SS.mcap`)
+            // holds that sequence's frames.
+            let sequence = match p.strip_prefix("mcap/episode_") {
+                Some(rest) => rest
+                    .trim_end_matches(".mcap")
+                    .parse::<u32>()
+                    .ok()
+                    .map(sequence_dir),
+                None => p.match_indices('/').nth(1).map(|(i, _)| p[..i].to_string()),
+            };
+            let frames = sequence
+                .and_then(|s| sequence_frames.get(&s))
                 .copied()
                 .unwrap_or(n_frames);
             (p.clone(), n, parse_file(p, &bytes, &cameras, frames))

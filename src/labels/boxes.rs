@@ -64,7 +64,8 @@ pub fn occlusion_level(visible_fraction: f32) -> u8 {
     }
 }
 
-fn wrap_angle(a: f32) -> f32 {
+/// An angle wrapped into [−π, π] (KITTI's range for alpha and rotation_y).
+pub fn wrap_angle(a: f32) -> f32 {
     let mut a = a;
     while a > std::f32::consts::PI {
         a -= std::f32::consts::TAU;

@@ -361,6 +361,9 @@ fn encode_dataset_frame(
         } else {
             Default::default()
         },
+        mcap: cfg
+            .has(Format::Mcap)
+            .then(|| crate::export::mcap::frame_facts(inputs, &labels)),
     };
     Ok((out, record))
 }
@@ -952,12 +955,16 @@ pub fn render_with(
     if summary.interrupted_by.is_some() {
         return Ok(summary);
     }
-    finalize(
+    let done = finalize(
         &dir,
         &cfg,
         &scenario.dataset,
         &scenario.description,
         &sessions,
     )?;
+    // The run ends with its aggregates (an MCAP file per episode is read back from the
+    // frames' files): their time and bytes are the run's.
+    summary.bytes_written += done.bytes_written;
+    summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)
 }

@@ -528,7 +528,7 @@ fn variations_draw_per_episode_and_are_recorded() {
 }
 
 /// The smoke scene cut into five episodes of two frames, rendered with `extra` arguments.
-fn render_episodes(out: &Path, extra: &[&str]) {
+pub(crate) fn render_episodes(out: &Path, extra: &[&str]) {
     let scene =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/smoke.ron"))
             .unwrap();

@@ -206,12 +206,15 @@ fn sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run() {
 fn merging_three_shards_equals_the_unsharded_run() {
     let tmp = tempfile::tempdir().unwrap();
     let whole = tmp.path().join("whole");
-    render(&whole, 7, &[]);
+    // Every format, MCAP's per-episode file included (assembled from the merged records).
+    let formats = ["--format", "kitti,semantic-kitti,coco,mcap"];
+    render(&whole, 7, &formats);
     let shards: Vec<PathBuf> = (0..3)
         .map(|i| tmp.path().join(format!("shard{i}")))
         .collect();
     for (i, s) in shards.iter().enumerate() {
-        render(s, 7, &["--shard", &format!("{i}/3")]);
+        let shard = format!("{i}/3");
+        render(s, 7, &[formats[0], formats[1], "--shard", &shard]);
         verify_ok(s);
         let frames = manifest(s)["vs:frames"].as_array().unwrap().len();
         assert_eq!(frames, (0..7).filter(|f| f % 3 == i).count());

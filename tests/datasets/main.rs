@@ -9,4 +9,5 @@ mod common;
 mod deploy;
 mod formats;
 mod integrity;
+mod mcap_export;
 mod render_summary;
