@@ -29,13 +29,16 @@ pub enum ScenarioError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}:{line}:{col}: {field}: {message}")]
+    /// `snippet`: the offending line with a caret under the column (empty when the position
+    /// is not in the text).
+    #[error("{path}:{line}:{col}: {field}: {message}{snippet}")]
     Invalid {
         path: PathBuf,
         line: usize,
         col: usize,
         field: String,
         message: String,
+        snippet: String,
     },
     #[error("--set {assignment}: {message}")]
     Override { assignment: String, message: String },
@@ -76,21 +79,42 @@ pub fn load(path: &Path) -> Result<(Scenario, Source), ScenarioError> {
 
 /// Parses and validates scenario text; `source.path` is used in messages only.
 pub fn parse(source: &Source) -> Result<Scenario, ScenarioError> {
-    let invalid = |line, col, field: String, message: String| ScenarioError::Invalid {
-        path: source.path.clone(),
-        line,
-        col,
-        field: if field.is_empty() || field == "." {
-            "(top level)".into()
-        } else {
-            field
-        },
-        message,
-    };
-    let options = ron::Options::default();
     // A UTF-8 byte-order mark (some editors write one) is not part of the text; skipping it
     // keeps line and column numbers as the editor shows them.
     let text = source.text.strip_prefix('\u{feff}').unwrap_or(&source.text);
+    let invalid = |line, col, field: String, message: String| {
+        // Between two fields (a syntax error) the path ends in `?`: name the field whose
+        // value was being read, the last one opened at that level before the error.
+        let field = match field.strip_suffix('?') {
+            Some(prefix) => match offset_of(text, line, col).and_then(|o| field_before(text, o)) {
+                Some(name) => format!("{prefix}{name}"),
+                None => field,
+            },
+            None => field,
+        };
+        // `width: 320.5` on an integer field: RON reads 320, then finds `.` where a comma
+        // should be.
+        let at = offset_of(text, line, col).unwrap_or(text.len());
+        let after_digit = text[..at].ends_with(|c: char| c.is_ascii_digit());
+        let message = if message == "Expected comma" && after_digit && text[at..].starts_with('.') {
+            format!("{message}: this field takes a whole number, not a decimal")
+        } else {
+            message
+        };
+        ScenarioError::Invalid {
+            path: source.path.clone(),
+            line,
+            col,
+            field: if field.is_empty() || field == "." {
+                "(top level)".into()
+            } else {
+                field
+            },
+            message,
+            snippet: snippet(text, line, col),
+        }
+    };
+    let options = ron::Options::default();
     let mut de = ron::Deserializer::from_str_with_options(text, &options).map_err(|e| {
         invalid(
             e.span.start.line,
@@ -326,6 +350,80 @@ fn ron_to_json(value: ron::Value) -> Result<serde_json::Value, String> {
 
 /// Finds the line and column of a dotted field path in RON text (best effort: the last
 /// named segment found in order after its parents).
+/// Byte offset of a 1-based line and column (in characters), if the text has it.
+fn offset_of(text: &str, line: usize, col: usize) -> Option<usize> {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.checked_sub(1)?)
+        .map(str::len)
+        .sum();
+    let rest = text.get(start..)?;
+    let in_line = rest
+        .char_indices()
+        .nth(col.checked_sub(1)?)
+        .map_or(rest.len(), |(i, _)| i);
+    Some(start + in_line)
+}
+
+/// The name of the last field opened before `offset` at the nesting level of `offset` (the
+/// `name` of the nearest `name:` with no unclosed bracket between), skipping strings and
+/// strings. None at the top level.
+fn field_before(text: &str, offset: usize) -> Option<&str> {
+    let bytes = text.as_bytes();
+    let mut depth = 0i32;
+    let mut i = offset.min(bytes.len());
+    while i > 0 {
+        i -= 1;
+        match bytes[i] {
+            b'"' => {
+                // Skip back over the string to its opening quote.
+                while i > 0 {
+                    i -= 1;
+                    if bytes[i] == b'"' && (i == 0 || bytes[i - 1] != b'\\') {
+                        break;
+                    }
+                }
+            }
+            b')' | b']' | b'}' => depth += 1,
+            b'(' | b'[' | b'{' => {
+                depth -= 1;
+                if depth < 0 {
+                    return None;
+                }
+            }
+            b':' if depth == 0 => {
+                let head = text[..i].trim_end();
+                let name_start = head
+                    .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .map_or(0, |k| k + 1);
+                let name = &head[name_start..];
+                if !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) {
+                    return Some(name);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The line `line` of the text, numbered, and a caret under column `col` (1-based, in
+/// characters), as a suffix for an error message; empty when the line is not in the text.
+fn snippet(text: &str, line: usize, col: usize) -> String {
+    let Some(src) = line.checked_sub(1).and_then(|l| text.lines().nth(l)) else {
+        return String::new();
+    };
+    // Tabs stay tabs under the line so the caret lines up in any terminal.
+    let pad: String = src
+        .chars()
+        .take(col.saturating_sub(1))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let number = line.to_string();
+    let gutter = " ".repeat(number.len());
+    format!("\n {number} | {src}\n {gutter} | {pad}^")
+}
+
 fn locate(text: &str, field: &str) -> (usize, usize) {
     let mut cursor = 0usize;
     for part in field.split('.') {

@@ -337,6 +337,69 @@ fn broken_scenarios_fail_cleanly_with_line_and_column() {
     }
 }
 
+/// A syntax error names the field whose value was being read (not `weather.?`) and shows the
+/// line with a caret under the offending token.
+#[test]
+fn syntax_errors_name_the_field_and_point_at_the_token() {
+    let good =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/smoke.ron"))
+            .unwrap();
+    let cases = [
+        // A missing comma: the caret is under the next field's name.
+        (
+            "sun_elevation_deg: 45.0, sun_azimuth_deg",
+            "sun_elevation_deg: 45.0 sun_azimuth_deg",
+            "weather.sun_elevation_deg: Expected comma",
+            "sun_azimuth_deg",
+        ),
+        // A malformed number: the caret is under its first bad character.
+        (
+            "sun_elevation_deg: 45.0,",
+            "sun_elevation_deg: 4x5.0,",
+            "weather.sun_elevation_deg: Expected comma",
+            "x5.0",
+        ),
+        // A decimal where a whole number belongs.
+        (
+            "(width: 320,",
+            "(width: 320.5,",
+            "rig.cameras[0].width: Expected comma: this field takes a whole number",
+            ".5,",
+        ),
+        // A field inside a nested struct, after an earlier nested struct closed.
+        (
+            "pole_spacing_m: 40.0)),",
+            "pole_spacing_m: 40.0) oops),",
+            "map.roads[0].roadside",
+            "oops",
+        ),
+    ];
+    for (from, to, message, token) in cases {
+        assert!(good.contains(from), "{from}");
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("bad.ron");
+        std::fs::write(&file, good.replacen(from, to, 1)).unwrap();
+        let o = verisim(&["validate", file.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(message), "`{to}`: lacks `{message}`: {err}");
+        // The snippet: ` N | line`, then the caret under the token's first character.
+        let lines: Vec<&str> = err.lines().collect();
+        let k = lines
+            .iter()
+            .position(|l| l.contains(" | ") && l.contains(to))
+            .unwrap_or_else(|| panic!("no source line in {err}"));
+        let caret = lines[k + 1].find('^').expect("a caret line");
+        assert_eq!(
+            lines[k].get(caret..).map(|rest| rest.starts_with(token)),
+            Some(true),
+            "caret not under `{token}`:\n{}\n{}",
+            lines[k],
+            lines[k + 1]
+        );
+    }
+}
+
 #[test]
 fn bad_overrides_are_rejected() {
     for (set, expected) in [
