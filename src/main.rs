@@ -151,6 +151,32 @@ enum Command {
     /// Compare a synthetic dataset with real data (or a reference profile) and write a
     /// validation report; exit 0 when every gate passes, 1 when one fails, 2 on bad input
     Check(CheckArgs),
+    /// How large a defect each reality check notices: real frames cut into two halves, one
+    /// damaged with graded defects (lidar gain, mount height, range cut, colour cast, blur,
+    /// ...) and checked against the other; writes power.json and power.md
+    Power {
+        /// Real data: a KITTI root or split directory, a nuScenes layout, or files
+        #[arg(long, num_args = 1.., required = true)]
+        real: Vec<PathBuf>,
+        /// Output directory (power.json, power.md)
+        #[arg(long)]
+        out: PathBuf,
+        /// Gate policy (RON); the shipped default when absent
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Use tier of the policy
+        #[arg(long)]
+        tier: Option<String>,
+        /// Lidar model (hdl64e, hdl32e); inferred when absent
+        #[arg(long)]
+        sensor: Option<String>,
+        /// Defect families, comma separated (all when absent), e.g. intensity_gain,blur
+        #[arg(long = "family", value_delimiter = ',')]
+        families: Vec<reality::power::Family>,
+        /// Read at most this many real frames (the first in name order)
+        #[arg(long, default_value_t = 40)]
+        max_frames: usize,
+    },
     /// Store aggregated statistics of real data (never raw points or pixels)
     Profile {
         /// Real data: a KITTI root or split directory, a nuScenes layout, or files
@@ -454,6 +480,50 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 opts.out_dir.display()
             );
             return Ok(ExitCode::from(u8::from(report.failed())));
+        }
+        Command::Power {
+            real,
+            out,
+            policy,
+            tier,
+            sensor,
+            families,
+            max_frames,
+        } => {
+            let r = reality::power::run_power(&reality::power::PowerOptions {
+                real,
+                out_dir: out.clone(),
+                policy,
+                tier,
+                sensor,
+                families,
+                max_frames,
+            })?;
+            for f in &r.families {
+                println!(
+                    "{:26} {}",
+                    f.label(),
+                    match f.fail_at {
+                        Some(m) => format!(
+                            "fails at {m} {} ({})",
+                            f.unit,
+                            if f.failed_by.is_empty() {
+                                "a validity item".to_string()
+                            } else {
+                                f.failed_by.join(", ")
+                            }
+                        ),
+                        None => "not detected".into(),
+                    }
+                );
+            }
+            if !r.false_alarms.is_empty() {
+                println!(
+                    "false alarms between the clean halves: {}",
+                    r.false_alarms.join(", ")
+                );
+            }
+            println!("power table in {}", out.join("power.md").display());
         }
         Command::Profile {
             inputs,

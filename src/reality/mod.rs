@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod objects;
 pub mod physical;
 pub mod policy;
+pub mod power;
 pub mod preview;
 pub mod profile;
 pub mod readers;

@@ -248,6 +248,12 @@ pub fn accumulate(
     }
 }
 
+/// One frame of a dataset read into memory (for analyses that transform frames, such as
+/// `verisim power`).
+pub fn load_frame_data(spec: &FrameSpec, ds: &Dataset) -> Result<FrameData> {
+    load_frame(spec, ds.layout == Layout::Kitti, &mut Vec::new())
+}
+
 fn load_frame(
     spec: &FrameSpec,
     expects_calib: bool,

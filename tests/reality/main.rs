@@ -10,4 +10,5 @@ mod gates;
 mod html;
 mod metrics;
 mod physical;
+mod power;
 mod readers;
