@@ -124,7 +124,7 @@ pub struct CameraScalars {
     pub foliage_red_blue_log_odds: f64,
 }
 
-fn nan() -> f64 {
+pub(crate) fn nan() -> f64 {
     f64::NAN
 }
 

@@ -122,6 +122,12 @@ fn defs() -> Vec<CheckDef> {
             stat: Stat::Scalar(lsc!(far_fraction), ABS),
         },
         CheckDef {
+            id: "lidar.beyond_half_range",
+            modality: Lidar,
+            statistic: "per-frame share of points beyond half the sensor's maximum range (60 m for the HDL-64E): a lidar that loses its far returns",
+            stat: Stat::Scalar(lsc!(beyond_half_range), LOG(1e-4)),
+        },
+        CheckDef {
             id: "lidar.range_p99",
             modality: Lidar,
             statistic: "per-frame 99th percentile of range (m)",

@@ -215,6 +215,10 @@ pub struct LidarScalars {
     pub mean_intensity: f64,
     pub range_p99_m: f64,
     pub mean_drop_rate: f64,
+    /// Share of the in-range points beyond half the sensor's maximum range (NaN in profiles
+    /// written before it).
+    #[serde(default = "super::camera::nan")]
+    pub beyond_half_range: f64,
 }
 
 /// Data-validity counters for lidar frames.
@@ -307,7 +311,8 @@ pub fn accumulate_frame(
     let mut tan_sum = vec![0f64; beams];
     let mut bev_c = vec![0u32; BEV_BINS * BEV_BINS];
     let mut ground_c = [0u32; 250]; // z in [-4, 1), 2 cm bins, 4 m < r_xy < 25 m
-    let (mut n_in, mut n_far, mut int_sum) = (0u64, 0u64, 0f64);
+    let (mut n_in, mut n_far, mut n_half, mut int_sum) = (0u64, 0u64, 0u64, 0f64);
+    let half_r = 0.5 * max_r;
     let mut v = LidarValidity {
         points: points.len() as u64,
         ..Default::default()
@@ -336,6 +341,9 @@ pub fn accumulate_frame(
         n_in += 1;
         if r > FAR_RANGE_M as f32 {
             n_far += 1;
+        }
+        if r > half_r {
+            n_half += 1;
         }
         int_sum += inten as f64;
         range_c[(r as usize).min(119)] += 1;
@@ -464,6 +472,11 @@ pub fn accumulate_frame(
         },
         range_p99_m,
         mean_drop_rate: drop_sum / beams as f64,
+        beyond_half_range: if n_in > 0 {
+            n_half as f64 / n_in as f64
+        } else {
+            f64::NAN
+        },
     }
 }
 

@@ -45,7 +45,7 @@ fn the_default_policy_fails_the_defects_it_must_catch() {
         .arg(&out)
         .args([
             "--family",
-            "intensity_gain,mount_height,beam_loss,blur,camera_gain,red_gain",
+            "intensity_gain,mount_height,beam_loss,range_cut,blur,camera_gain,red_gain",
         ])
         .output()
         .unwrap();
@@ -61,6 +61,8 @@ fn the_default_policy_fails_the_defects_it_must_catch() {
         ("intensity_gain", Some("up"), 2.0),
         ("mount_height", None, 0.25),
         ("beam_loss", None, 0.5),
+        // Points beyond half the HDL-64E's 120 m removed.
+        ("range_cut", None, 60.0),
         ("blur", None, 1.5),
         ("camera_gain", Some("down"), 0.8),
         ("red_gain", Some("down"), 0.85),
