@@ -379,32 +379,24 @@ impl DatasetDir {
         ok.then_some(rec)
     }
 
-    /// Removes temporary files a killed run left behind (`.NAME.tmpPID`).
+    /// Removes temporary files a killed run left behind (`.NAME.tmpPID`), inside the dataset
+    /// only (a linked directory is not entered).
     pub fn remove_temporaries(&self) -> usize {
         let mut removed = 0;
-        let mut stack = vec![self.root.clone()];
-        while let Some(d) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let p = e.path();
-                let name = e.file_name().to_string_lossy().into_owned();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if super::atomic::is_temporary(&name) && std::fs::remove_file(&p).is_ok() {
-                    removed += 1;
-                }
+        walk_entries(&self.root, &mut |p, name| {
+            if super::atomic::is_temporary(name) && std::fs::remove_file(p).is_ok() {
+                removed += 1;
             }
-        }
+        });
         removed
     }
 }
 
-/// Every file under `root` (relative, `/`-separated, sorted), bookkeeping included.
-pub fn list_files(root: &Path) -> Vec<String> {
-    let dir = DatasetDir::new(root);
-    let mut out = BTreeSet::new();
+/// Calls `visit` with every entry under `root` that is not a directory (files, and symbolic
+/// links of any kind) and its name. Directories are entered only when they are real ones: a
+/// symbolic link to a directory is visited as an entry, never followed, so a link back up the
+/// tree cannot loop and a link out of it cannot lead outside.
+fn walk_entries(root: &Path, visit: &mut dyn FnMut(&Path, &str)) {
     let mut stack = vec![root.to_owned()];
     while let Some(d) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&d) else {
@@ -412,13 +404,24 @@ pub fn list_files(root: &Path) -> Vec<String> {
         };
         for e in entries.flatten() {
             let p = e.path();
-            if p.is_dir() {
+            // `DirEntry::file_type` does not follow links.
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
                 stack.push(p);
             } else {
-                out.insert(dir.relative(&p));
+                visit(&p, &e.file_name().to_string_lossy());
             }
         }
     }
+}
+
+/// Every file under `root` (relative, `/`-separated, sorted), bookkeeping included; a link to
+/// a directory is listed as an entry of its own, not entered.
+pub fn list_files(root: &Path) -> Vec<String> {
+    let dir = DatasetDir::new(root);
+    let mut out = BTreeSet::new();
+    walk_entries(root, &mut |p, _| {
+        out.insert(dir.relative(p));
+    });
     out.into_iter().collect()
 }
 

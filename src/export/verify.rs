@@ -507,10 +507,21 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
     for f in list_files(dir) {
         let bookkeeping = f == "manifest.json" || f.starts_with(&format!("{META_DIR}/"));
         if !bookkeeping && !listed.contains_key(&f) {
-            report.problems.push(Problem {
-                path: f,
-                message: "extra file: not listed in the manifest".into(),
-            });
+            // A link is named as one (a link to a directory is not entered: it could loop
+            // or lead out of the dataset).
+            let message = match std::fs::read_link(dir.join(&f)) {
+                Ok(target) => format!(
+                    "extra entry: a symbolic link to {} ({}), not listed in the manifest",
+                    target.display(),
+                    if dir.join(&f).is_dir() {
+                        "a directory, not entered"
+                    } else {
+                        "a file"
+                    }
+                ),
+                Err(_) => "extra file: not listed in the manifest".into(),
+            };
+            report.problems.push(Problem { path: f, message });
         }
     }
 

@@ -513,3 +513,41 @@ fn a_start_killed_before_its_first_file_leaves_a_usable_directory() {
         assert_same_dataset(&whole, &out);
     }
 }
+
+/// Links to directories inside a dataset are never followed: a link back up the tree is one
+/// problem for `verify` (not thousands, nor a hang), and `render --resume` neither loops nor
+/// removes temporary-looking files outside the dataset through a link.
+#[cfg(unix)]
+#[test]
+fn directory_links_in_a_dataset_are_not_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    render(&out, 2, &[]);
+    std::os::unix::fs::symlink("..", out.join("training/up")).unwrap();
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join(".notes.txt.tmp42"), b"keep me").unwrap();
+    std::os::unix::fs::symlink(&outside, out.join("training/elsewhere")).unwrap();
+
+    let start = std::time::Instant::now();
+    let o = verisim(&["verify", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let report = text(&o);
+    assert!(start.elapsed() < Duration::from_secs(20));
+    assert!(
+        report.contains("2 problem(s)"),
+        "one problem per link: {report}"
+    );
+    assert!(
+        report
+            .contains("training/up: extra entry: a symbolic link to .. (a directory, not entered)"),
+        "{report}"
+    );
+
+    let o = verisim(&render_args(out.to_str().unwrap(), "2", &["--resume"]));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        outside.join(".notes.txt.tmp42").exists(),
+        "a file outside the dataset was removed through a link"
+    );
+}
