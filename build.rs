@@ -6,7 +6,9 @@
 //! (no recorded real drives at `VERISIM_REAL_DATA`, default `../shared/data/real`),
 //! `verisim_no_chromium` (no `/usr/bin/chromium` or `$CHROMIUM`), `verisim_no_pyyaml` (no
 //! `python3` that imports PyYAML, the YAML reader of SemanticKITTI's tools),
-//! `verisim_no_py_mcap` (no `python3` that imports the `mcap` reader), `verisim_no_mount`
+//! `verisim_no_py_mcap` (no `python3` that imports the `mcap` reader),
+//! `verisim_no_nuscenes_devkit` (no `$VERISIM_NUSCENES_PYTHON`, default `python3`, that imports
+//! the nuScenes devkit), `verisim_no_mount`
 //! (not root, so no tmpfs for the full-disk test). `VERISIM_REQUIRE_GPU=1` and
 //! `VERISIM_REQUIRE_REAL_DATA=1` never ignore: the tests then fail where the thing is missing.
 
@@ -109,10 +111,10 @@ fn lacks(cfg: &str, missing: bool) {
     }
 }
 
-/// Where `python3` imports `module` from (watched, so installing it later rebuilds), if it
+/// Where `python` imports `module` from (watched, so installing it later rebuilds), if it
 /// can.
-fn python_module(module: &str) -> Option<PathBuf> {
-    let p = Command::new("python3")
+fn python_module(python: &str, module: &str) -> Option<PathBuf> {
+    let p = Command::new(python)
         .args(["-c", &format!("import {module} as m; print(m.__file__)")])
         .output()
         .ok()
@@ -142,8 +144,23 @@ fn test_environment() {
         .unwrap_or_else(|| "/usr/bin/chromium".into());
     watch(&chromium);
     lacks("verisim_no_chromium", !chromium.exists());
-    lacks("verisim_no_pyyaml", python_module("yaml").is_none());
-    lacks("verisim_no_py_mcap", python_module("mcap.reader").is_none());
+    lacks(
+        "verisim_no_pyyaml",
+        python_module("python3", "yaml").is_none(),
+    );
+    lacks(
+        "verisim_no_py_mcap",
+        python_module("python3", "mcap.reader").is_none(),
+    );
+    // The nuScenes devkit pins numpy < 2, so it usually lives in a virtual environment of its
+    // own: `VERISIM_NUSCENES_PYTHON` names its interpreter (default python3).
+    println!("cargo:rerun-if-env-changed=VERISIM_NUSCENES_PYTHON");
+    let nusc = std::env::var("VERISIM_NUSCENES_PYTHON").unwrap_or_else(|_| "python3".into());
+    println!("cargo:rustc-env=VERISIM_NUSCENES_PYTHON={nusc}");
+    lacks(
+        "verisim_no_nuscenes_devkit",
+        python_module(&nusc, "nuscenes.nuscenes").is_none(),
+    );
     lacks("verisim_no_mount", !is_root());
 }
 

@@ -1,7 +1,8 @@
 //! Where a labeled frame's CPU time goes after rendering, on one core: 2D/3D box extraction
 //! (label_camera), COCO RLE masks, encoding every KITTI file (PNG image/depth/semantic/
 //! instance, velodyne .bin, labels, times, calib) and their SHA-256 checksums, and the MCAP
-//! episode file assembled from those files when a run finishes (`mcap_per_frame`). With the
+//! episode file assembled from those files when a run finishes (`mcap_per_frame`), and
+//! nuScenes' per-frame work (`nuscenes_frame`). With the
 //! renderer on a GPU these run on the writer's threads while the next frame renders, so
 //! (cores / this time) bounds the end-to-end rate (`benches/pipeline.rs` measures it whole).
 
@@ -11,7 +12,7 @@ use verisim::backend::Backend;
 use verisim::backend::cpu::CpuBackend;
 use verisim::export::dataset::{DatasetDir, Format, FrameRecord, RunConfig, sha256_hex};
 use verisim::export::kitti::{KittiLayout, encode_frame};
-use verisim::export::{coco, mcap};
+use verisim::export::{coco, mcap, nuscenes};
 use verisim::labels::boxes::label_camera;
 use verisim::scenario;
 
@@ -53,6 +54,19 @@ fn bench_export(c: &mut Criterion) {
         g.bench_function("encode_kitti_files", |b| {
             b.iter(|| one.install(|| encode_frame(&layout, &inputs, &frames, &labels).unwrap()))
         });
+        // nuScenes' per-frame work: the sweep in five floats and the annotated objects (the
+        // points inside each box counted); the tables are written once at the end.
+        g.bench_function("nuscenes_frame", |b| {
+            b.iter(|| {
+                one.install(|| {
+                    let lidar = frames.lidar.as_ref().expect("a lidar");
+                    (
+                        nuscenes::pcd_bin(lidar),
+                        nuscenes::world_objects(&inputs, Some(lidar), &labels),
+                    )
+                })
+            })
+        });
         let files = encode_frame(&layout, &inputs, &frames, &labels).unwrap();
         g.bench_function("sha256_of_files", |b| {
             b.iter(|| files.iter().map(|(_, f)| sha256_hex(f)).collect::<Vec<_>>())
@@ -82,7 +96,7 @@ fn bench_export(c: &mut Criterion) {
                 coco: Vec::new(),
                 files: Vec::new(),
                 sk_points: Default::default(),
-                mcap: Some(mcap::frame_facts(&inputs, &labels)),
+                mcap: Some(mcap::frame_facts(&inputs, &labels, Vec::new())),
             });
         }
         let refs: Vec<&FrameRecord> = records.iter().collect();

@@ -337,6 +337,21 @@ pub fn pack_label(class: u32, instance: u32) -> u32 {
     (class & 0xFFFF) | (instance << 16)
 }
 
+/// The affine map of 12 row-major numbers (3x4: rotation | translation), the inverse of
+/// [`affine_rows`] flattened.
+pub fn affine_from_rows(m: &[f32; 12]) -> glam::Affine3A {
+    use glam::Vec3;
+    glam::Affine3A::from_mat3_translation(
+        glam::Mat3::from_cols(
+            Vec3::new(m[0], m[4], m[8]),
+            Vec3::new(m[1], m[5], m[9]),
+            Vec3::new(m[2], m[6], m[10]),
+        ),
+        Vec3::new(m[3], m[7], m[11]),
+    )
+}
+
+/// The 3x4 rows of an affine map (rotation | translation).
 pub fn affine_rows(m: &glam::Affine3A) -> [[f32; 4]; 3] {
     let c = m.to_cols_array(); // 12 floats: x_axis, y_axis, z_axis, translation (columns)
     [

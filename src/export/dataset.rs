@@ -49,6 +49,11 @@ pub enum Format {
     /// MCAP, one file per episode (mcap/episode_SS.mcap) with Foxglove's schemas; assembled
     /// from the KITTI files when the run finishes, so it writes kitti too
     Mcap,
+    /// nuScenes tables, samples and sweeps under nuscenes/ (v1.0-verisim), for the nuScenes
+    /// devkit; writes kitti too (the map is made from its point labels)
+    #[serde(rename = "nuscenes")]
+    #[value(name = "nuscenes")]
+    NuScenes,
 }
 
 impl Format {
@@ -130,6 +135,9 @@ pub struct RunConfig {
     /// expect them).
     #[serde(default)]
     pub trainer_files: bool,
+    /// nuScenes keyframes: every this many frames of an episode (2 Hz at the sensor rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyframe_every: Option<u32>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -151,9 +159,12 @@ impl RunConfig {
     ) -> Self {
         let mut keyed = scenario.clone();
         keyed.run.frames = 0;
+        let keyframe_every = formats
+            .contains(&Format::NuScenes)
+            .then(|| ((scenario.run.sensor_rate_hz / 2.0).round() as u32).max(1));
         let mut formats = formats.to_vec();
-        // MCAP is assembled from the KITTI point clouds and images.
-        if formats.contains(&Format::Mcap) {
+        // MCAP and nuScenes are assembled from the KITTI point clouds, labels and images.
+        if formats.contains(&Format::Mcap) || formats.contains(&Format::NuScenes) {
             formats.push(Format::Kitti);
         }
         formats.sort();
@@ -186,6 +197,7 @@ impl RunConfig {
                 .is_some_and(|l| l.compensated_points),
             linked_views: false,
             trainer_files: true,
+            keyframe_every,
         }
     }
 
@@ -283,7 +295,8 @@ pub struct FrameRecord {
     /// Lidar points per SemanticKITTI raw id (for `semantic-kitti.yaml`'s `content`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sk_points: BTreeMap<u16, u64>,
-    /// Poses, intrinsics and boxes for the episode's MCAP file (with `--format mcap`).
+    /// Poses, intrinsics and boxes for the episode's MCAP file and the nuScenes tables (with
+    /// `--format mcap` or `nuscenes`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcap: Option<super::mcap::McapFrame>,
 }

@@ -315,7 +315,7 @@ pub fn plane_text(inputs: &FrameInputs) -> Option<String> {
 }
 
 /// A KITTI velodyne point: x, y, z, intensity as little-endian f32.
-fn point_bytes(h: &crate::abi::LidarHit) -> [u8; 16] {
+pub(crate) fn point_bytes(h: &crate::abi::LidarHit) -> [u8; 16] {
     let mut b = [0u8; 16];
     for (k, v) in [h.x, h.y, h.z, h.intensity].iter().enumerate() {
         b[4 * k..4 * k + 4].copy_from_slice(&v.to_le_bytes());

@@ -103,7 +103,11 @@ fn intended_use_name(u: &crate::scenario::IntendedUse) -> &'static str {
     }
 }
 
-fn write_recorded(dir: &DatasetDir, path: &str, bytes: &[u8]) -> Result<FileRecord, ExportError> {
+pub(crate) fn write_recorded(
+    dir: &DatasetDir,
+    path: &str,
+    bytes: &[u8],
+) -> Result<FileRecord, ExportError> {
     if let Some(parent) = dir.root.join(path).parent() {
         super::atomic::create_dir(parent)?;
     }
@@ -238,6 +242,9 @@ pub fn finalize(
                 files.push(write_recorded(dir, &path, text.as_bytes())?);
             }
         }
+        if cfg.has(Format::NuScenes) {
+            files.extend(super::nuscenes::write_tables(dir, cfg, &records, &split)?);
+        }
         if cfg.trainer_files && cfg.has(Format::SemanticKitti) && cfg.lidar {
             let mut points = std::collections::BTreeMap::new();
             for r in &records {
@@ -312,6 +319,7 @@ pub fn finalize(
             "frames": cfg.frames,
             "shard": cfg.shard,
             "episodeFrames": cfg.episode_frames,
+            "keyframeEvery": cfg.keyframe_every,
         },
         "vs:policy": {
             "intendedUse": spec.intended_use.iter().map(intended_use_name).collect::<Vec<_>>(),

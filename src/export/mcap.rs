@@ -26,7 +26,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use glam::{Affine3A, Mat3, Quat, Vec3};
+use glam::{Affine3A, Quat, Vec3};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -91,6 +91,9 @@ pub struct McapFrame {
     pub lidar: Option<[f32; 12]>,
     pub cameras: Vec<McapCamera>,
     pub boxes: Vec<McapBox>,
+    /// Every object to annotate, in the world frame (with `--format nuscenes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<super::nuscenes::WorldObject>,
 }
 
 fn rows12(m: &Affine3A) -> [f32; 12] {
@@ -98,9 +101,15 @@ fn rows12(m: &Affine3A) -> [f32; 12] {
     std::array::from_fn(|i| r[i / 4][i % 4])
 }
 
-/// The facts of one frame (its boxes: the objects of `labels`, `DontCare` regions left out).
-pub fn frame_facts(inputs: &FrameInputs, labels: &[ObjectLabel]) -> McapFrame {
+/// The facts of one frame (its boxes: the objects of `labels`, `DontCare` regions left out;
+/// its world objects when `objects` holds them).
+pub fn frame_facts(
+    inputs: &FrameInputs,
+    labels: &[ObjectLabel],
+    objects: Vec<super::nuscenes::WorldObject>,
+) -> McapFrame {
     McapFrame {
+        objects,
         ego: rows12(&inputs.world_from_ego),
         lidar: inputs.lidar.as_ref().map(|l| rows12(&l.vehicle_from_lidar)),
         cameras: inputs
@@ -199,14 +208,10 @@ fn pose(t: Vec3, q: Quat) -> Value {
 /// Translation and rotation of a 3x4 row-major pose (the rotation re-orthonormalised through
 /// the quaternion).
 fn split_pose(m: &[f32; 12]) -> (Vec3, Quat) {
-    let r = Mat3::from_cols(
-        Vec3::new(m[0], m[4], m[8]),
-        Vec3::new(m[1], m[5], m[9]),
-        Vec3::new(m[2], m[6], m[10]),
-    );
+    let a = crate::abi::affine_from_rows(m);
     (
-        Vec3::new(m[3], m[7], m[11]),
-        Quat::from_mat3(&r).normalize(),
+        a.translation.into(),
+        Quat::from_mat3a(&a.matrix3).normalize(),
     )
 }
 

@@ -8,6 +8,7 @@ pub mod kitti;
 pub mod manifest;
 pub mod mcap;
 pub mod merge;
+pub mod nuscenes;
 pub mod ply;
 pub mod semantic_kitti;
 pub mod splits;

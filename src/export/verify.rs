@@ -96,6 +96,20 @@ fn parse_file(
 ) -> Result<Option<usize>, String> {
     let folder = path.rsplit('/').nth(1).unwrap_or("");
     let name = path.rsplit('/').next().unwrap_or("");
+    if path.ends_with(".pcd.bin") {
+        if !bytes.len().is_multiple_of(20) {
+            return Err(format!(
+                "{} bytes is not a whole number of 20-byte nuScenes points",
+                bytes.len()
+            ));
+        }
+        return Ok(None);
+    }
+    // nuScenes' copies of the images (checked as the KITTI originals are) and its map mask.
+    if path.starts_with("nuscenes/") && path.ends_with(".png") {
+        image::load_from_memory(bytes).map_err(|e| format!("not a PNG: {e}"))?;
+        return Ok(None);
+    }
     if path.ends_with(".png") {
         let img = image::load_from_memory(bytes).map_err(|e| format!("not a PNG: {e}"))?;
         let (stem, k) = folder.rsplit_once('_').unwrap_or((folder, "2"));
@@ -393,6 +407,7 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
     let total = layout["frames"].as_u64().unwrap_or(0) as u32;
     let shard: Option<super::dataset::Shard> =
         serde_json::from_value(layout["shard"].clone()).unwrap_or(None);
+    let keyframe_every = layout["keyframeEvery"].as_u64().map_or(1, |n| n as u32);
     let frames: Vec<u32> = m["vs:frames"]
         .as_array()
         .map(|a| {
@@ -401,6 +416,13 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
                 .collect()
         })
         .unwrap_or_default();
+    // Frame times, for file names that carry them (nuScenes).
+    let times: BTreeMap<u32, f64> = m["vs:frames"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| Some((f["frame"].as_u64()? as u32, f["time_s"].as_f64()?)))
+        .collect();
     report.frames = frames.len();
     let want_frames: Vec<u32> = (0..total)
         .filter(|&f| shard.is_none_or(|s| s.contains(f)))
@@ -459,6 +481,24 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
         .iter()
         .flat_map(|&f| expected_files(f, &formats, &kitti_layout, episode_frames))
         .collect();
+    if formats.contains(&Format::NuScenes) {
+        let nu = super::nuscenes::NuLayout {
+            cameras: cameras.len(),
+            lidar,
+            episode_frames,
+            keyframe_every,
+        };
+        for &f in &want_frames {
+            if let Some(&t) = times.get(&f) {
+                expected.extend(nu.frame_files(f, t));
+            }
+        }
+        if shard.is_none() {
+            expected.extend(super::nuscenes::table_files(
+                m["name"].as_str().unwrap_or(""),
+            ));
+        }
+    }
     expected.insert(super::manifest::SCENARIO_RESOLVED.into());
     expected.insert(super::manifest::SCENARIO_COPY.into());
     if shard.is_none() {

@@ -331,6 +331,30 @@ fn encode_dataset_frame(
             (false, None) => {}
         }
     }
+    if cfg.has(Format::NuScenes) {
+        // The sweep in nuScenes' five floats; each camera's PNG a second time under its
+        // channel (a copy: the nuScenes folder stands alone).
+        let (seq, in_ep) = semantic_kitti::sequence_of(f, cfg.episode_frames);
+        let every = cfg.keyframe_every.unwrap_or(1);
+        let path = |ch: &str, ext| {
+            let (_, p) =
+                crate::export::nuscenes::frame_path(ch, seq, in_ep, every, inputs.time_s, ext);
+            dir.root.join(p)
+        };
+        if let Some(l) = &r.frames.lidar {
+            out.files.push((
+                path("LIDAR_TOP", "pcd.bin"),
+                crate::export::nuscenes::pcd_bin(l),
+            ));
+        }
+        for i in 0..r.frames.cameras.len() {
+            let png = layout.file(&format!("image_{}", i + 2), f, "png");
+            if let Some(k) = out.files.iter().position(|(p, _)| *p == png) {
+                out.copies
+                    .push((path(&crate::export::nuscenes::camera_channel(i), "png"), k));
+            }
+        }
+    }
     let pose = inputs
         .cameras
         .first()
@@ -361,9 +385,14 @@ fn encode_dataset_frame(
         } else {
             Default::default()
         },
-        mcap: cfg
-            .has(Format::Mcap)
-            .then(|| crate::export::mcap::frame_facts(inputs, &labels)),
+        mcap: (cfg.has(Format::Mcap) || cfg.has(Format::NuScenes)).then(|| {
+            let objects = if cfg.has(Format::NuScenes) {
+                crate::export::nuscenes::world_objects(inputs, r.frames.lidar.as_ref(), &labels)
+            } else {
+                Vec::new()
+            };
+            crate::export::mcap::frame_facts(inputs, &labels, objects)
+        }),
     };
     Ok((out, record))
 }
@@ -695,6 +724,11 @@ pub fn render_with(
                 for sub in ["velodyne", "labels"] {
                     create_dir(&opts.out.join(semantic_kitti::sequence_dir(seq)).join(sub))?;
                 }
+            }
+        }
+        if cfg.has(Format::NuScenes) {
+            for dir in crate::export::nuscenes::frame_dirs(&cfg) {
+                create_dir(&opts.out.join(dir))?;
             }
         }
     }

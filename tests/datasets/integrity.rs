@@ -206,8 +206,9 @@ fn sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run() {
 fn merging_three_shards_equals_the_unsharded_run() {
     let tmp = tempfile::tempdir().unwrap();
     let whole = tmp.path().join("whole");
-    // Every format, MCAP's per-episode file included (assembled from the merged records).
-    let formats = ["--format", "kitti,semantic-kitti,coco,mcap"];
+    // Every format, the MCAP episodes and the nuScenes tables included (assembled from the
+    // merged records).
+    let formats = ["--format", "kitti,semantic-kitti,coco,mcap,nuscenes"];
     render(&whole, 7, &formats);
     let shards: Vec<PathBuf> = (0..3)
         .map(|i| tmp.path().join(format!("shard{i}")))

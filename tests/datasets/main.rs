@@ -10,4 +10,5 @@ mod deploy;
 mod formats;
 mod integrity;
 mod mcap_export;
+mod nuscenes_export;
 mod render_summary;
