@@ -76,6 +76,7 @@ fn benches(c: &mut Criterion) {
             tier: None,
             sensor: None,
             truth: Default::default(),
+            power: None,
         };
         b.iter(|| black_box(verisim::reality::run_check(&opts).unwrap().verdict))
     });

@@ -237,6 +237,10 @@ struct CheckArgs {
     /// Decelerations reached in the scenario (m/s²), comma separated.
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     truth_decel_m_per_s2: Vec<f64>,
+    /// A `verisim power` result (power.json): the report then says what each check can
+    /// detect
+    #[arg(long)]
+    power: Option<PathBuf>,
 }
 
 /// A progress interval: a finite number of seconds ≥ 0.
@@ -465,6 +469,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     decelerations_m_per_s2: a.truth_decel_m_per_s2,
                     ..Default::default()
                 },
+                power: a.power,
             };
             let report = reality::run_check(&opts)?;
             let s = &report.summary;

@@ -53,6 +53,8 @@ pub struct CheckOptions {
     /// Lidar model name (`hdl64e`, `hdl32e`); inferred from the data when absent.
     pub sensor: Option<String>,
     pub truth: PhysicalTruth,
+    /// A `verisim power` result (power.json) whose detection table the report carries.
+    pub power: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -208,6 +210,7 @@ pub fn compare_with_fits(
         checks,
         physical,
         truth: report::TruthSource::default(),
+        power: None,
     }
 }
 
@@ -227,6 +230,8 @@ pub fn run_check(opts: &CheckOptions) -> Result<Report> {
     };
     let policy = policy.for_tier(opts.tier.as_deref())?;
     let sensor = sensor_by_name(opts.sensor.as_deref())?;
+    // Read before any work: a broken power file is bad input, not a half-made report.
+    let power = opts.power.as_deref().map(power::read_summary).transpose()?;
     let real = match &opts.real {
         RealSource::Profile(p) => Profile::load(p)?,
         RealSource::Datasets(paths) => profile::profile_paths("real", paths, sensor.as_ref())?,
@@ -267,6 +272,7 @@ pub fn run_check(opts: &CheckOptions) -> Result<Report> {
         friction_mu: truth.truth.friction_mu,
         notes: truth.notes,
     };
+    report.power = power;
     report.write(&opts.out_dir)?;
     Ok(report)
 }

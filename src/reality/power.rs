@@ -747,6 +747,63 @@ fn write_outputs(dir: &Path, r: &PowerReport) -> Result<()> {
     Ok(())
 }
 
+/// Reads a `power.json` written by `verisim power` into the summary a check report carries:
+/// per check, what it detects; and the families nothing detected. Errors name the file and
+/// what is wrong.
+pub fn read_summary(path: &Path) -> Result<super::report::PowerSummary> {
+    let bad = |what: String| RealityError::Field {
+        path: path.to_owned(),
+        field: "power".into(),
+        what,
+    };
+    let bytes =
+        crate::files::read_regular(path, 64 << 20).map_err(|e| RealityError::io(path, e))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| bad(format!("not JSON: {e}")))?;
+    if v["format"] != "verisim-power/1" {
+        return Err(bad(format!(
+            "not a `verisim power` result (format {}, expected \"verisim-power/1\")",
+            v["format"]
+        )));
+    }
+    let families = v["families"]
+        .as_array()
+        .ok_or_else(|| bad("no `families` array".into()))?;
+    let mut summary = super::report::PowerSummary {
+        source: path.display().to_string(),
+        policy: v["policy"].as_str().unwrap_or("").to_string(),
+        real: v["real"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(str::to_string))
+            .collect(),
+        ..Default::default()
+    };
+    let num = |x: &serde_json::Value| x.as_f64();
+    for f in families {
+        let name = f["family"]
+            .as_str()
+            .ok_or_else(|| bad(format!("a family without a name: {f}")))?;
+        let label = match f["side"].as_str() {
+            Some(side) => format!("{name} {side}"),
+            None => name.to_string(),
+        };
+        let unit = f["unit"].as_str().unwrap_or("");
+        if f["fail_at"].is_null() {
+            summary.not_detected.push(label.clone());
+        }
+        for (id, d) in f["checks"].as_object().into_iter().flatten() {
+            summary.detects.entry(id.clone()).or_default().push(format!(
+                "{label} {} / {}",
+                fmt_m(num(&d["warn_at"]), unit),
+                fmt_m(num(&d["fail_at"]), unit)
+            ));
+        }
+    }
+    Ok(summary)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,6 +54,22 @@ pub struct Report {
     /// Where the physical checks' ground truth came from.
     #[serde(default)]
     pub truth: TruthSource,
+    /// What each check can detect, from a `verisim power` run (`check --power`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<PowerSummary>,
+}
+
+/// A `verisim power` result as the check report carries it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PowerSummary {
+    /// The power.json it came from, and the policy and real data that run used.
+    pub source: String,
+    pub policy: String,
+    pub real: Vec<String>,
+    /// Per check: `family: smallest warn / fail` for each defect family it reacts to.
+    pub detects: std::collections::BTreeMap<String, Vec<String>>,
+    /// Defect families (and sides) no check failed at any magnitude tried.
+    pub not_detected: Vec<String>,
 }
 
 /// The ground truth the physical checks used: read from the synthetic dataset's resolved
@@ -171,6 +187,27 @@ pub fn render_markdown(r: &Report) -> String {
             fmt(c.thresholds.as_ref().map(|t| t.pass)),
             fmt(c.thresholds.as_ref().map(|t| t.warn)),
             verdict_word(c.verdict)
+        );
+    }
+    if let Some(p) = &r.power {
+        let _ = writeln!(
+            s,
+            "\n## What each check can detect\n\nFrom `{}` (policy {}, real data {}): the smallest defect of each family at which the check warns / fails, both halves of the real data damaged in turn.\n\n| check | detects |\n|---|---|",
+            p.source,
+            p.policy,
+            p.real.join(", ")
+        );
+        for (id, d) in &p.detects {
+            let _ = writeln!(s, "| `{id}` | {} |", d.join("; "));
+        }
+        let _ = writeln!(
+            s,
+            "\nNot detected by any check at the magnitudes tried: {}.",
+            if p.not_detected.is_empty() {
+                "none".to_string()
+            } else {
+                p.not_detected.join(", ")
+            }
         );
     }
     if !r.physical.is_empty() {

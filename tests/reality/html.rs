@@ -88,6 +88,7 @@ fn html_report_has_no_console_errors_in_chromium() {
         tier: None,
         sensor: None,
         truth: Default::default(),
+        power: None,
     };
     verisim::reality::run_check(&opts).unwrap();
     let html = dir.path().join("report/report.html");

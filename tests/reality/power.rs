@@ -91,6 +91,75 @@ fn the_default_policy_fails_the_defects_it_must_catch() {
     ] {
         assert!(md.contains(needle), "power.md lacks `{needle}`");
     }
+
+    // `check --power` carries the table into the check's report (real against real here).
+    let kitti = real_root().join("kitti_object_openpcdet");
+    let rep = tmp.path().join("report");
+    let o = Command::new(env!("CARGO_BIN_EXE_verisim"))
+        .arg("check")
+        .arg(&kitti)
+        .arg("--real")
+        .arg(&kitti)
+        .arg("--out")
+        .arg(&rep)
+        .arg("--power")
+        .arg(out.join("power.json"))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(rep.join("report.json")).unwrap()).unwrap();
+    let mh = report["power"]["detects"]["lidar.mount_height"]
+        .as_array()
+        .unwrap();
+    assert!(
+        mh.iter().any(|d| d
+            .as_str()
+            .unwrap()
+            .starts_with("mount_height 0.05 m / 0.15 m")),
+        "{mh:?}"
+    );
+    let missed: Vec<&str> = report["power"]["not_detected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(missed.contains(&"red_gain up"), "{missed:?}");
+    let md = std::fs::read_to_string(rep.join("report.md")).unwrap();
+    assert!(md.contains("## What each check can detect") && md.contains("red_gain up"));
+}
+
+#[test]
+fn check_refuses_a_power_file_that_is_not_one_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("power.json");
+    std::fs::write(&bad, br#"{"families": []}"#).unwrap();
+    let rep = tmp.path().join("report");
+    let o = Command::new(env!("CARGO_BIN_EXE_verisim"))
+        .args([
+            "check",
+            "nonexistent-synthetic",
+            "--real",
+            "nonexistent-real",
+            "--out",
+        ])
+        .arg(&rep)
+        .arg("--power")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("power.json") && err.contains("not a `verisim power` result"),
+        "{err}"
+    );
+    assert!(!rep.exists(), "a report was started");
 }
 
 #[test]
