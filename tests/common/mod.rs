@@ -148,3 +148,19 @@ pub fn footprints_overlap(
     }
     true
 }
+
+/// Runs a Python interpreter with `args`, asserts that it succeeded (printing what it said
+/// when not), and returns its standard output.
+pub fn run_python<S: AsRef<std::ffi::OsStr>>(python: &str, args: &[S]) -> String {
+    let o = std::process::Command::new(python)
+        .args(args)
+        .output()
+        .expect("run python");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}

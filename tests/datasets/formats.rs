@@ -703,23 +703,17 @@ assert abs(sum(c["content"].values()) - 1.0) < 1e-6
 assert all(len(c["color_map"][k]) == 3 for k in c["labels"])
 print(json.dumps(c["split"]))
 "#;
-    let o = Command::new("python3")
-        .args([
+    let stdout = crate::common::run_python(
+        "python3",
+        &[
             "-c",
             script,
             out.join("semantic-kitti.yaml").to_str().unwrap(),
             &serde_json::to_string(&raw).unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
+        ],
     );
     // The YAML's sequences split as ImageSets split the frames (default shares 0.8 / 0.2).
-    let split: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let split: Value = serde_json::from_str(&stdout).unwrap();
     let seqs = |k: &str| -> Vec<u64> {
         split[k]
             .as_array()

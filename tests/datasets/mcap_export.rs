@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use glam::{Affine3A, Mat3, Quat, Vec3};
+use glam::{Affine3A, Quat, Vec3};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_verisim");
@@ -53,18 +53,6 @@ fn quat(v: &Value) -> Quat {
         v["y"].as_f64().unwrap() as f32,
         v["z"].as_f64().unwrap() as f32,
         v["w"].as_f64().unwrap() as f32,
-    )
-}
-
-/// A 3x4 row-major matrix as an affine map.
-fn affine(m: &[f32]) -> Affine3A {
-    Affine3A::from_mat3_translation(
-        Mat3::from_cols(
-            Vec3::new(m[0], m[4], m[8]),
-            Vec3::new(m[1], m[5], m[9]),
-            Vec3::new(m[2], m[6], m[10]),
-        ),
-        Vec3::new(m[3], m[7], m[11]),
     )
 }
 
@@ -221,12 +209,19 @@ fn mcap_holds_each_episodes_points_images_poses_and_boxes() {
                 .collect();
             let world_from_camera = tf["base_link"] * tf["camera_2"];
             assert!(
-                world_from_camera.abs_diff_eq(affine(&pose), 1e-3),
+                world_from_camera.abs_diff_eq(
+                    verisim::abi::affine_from_rows(&pose[..12].try_into().unwrap()),
+                    1e-3
+                ),
                 "frame {frame}: {world_from_camera:?} vs {pose:?}"
             );
             let calib =
                 std::fs::read_to_string(out.join(format!("training/calib/{n}.txt"))).unwrap();
-            let tr = affine(&calib_row(&calib, "Tr_velo_to_cam"));
+            let tr = verisim::abi::affine_from_rows(
+                &calib_row(&calib, "Tr_velo_to_cam")[..12]
+                    .try_into()
+                    .unwrap(),
+            );
             assert!((tf["camera_2"].inverse() * tf["lidar"]).abs_diff_eq(tr, 1e-3));
             let cal = &by_topic["/camera_2/calibration"][k].1;
             let p: Vec<f32> = cal["P"]
@@ -332,16 +327,6 @@ for e, path in enumerate(files):
         assert set(counts.values()) == {2}, counts
 print(total)
 "#;
-    let o = Command::new("python3")
-        .args(["-c", script])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "50");
+    let stdout = crate::common::run_python("python3", &["-c", script, out.to_str().unwrap()]);
+    assert_eq!(stdout.trim(), "50");
 }

@@ -197,21 +197,14 @@ fn the_nuscenes_devkit_loads_the_export_and_draws_its_boxes() {
     let out = tmp.path().join("out");
     render_plain(&out);
     let picture = tmp.path().join("cam_front.png");
-    let o = Command::new(env!("VERISIM_NUSCENES_PYTHON"))
-        .arg(
+    let stdout = crate::common::run_python(
+        env!("VERISIM_NUSCENES_PYTHON"),
+        &[
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/datasets/scripts/nuscenes_devkit.py"),
-        )
-        .arg(out.join("nuscenes"))
-        .arg(&picture)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
+            out.join("nuscenes"),
+            picture.clone(),
+        ],
     );
-    let stdout = String::from_utf8_lossy(&o.stdout);
     let r: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     // Ten frames at 10 Hz: keyframes 0 and 5.
     assert_eq!(r["scenes"], 1);
