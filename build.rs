@@ -4,6 +4,8 @@
 //! Also tells the tests what this machine lacks, as cfgs that mark tests ignored with the
 //! reason (never passed): `verisim_no_gpu` (no Vulkan loader or driver), `verisim_no_real_data`
 //! (no recorded real drives at `VERISIM_REAL_DATA`, default `../shared/data/real`),
+//! `verisim_no_assets` (no third-party models at `VERISIM_ASSETS`, default
+//! `../shared/data/assets`; `VERISIM_REQUIRE_REAL_DATA=1` requires them too),
 //! `verisim_no_chromium` (no `/usr/bin/chromium` or `$CHROMIUM`), `verisim_no_pyyaml` (no
 //! `python3` that imports PyYAML, the YAML reader of SemanticKITTI's tools),
 //! `verisim_no_py_mcap` (no `python3` that imports the `mcap` reader),
@@ -134,6 +136,15 @@ fn test_environment() {
     lacks(
         "verisim_no_real_data",
         !has_real && !env_is_1("VERISIM_REQUIRE_REAL_DATA"),
+    );
+    // Third-party glTF models (and, later, OpenDRIVE maps) that the importers are tested on.
+    let assets = env_paths("VERISIM_ASSETS")
+        .pop()
+        .unwrap_or_else(|| manifest.join("../shared/data/assets"));
+    watch(&assets);
+    lacks(
+        "verisim_no_assets",
+        !assets.join("gltf").is_dir() && !env_is_1("VERISIM_REQUIRE_REAL_DATA"),
     );
     lacks(
         "verisim_no_gpu",

@@ -11,7 +11,7 @@ use verisim::export::dataset::{Format, Shard};
 use verisim::pipeline::progress::{ProgressMode, Reporter};
 use verisim::pipeline::render::{RenderOptions, render};
 use verisim::reality::{self, CheckOptions, PhysicalTruth, ProfileOptions, RealSource};
-use verisim::scenario::{self, Scenario, Source};
+use verisim::scenario::{self, ModelFront, Scenario, Source};
 
 #[derive(Parser)]
 #[command(
@@ -115,6 +115,16 @@ enum Command {
     Validate {
         #[command(flatten)]
         scenario: ScenarioArgs,
+    },
+    /// Import a glTF 2.0 model (.gltf or .glb) as an actor would, and print what it holds: nodes,
+    /// triangles, skins, animations, its size in the actor frame and its materials with their
+    /// 905 nm reflectivity (docs/assets.md)
+    ImportGltf {
+        /// The model file
+        file: PathBuf,
+        /// The glTF axis the model's front faces
+        #[arg(long, value_enum, default_value = "PlusZ")]
+        front: ModelFront,
     },
     /// Write the world's triangles at a frame as binary PLY (per-face class and instance)
     ExportMesh {
@@ -386,12 +396,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Validate { scenario } => {
             let (sc, _) = load(&scenario, None)?;
+            // The models too: a file that does not import fails here, not at render time.
+            for (i, a) in sc.actors.iter().enumerate() {
+                if let Some(m) = &a.mesh {
+                    let model = verisim::geometry::imported::import(&m.path, m.front, 1)
+                        .with_context(|| format!("actors[{i}].mesh"))?;
+                    eprintln!(
+                        "verisim: actors[{i}].mesh {}: {} triangles, {} materials",
+                        m.path.display(),
+                        model.poses[0].len(),
+                        model.materials.len()
+                    );
+                }
+            }
             println!(
                 "{}",
                 ron::ser::to_string_pretty(&sc, ron::ser::PrettyConfig::default())
                     .context("printing the scenario")?
             );
         }
+        Command::ImportGltf { file, front } => print_model(&file, front)?,
         Command::ExportMesh {
             scenario,
             frame,
@@ -404,7 +428,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     sc.run.frames - 1
                 );
             }
-            let mut sim = verisim::Simulation::new(sc);
+            let mut sim = verisim::Simulation::try_new(sc)?;
             sim.advance_to_frame(frame);
             let inputs = sim.frame_inputs();
             let (bytes, faces) = verisim::export::ply::encode_frame_ply(&sim.assets.pool, &inputs);
@@ -656,6 +680,83 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `import-gltf`: the model's contents, size and materials.
+fn print_model(file: &std::path::Path, front: ModelFront) -> Result<()> {
+    use verisim::geometry::imported;
+    let t = std::time::Instant::now();
+    let model = imported::import(file, front, 8)?;
+    let import_s = t.elapsed().as_secs_f64();
+    let s = model.stats;
+    println!("{}", file.display());
+    println!(
+        "  nodes {}, meshes {}, primitives {}, materials {}, textures {}, skins {}, animations {}",
+        s.nodes, s.meshes, s.primitives, s.materials, s.textures, s.skins, s.animations
+    );
+    let (mut lo, mut hi) = (
+        glam::Vec3::splat(f32::INFINITY),
+        glam::Vec3::splat(f32::NEG_INFINITY),
+    );
+    for p in model.poses[0].iter().flatten() {
+        lo = lo.min(*p);
+        hi = hi.max(*p);
+    }
+    let size = hi - lo;
+    println!(
+        "  {} triangles drawn (instances counted); rest pose {:.3} m long (x), {:.3} m wide (y), {:.3} m tall (z)",
+        model.poses[0].len(),
+        size.x,
+        size.y,
+        size.z
+    );
+    if model.poses.len() > 1 {
+        println!(
+            "  first animation {:.3} s, sampled as {} poses",
+            model.animation_s,
+            model.poses.len()
+        );
+    }
+    // One verisim material per glTF material and texture colour: summarised per glTF material.
+    println!(
+        "  glTF material          colours  mean linear albedo (r, g, b)  905 nm reflectivity  transmittance"
+    );
+    let mut names: Vec<&str> = Vec::new();
+    for m in &model.materials {
+        if !names.contains(&m.name.as_str()) {
+            names.push(&m.name);
+        }
+    }
+    for name in names {
+        let ms: Vec<_> = model
+            .materials
+            .iter()
+            .filter(|m| m.name == name)
+            .map(|m| imported::lidar_material(m, None))
+            .collect();
+        let n = ms.len() as f32;
+        let mean =
+            |f: &dyn Fn(&scenario::materials::Material) -> f32| ms.iter().map(f).sum::<f32>() / n;
+        let (lo, hi) = ms.iter().fold((f32::INFINITY, 0.0f32), |(lo, hi), m| {
+            (lo.min(m.reflectivity_905nm), hi.max(m.reflectivity_905nm))
+        });
+        println!(
+            "  {:<22} {:>7}  ({:.3}, {:.3}, {:.3})          {:>8}  {:>13.2}",
+            if name.is_empty() { "(unnamed)" } else { name },
+            ms.len(),
+            mean(&|m| m.albedo.0),
+            mean(&|m| m.albedo.1),
+            mean(&|m| m.albedo.2),
+            if hi - lo < 5e-4 {
+                format!("{lo:.3}")
+            } else {
+                format!("{lo:.3}-{hi:.3}")
+            },
+            mean(&|m| m.lidar_transmittance)
+        );
+    }
+    eprintln!("verisim: imported in {:.1} ms", import_s * 1e3);
+    Ok(())
 }
 
 #[cfg(test)]

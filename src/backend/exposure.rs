@@ -10,7 +10,6 @@
 use crate::frame::{CameraInputs, FrameInputs};
 use crate::geometry::GeometryPool;
 use crate::scenario::ExposureMode;
-use crate::scenario::materials;
 use crate::sensors::camera_model::{build_light_grid, choose_exposure};
 
 use super::cpu::bvh::SceneView;
@@ -21,21 +20,12 @@ pub const METER_GRID: (u32, u32) = (48, 16);
 
 /// The frame's cameras with their exposure set and their lamp grids built.
 pub fn prepare_cameras(pool: &GeometryPool, inputs: &FrameInputs) -> Vec<CameraInputs> {
-    let needs_scene = inputs
-        .cameras
-        .iter()
-        .any(|c| matches!(c.exposure_mode, ExposureMode::Auto { .. }));
-    let table = if needs_scene {
-        materials::gpu_table()
-    } else {
-        Vec::new()
-    };
     let scene = SceneView {
         blas_nodes: &pool.nodes,
         triangles: &pool.triangles,
         instances: &inputs.tlas.instances,
         tlas_nodes: &inputs.tlas.nodes,
-        materials: &table,
+        materials: &pool.materials,
         tlas_root: 0,
     };
     inputs

@@ -138,6 +138,40 @@ pub struct RunConfig {
     /// nuScenes keyframes: every this many frames of an episode (2 Hz at the sensor rate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyframe_every: Option<u32>,
+    /// The glTF models the scenario imports, with the sha256 of each model file: a model
+    /// changed since the run began is not mixed into it by `--resume` or `merge`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<ModelFile>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelFile {
+    pub path: String,
+    /// sha256 of the `.gltf`/`.glb` file (the files it names are not hashed), or the read
+    /// error.
+    pub sha256: String,
+}
+
+/// The scenario's model files (actors' then props', each once) and their hashes.
+fn model_files(scenario: &Scenario) -> Vec<ModelFile> {
+    let mut out: Vec<ModelFile> = Vec::new();
+    let paths = scenario
+        .actors
+        .iter()
+        .filter_map(|a| a.mesh.as_ref())
+        .chain(scenario.map.props.iter().map(|p| &p.mesh))
+        .map(|m| m.path.display().to_string());
+    for path in paths {
+        if out.iter().any(|m| m.path == path) {
+            continue;
+        }
+        let sha256 = match std::fs::read(&path) {
+            Ok(bytes) => sha256_hex(&bytes),
+            Err(e) => format!("unreadable: {e}"),
+        };
+        out.push(ModelFile { path, sha256 });
+    }
+    out
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -198,6 +232,7 @@ impl RunConfig {
             linked_views: false,
             trainer_files: true,
             keyframe_every,
+            models: model_files(scenario),
         }
     }
 
@@ -241,6 +276,14 @@ impl RunConfig {
                 "the resolved scenario differs (scenario `{}` with overrides {:?} vs `{}` with {:?})",
                 self.source_path, self.overrides, other.source_path, other.overrides
             ));
+        }
+        for (a, b) in self.models.iter().zip(&other.models) {
+            if a.sha256 != b.sha256 {
+                return Some(format!(
+                    "the model {} changed since the run began (sha256 {} vs {})",
+                    b.path, a.sha256, b.sha256
+                ));
+            }
         }
         if self.formats != other.formats {
             return Some(format!(

@@ -5,6 +5,7 @@
 
 use glam::Vec3;
 
+use super::imported::Model;
 use super::mesh::Mesh;
 use super::people::{Person, cyclist_mesh, label_box, pedestrian_mesh};
 use super::vehicles::{BodyType, VehicleShape, paint_for, vehicle_mesh};
@@ -47,6 +48,13 @@ pub enum LookKey {
     },
     /// A plain box (`ActorKind::Target`).
     Target { size: [u32; 3], material: u32 },
+    /// An imported model (index into the simulation's models), its class and the scenario's
+    /// size (bits) when given.
+    Imported {
+        model: u32,
+        class: Class,
+        size: Option<[u32; 3]>,
+    },
     Person {
         cyclist: bool,
         variant: u32,
@@ -126,6 +134,49 @@ pub fn look_key(
     }
 }
 
+/// An imported model's look: scaled uniformly so that its rest pose fits `size_m` (touching
+/// it on at least one axis) when given, else at the file's scale; each pose centred on its
+/// footprint and standing on z = 0, so that its label box is its tight box.
+pub fn imported_look(look: &ModelLook, class: Class, size_m: Option<[f32; 3]>) -> ActorLook {
+    let model = &look.model;
+    let extent = |tris: &[[Vec3; 3]]| {
+        let (mut lo, mut hi) = (Vec3::splat(f32::INFINITY), Vec3::splat(f32::NEG_INFINITY));
+        for p in tris.iter().flatten() {
+            lo = lo.min(*p);
+            hi = hi.max(*p);
+        }
+        (lo, hi)
+    };
+    let (lo, hi) = extent(&model.poses[0]);
+    let native = (hi - lo).max(Vec3::splat(1e-6));
+    let scale = match size_m {
+        Some([l, w, h]) => (l / native.x).min(w / native.y).min(h / native.z),
+        None => 1.0,
+    };
+    let mut meshes = Vec::with_capacity(model.poses.len());
+    let mut sizes_m = Vec::with_capacity(model.poses.len());
+    for pose in &model.poses {
+        let (lo, hi) = extent(pose);
+        let origin = Vec3::new((lo.x + hi.x) / 2.0, (lo.y + hi.y) / 2.0, lo.z);
+        let mut m = Mesh::default();
+        for (t, &k) in pose.iter().zip(&model.tri_material) {
+            let [a, b, c] = t.map(|p| (p - origin) * scale);
+            m.tri(a, b, c, look.material_ids[k as usize], class);
+        }
+        sizes_m.push((hi - lo) * scale);
+        meshes.push(m);
+    }
+    ActorLook {
+        meshes,
+        sizes_m,
+        cycle_m: if model.poses.len() > 1 {
+            look.cycle_m
+        } else {
+            0.0
+        },
+    }
+}
+
 /// A uniform stream for a variant's draws (the same for every actor of that variant).
 fn variant_stream(salt: u32, variant: u32) -> impl FnMut() -> f32 {
     let mut k = 0u32;
@@ -135,8 +186,16 @@ fn variant_stream(salt: u32, variant: u32) -> impl FnMut() -> f32 {
     }
 }
 
-/// Builds the look `key` names.
-pub fn build_look(key: &LookKey) -> ActorLook {
+/// An imported model ready to place: the pool's id of each of its materials and its distance
+/// per animation cycle.
+pub struct ModelLook {
+    pub model: Model,
+    pub material_ids: Vec<u32>,
+    pub cycle_m: f32,
+}
+
+/// Builds the look `key` names (`models`: those `LookKey::Imported` indexes).
+pub fn build_look(key: &LookKey, models: &[ModelLook]) -> ActorLook {
     match *key {
         LookKey::Target { size, material } => {
             let [l, w, h] = size.map(f32::from_bits);
@@ -155,6 +214,11 @@ pub fn build_look(key: &LookKey) -> ActorLook {
                 cycle_m: 0.0,
             }
         }
+        LookKey::Imported { model, class, size } => imported_look(
+            &models[model as usize],
+            class,
+            size.map(|s| s.map(f32::from_bits)),
+        ),
         LookKey::Vehicle {
             class,
             body,
@@ -240,7 +304,7 @@ mod tests {
         for kind in kinds {
             for seed in 0..6 {
                 let key = look_key(kind, None, None, seed);
-                let look = build_look(&key);
+                let look = build_look(&key, &[]);
                 assert_eq!(look.meshes.len(), look.sizes_m.len());
                 for (m, s) in look.meshes.iter().zip(&look.sizes_m) {
                     let (lo, hi) = m.bounds();
@@ -284,7 +348,7 @@ mod tests {
         // A scenario's explicit size and paint are kept.
         let red = mat("paint_red");
         let key = look_key(ActorKind::Car, Some((4.2, 1.7, 1.45)), Some(red), 3);
-        let look = build_look(&key);
+        let look = build_look(&key, &[]);
         assert_eq!(look.sizes_m[0], Vec3::new(4.2, 1.7, 1.45));
         assert!(look.meshes[0].material.contains(&red));
         // Vans are never drawn for class Car.

@@ -461,6 +461,7 @@ fn roadside(
                         speed_m_per_s: 0.0,
                         loop_route: false,
                         drive: None,
+                        mesh: None,
                     });
                 }
                 s += rs.parked_car_spacing_m;

@@ -3,6 +3,7 @@
 pub mod actors;
 pub mod bvh;
 pub mod ground;
+pub mod imported;
 pub mod map;
 pub mod mesh;
 pub mod people;

@@ -5,14 +5,17 @@ use glam::{Affine3A, Vec3};
 
 use super::bvh::{self, Aabb};
 use super::mesh::Mesh;
-use crate::abi::{BvhNode, EMPTY_SLOT, Instance, Triangle, affine_rows};
+use crate::abi::{BvhNode, EMPTY_SLOT, GpuMaterial, Instance, Triangle, affine_rows};
 
 /// Index of a mesh in a [`GeometryPool`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MeshId(pub u32);
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct GeometryPool {
+    /// The materials triangles name by index: `assets/materials.ron`'s table, then those of
+    /// imported models.
+    pub materials: Vec<GpuMaterial>,
     pub nodes: Vec<BvhNode>,
     pub triangles: Vec<Triangle>,
     /// Per mesh: root node index and object-space bounds.
@@ -22,7 +25,26 @@ pub struct GeometryPool {
     pub tri_ranges: Vec<(u32, u32)>,
 }
 
+impl Default for GeometryPool {
+    fn default() -> Self {
+        GeometryPool {
+            materials: crate::scenario::materials::gpu_table(),
+            nodes: Vec::new(),
+            triangles: Vec::new(),
+            roots: Vec::new(),
+            bounds: Vec::new(),
+            tri_ranges: Vec::new(),
+        }
+    }
+}
+
 impl GeometryPool {
+    /// Appends a material (an imported model's); returns its id.
+    pub fn add_material(&mut self, m: GpuMaterial) -> u32 {
+        self.materials.push(m);
+        self.materials.len() as u32 - 1
+    }
+
     /// Builds the mesh's BLAS and appends it; returns its id.
     pub fn add(&mut self, mesh: &Mesh) -> MeshId {
         let tri_bounds: Vec<Aabb> = mesh

@@ -490,7 +490,7 @@ mod tests {
         let (scenario, _) = crate::scenario::load(&path).unwrap();
         let mut sim = crate::world::Simulation::new(scenario);
         let pool = sim.assets.pool.clone();
-        let materials = crate::scenario::materials::gpu_table();
+        let materials = pool.materials.clone();
         let (mut samples, mut covered_total, mut differ, mut objects, mut strided) =
             (0, 0, 0, 0, 0);
         for frame in [0, 12] {

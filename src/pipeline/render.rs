@@ -48,6 +48,8 @@ pub enum RenderError {
     Export(#[from] ExportError),
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Import(#[from] crate::geometry::imported::ImportError),
     #[error(
         "{path}: output directory is not empty; use --resume to continue a run there, or choose another --out"
     )]
@@ -242,6 +244,8 @@ fn at_global_frame(inputs: &mut FrameInputs, seed: u64, frame: u32) {
 
 fn same_geometry(a: &GeometryPool, b: &GeometryPool) -> bool {
     a.roots == b.roots
+        && bytemuck::cast_slice::<_, u8>(&a.materials)
+            == bytemuck::cast_slice::<_, u8>(&b.materials)
         && a.tri_ranges == b.tri_ranges
         && bytemuck::cast_slice::<_, u8>(&a.triangles)
             == bytemuck::cast_slice::<_, u8>(&b.triangles)
@@ -621,9 +625,9 @@ struct EpisodeState {
 }
 
 impl EpisodeState {
-    fn new(scenario: &Scenario, episode: u32) -> Result<Self, ScenarioError> {
+    fn new(scenario: &Scenario, episode: u32) -> Result<Self, RenderError> {
         let (sc, draw) = crate::scenario::sweep::episode_scenario(scenario, episode)?;
-        let sim = Simulation::new(sc);
+        let sim = Simulation::try_new(sc)?;
         Ok(EpisodeState {
             episode,
             pool: Arc::new(sim.assets.pool.clone()),
@@ -886,7 +890,7 @@ pub fn render_with(
                 let next = match EpisodeState::new(scenario, episode) {
                     Ok(x) => x,
                     Err(e) => {
-                        render_error = Some(e.into());
+                        render_error = Some(e);
                         break;
                     }
                 };

@@ -35,9 +35,13 @@ pub fn write_states(scenario: &Scenario, ticks: u64, out: &Path) -> Result<u64, 
         path: out.to_owned(),
         source,
     };
+    // The world (and the models it imports) before anything is written.
+    let mut sim = Simulation::try_new(scenario.clone()).map_err(|e| ExportError::Parse {
+        path: e.path,
+        message: e.message,
+    })?;
     crate::files::write_with(out, false, |w| {
         writeln!(w, "{CSV_HEADER}")?;
-        let mut sim = Simulation::new(scenario.clone());
         let mut rows = 0u64;
         loop {
             let (tick, t) = (sim.tick(), sim.time_s());

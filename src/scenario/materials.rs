@@ -72,26 +72,28 @@ pub fn id(name: &str) -> u32 {
 
 /// The table as GPU structs.
 pub fn gpu_table() -> Vec<GpuMaterial> {
-    table()
-        .iter()
-        .map(|m| {
-            let (lidar_a, lidar_b) = m.lidar_backscatter_terms();
-            GpuMaterial {
-                albedo: [m.albedo.0, m.albedo.1, m.albedo.2],
-                reflectivity: m.reflectivity_905nm,
-                emissive: [m.emissive.0, m.emissive.1, m.emissive.2],
-                roughness: m.roughness,
-                lidar_a,
-                lidar_b,
-                clearcoat_inv_m2: if m.lidar_clearcoat_slope > 0.0 {
-                    1.0 / (m.lidar_clearcoat_slope * m.lidar_clearcoat_slope)
-                } else {
-                    0.0
-                },
-                lidar_transmittance: m.lidar_transmittance,
-            }
-        })
-        .collect()
+    table().iter().map(Material::gpu).collect()
+}
+
+impl Material {
+    /// The material as the shaders read it.
+    pub fn gpu(&self) -> GpuMaterial {
+        let (lidar_a, lidar_b) = self.lidar_backscatter_terms();
+        GpuMaterial {
+            albedo: [self.albedo.0, self.albedo.1, self.albedo.2],
+            reflectivity: self.reflectivity_905nm,
+            emissive: [self.emissive.0, self.emissive.1, self.emissive.2],
+            roughness: self.roughness,
+            lidar_a,
+            lidar_b,
+            clearcoat_inv_m2: if self.lidar_clearcoat_slope > 0.0 {
+                1.0 / (self.lidar_clearcoat_slope * self.lidar_clearcoat_slope)
+            } else {
+                0.0
+            },
+            lidar_transmittance: self.lidar_transmittance,
+        }
+    }
 }
 
 #[cfg(test)]

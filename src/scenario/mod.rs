@@ -146,11 +146,60 @@ pub fn parse(source: &Source) -> Result<Scenario, ScenarioError> {
             spanned.code.to_string(),
         )
     })?;
+    let mut scenario = scenario;
+    resolve_mesh_paths(&mut scenario, &source.path);
     validate(&scenario).map_err(|(field, message)| {
         let (line, col) = locate(text, &field);
         invalid(line, col, field, message)
     })?;
     Ok(scenario)
+}
+
+/// Makes the models' relative paths relative to the scenario file's folder (a path given by
+/// `--set` stays relative to the working directory).
+fn resolve_mesh_paths(scenario: &mut Scenario, scenario_path: &Path) {
+    let base = scenario_path.parent().unwrap_or(Path::new(""));
+    let meshes = scenario.actors.iter_mut().filter_map(|a| a.mesh.as_mut());
+    for mesh in meshes.chain(scenario.map.props.iter_mut().map(|p| &mut p.mesh)) {
+        if mesh.path.is_relative() {
+            mesh.path = base.join(&mesh.path);
+        }
+    }
+}
+
+/// A model's file exists and is a glTF file; its 905 nm overrides name known materials.
+fn check_mesh(f: &str, mesh: &MeshSpec) -> Result<(), FieldError> {
+    let ext = mesh
+        .path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    if !matches!(ext.as_deref(), Some("gltf" | "glb")) {
+        return Err((
+            format!("{f}.path"),
+            format!(
+                "{}: expected a glTF 2.0 file (.gltf or .glb)",
+                mesh.path.display()
+            ),
+        ));
+    }
+    match std::fs::metadata(&mesh.path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            return Err((
+                format!("{f}.path"),
+                format!("{}: not a regular file", mesh.path.display()),
+            ));
+        }
+        Err(e) => {
+            return Err((format!("{f}.path"), format!("{}: {e}", mesh.path.display())));
+        }
+    }
+    for (name, table_name) in &mesh.lidar_materials {
+        materials::lookup(table_name)
+            .map_err(|e| (format!("{f}.lidar_materials[\"{name}\"]"), e))?;
+    }
+    Ok(())
 }
 
 /// Applies `key=value` overrides with dotted paths (`weather.fog_visibility_m=50`,
@@ -797,6 +846,20 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
             materials::lookup(m).map_err(|e| (format!("{f}.material"), e))?;
         }
     }
+    for (i, p) in s.map.props.iter().enumerate() {
+        let f = format!("map.props[{i}]");
+        finite_pair(format!("{f}.center"), p.center)?;
+        if let Some(size) = p.size_m {
+            positive_size(format!("{f}.size_m"), size)?;
+        }
+        check_mesh(&format!("{f}.mesh"), &p.mesh)?;
+        if p.mesh.cycle_m.is_some() {
+            return Err((
+                format!("{f}.mesh.cycle_m"),
+                "a prop stands still: its animation is not played".into(),
+            ));
+        }
+    }
     for (i, a) in s.actors.iter().enumerate() {
         let f = format!("actors[{i}]");
         if let Some(size) = a.size_m {
@@ -804,6 +867,15 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
         }
         if let Some(m) = &a.material {
             materials::lookup(m).map_err(|e| (format!("{f}.material"), e))?;
+        }
+        if let Some(mesh) = &a.mesh {
+            if a.kind == ActorKind::Target {
+                return Err((
+                    format!("{f}.mesh"),
+                    "a Target is a plain box; give a model to a vehicle or a person".into(),
+                ));
+            }
+            check_mesh(&format!("{f}.mesh"), mesh)?;
         }
         match &a.drive {
             Some(d) => check_drive(&f, d, a.kind, s)?,

@@ -69,6 +69,9 @@ pub struct MapSpec {
     /// Free-standing boxes (walls, test targets, extra buildings).
     #[serde(default)]
     pub boxes: Vec<BoxSpec>,
+    /// Static imported models (glTF 2.0): trees, signs, street furniture, buildings.
+    #[serde(default)]
+    pub props: Vec<PropSpec>,
     /// Road-marking conventions of the region (KITTI was recorded in Karlsruhe: `Eu`).
     #[serde(default)]
     pub markings: Markings,
@@ -226,6 +229,35 @@ pub struct BoxSpec {
     pub material: Option<String>,
 }
 
+/// A static glTF model standing on the ground, unlabelled in `label_2` (instance 0) like the
+/// procedural trees; its points and pixels carry `class`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PropSpec {
+    pub mesh: MeshSpec,
+    /// Centre of the footprint on the ground (x, y).
+    pub center: (f32, f32),
+    #[serde(default, deserialize_with = "angle_deg")]
+    pub yaw_deg: f32,
+    /// Scales the model uniformly to fit this box (length, width, height); default the file's
+    /// scale.
+    #[serde(default)]
+    pub size_m: Option<(f32, f32, f32)>,
+    pub class: PropClass,
+}
+
+/// The semantic class of a prop's points and pixels.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub enum PropClass {
+    Vegetation,
+    Pole,
+    TrafficSign,
+    TrafficLight,
+    Building,
+    Wall,
+    Terrain,
+}
+
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub enum BoxClass {
     #[default]
@@ -289,6 +321,43 @@ pub struct ActorSpec {
     /// Drive on a lane with the traffic model (IDM, signals, friction) instead of a route.
     #[serde(default)]
     pub drive: Option<DriveSpec>,
+    /// A glTF 2.0 model (`.gltf` or `.glb`) instead of the procedural look; `size_m` then
+    /// scales it uniformly to fit that box (see `docs/assets.md`).
+    #[serde(default)]
+    pub mesh: Option<MeshSpec>,
+}
+
+/// An imported glTF 2.0 model and how it maps onto verisim's axes and materials.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MeshSpec {
+    /// The `.gltf` or `.glb` file; a relative path is relative to the scenario file's folder.
+    pub path: std::path::PathBuf,
+    /// Which glTF axis the model's front faces (glTF's convention, and the default: `PlusZ`).
+    #[serde(default)]
+    pub front: ModelFront,
+    /// Per glTF material name, a material of `assets/materials.ron` whose 905 nm properties
+    /// (reflectivity, roughness, clear coat, transmittance) replace the colour rule; the camera
+    /// keeps the model's colour.
+    #[serde(default)]
+    pub lidar_materials: std::collections::BTreeMap<String, String>,
+    /// Distance covered per cycle of the model's first animation, metres (a walk's two
+    /// strides); without it the animation is not played.
+    #[serde(default, deserialize_with = "super::checks::optional_positive")]
+    pub cycle_m: Option<f32>,
+}
+
+/// The glTF axis a model's front faces (glTF's up is +Y).
+#[derive(
+    Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, Hash, clap::ValueEnum,
+)]
+#[value(rename_all = "PascalCase")]
+pub enum ModelFront {
+    #[default]
+    PlusZ,
+    MinusZ,
+    PlusX,
+    MinusX,
 }
 
 /// A vehicle placed on a lane and driven by the traffic model.

@@ -7,9 +7,11 @@ use bevy_ecs::prelude::*;
 use glam::{Affine3A, Vec2, Vec3};
 
 use crate::abi::{CameraParams, GpuLight, affine_rows};
+use crate::classes::Class;
 use crate::frame::{CameraInputs, FrameInputs, LidarInputs, ObjectState};
-use crate::geometry::actors::{LookKey, build_look, class_of, look_key};
+use crate::geometry::actors::{LookKey, ModelLook, build_look, class_of, imported_look, look_key};
 use crate::geometry::ground::GroundMap;
+use crate::geometry::imported::{self, ImportError};
 use crate::geometry::map::{build_static_world, tree_variant};
 use crate::geometry::{GeometryPool, MeshId, Placement, build_tlas_swept};
 use crate::physics::friction::RoadSurface;
@@ -17,6 +19,7 @@ use crate::physics::lateral::{BicycleParams, Pose2};
 use crate::physics::longitudinal::IdmParams;
 use crate::physics::vehicle::VehicleType;
 use crate::rng::{hash3, seed32, u01};
+use crate::scenario::PropClass;
 use crate::scenario::materials;
 use crate::scenario::{ActorKind, ActorSpec, DriveSpec, RareEvent, Scenario, TrafficSpec};
 use crate::sensors::{self, sky};
@@ -92,6 +95,103 @@ fn spawn_pose(spawn: Option<(f32, f32, f32)>, route: &[(f32, f32)]) -> (Pose, us
                 1,
             )
         }
+    }
+}
+
+/// Poses of an animated model over its cycle (as many as a procedural person has).
+const MODEL_POSES: u32 = crate::geometry::actors::GAIT_PHASES;
+
+/// The models the scenario's actors and props import, and which is whose.
+struct ScenarioModels {
+    models: Vec<ModelLook>,
+    /// Per scenario actor, the index of its model.
+    of_actor: Vec<Option<u32>>,
+    /// Per map prop, the index of its model.
+    of_prop: Vec<u32>,
+}
+
+/// Imports every distinct model the scenario's actors and props name, adding their materials
+/// to the pool.
+fn import_models(
+    scenario: &Scenario,
+    pool: &mut GeometryPool,
+) -> Result<ScenarioModels, ImportError> {
+    let mut specs: Vec<&crate::scenario::MeshSpec> = Vec::new();
+    let mut models: Vec<ModelLook> = Vec::new();
+    let mut model_of = Vec::new();
+    let named = scenario
+        .actors
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("actors[{i}].mesh"), a.mesh.as_ref()))
+        .chain(
+            scenario
+                .map
+                .props
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("map.props[{i}].mesh"), Some(&p.mesh))),
+        );
+    for (field, spec) in named {
+        let Some(spec) = spec else {
+            model_of.push(None);
+            continue;
+        };
+        if let Some(k) = specs.iter().position(|s| *s == spec) {
+            model_of.push(Some(k as u32));
+            continue;
+        }
+        let poses = if spec.cycle_m.is_some() {
+            MODEL_POSES
+        } else {
+            1
+        };
+        let model = imported::import(&spec.path, spec.front, poses).map_err(|e| ImportError {
+            message: format!("{field}: {}", e.message),
+            ..e
+        })?;
+        let material_ids = model
+            .materials
+            .iter()
+            .map(|m| {
+                // Validation checked that the names exist.
+                let over = spec
+                    .lidar_materials
+                    .get(&m.name)
+                    .and_then(|n| materials::lookup(n).ok())
+                    .map(|id| &materials::table()[id as usize]);
+                pool.add_material(imported::lidar_material(m, over).gpu())
+            })
+            .collect();
+        specs.push(spec);
+        models.push(ModelLook {
+            model,
+            material_ids,
+            cycle_m: spec.cycle_m.unwrap_or(0.0),
+        });
+        model_of.push(Some(models.len() as u32 - 1));
+    }
+    let of_prop = model_of
+        .split_off(scenario.actors.len())
+        .into_iter()
+        .map(|m| m.expect("every prop has a model"))
+        .collect();
+    Ok(ScenarioModels {
+        models,
+        of_actor: model_of,
+        of_prop,
+    })
+}
+
+fn prop_class(c: PropClass) -> Class {
+    match c {
+        PropClass::Vegetation => Class::Vegetation,
+        PropClass::Pole => Class::Pole,
+        PropClass::TrafficSign => Class::TrafficSign,
+        PropClass::TrafficLight => Class::TrafficLight,
+        PropClass::Building => Class::Building,
+        PropClass::Wall => Class::Wall,
+        PropClass::Terrain => Class::Terrain,
     }
 }
 
@@ -194,6 +294,7 @@ fn rare_event_actors(graph: &LaneGraph, scenario: &Scenario) -> Vec<(ActorSpec, 
                         speed_m_per_s: 0.0,
                         loop_route: false,
                         drive: None,
+                        mesh: None,
                     },
                     None,
                 ));
@@ -207,6 +308,7 @@ fn rare_event_actors(graph: &LaneGraph, scenario: &Scenario) -> Vec<(ActorSpec, 
                         speed_m_per_s: 0.0,
                         loop_route: false,
                         drive: None,
+                        mesh: None,
                     },
                     Some(StepOut {
                         at_s,
@@ -274,6 +376,7 @@ fn spawn_traffic(graph: &LaneGraph, t: &TrafficSpec, scenario: &Scenario) -> Vec
                         lane_changes: true,
                         turn: None,
                     }),
+                    mesh: None,
                 });
             }
         }
@@ -410,15 +513,23 @@ impl Simulation {
         lights
     }
 
-    /// Builds the world of a validated scenario.
+    /// Builds the world of a validated scenario whose actors import no model (tests and
+    /// benches; the pipeline calls [`Simulation::try_new`]).
     pub fn new(scenario: Scenario) -> Self {
+        Self::try_new(scenario).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Builds the world of a validated scenario, importing the models its actors name (the
+    /// one step that reads files, so the one that can fail).
+    pub fn try_new(scenario: Scenario) -> Result<Self, ImportError> {
         let static_world = build_static_world(&scenario.map, scenario.run.seed);
         let mut pool = GeometryPool::default();
+        let imports = import_models(&scenario, &mut pool)?;
         let static_mesh = pool.add(&static_world.mesh);
         let ground = GroundMap::from_mesh(&static_world.mesh);
         // Trees share a few variant meshes (one BLAS each), placed as instances.
         let mut tree_meshes: HashMap<u32, MeshId> = HashMap::new();
-        let props: Vec<(MeshId, Affine3A)> = static_world
+        let mut props: Vec<(MeshId, Affine3A)> = static_world
             .trees
             .iter()
             .map(|&(base, yaw, variant)| {
@@ -431,6 +542,26 @@ impl Simulation {
                 )
             })
             .collect();
+        // Imported props: one BLAS per model, class and size, standing on the ground.
+        let mut prop_meshes: HashMap<(u32, PropClass, Option<[u32; 3]>), MeshId> = HashMap::new();
+        for (p, &model) in scenario.map.props.iter().zip(&imports.of_prop) {
+            let size = p.size_m.map(|s| [s.0, s.1, s.2]);
+            let key = (model, p.class, size.map(|s| s.map(f32::to_bits)));
+            let mesh = *prop_meshes.entry(key).or_insert_with(|| {
+                let look =
+                    imported_look(&imports.models[model as usize], prop_class(p.class), size);
+                pool.add(&look.meshes[0])
+            });
+            let at = Vec2::new(p.center.0, p.center.1);
+            let z = ground.height_at(at).unwrap_or(0.0);
+            props.push((
+                mesh,
+                Affine3A::from_rotation_translation(
+                    glam::Quat::from_rotation_z(p.yaw_deg.to_radians()),
+                    at.extend(z),
+                ),
+            ));
+        }
         let mut world = World::new();
         world.insert_resource(SimClock {
             dt_s: scenario.run.physics_dt_s,
@@ -475,11 +606,20 @@ impl Simulation {
             let instance_id = i as u32 + 1;
             let material = a.material.as_deref().map(materials::id);
             let look_seed = hash3(seed32(scenario.run.seed), instance_id, 0x100C);
-            let key = look_key(a.kind, a.size_m, material, look_seed);
+            let key = match imports.of_actor.get(i) {
+                Some(&Some(model)) => LookKey::Imported {
+                    model,
+                    class: class_of(a.kind),
+                    size: a
+                        .size_m
+                        .map(|s| [s.0.to_bits(), s.1.to_bits(), s.2.to_bits()]),
+                },
+                _ => look_key(a.kind, a.size_m, material, look_seed),
+            };
             let (meshes, sizes, cycle_m) = looks
                 .entry(key)
                 .or_insert_with(|| {
-                    let look = build_look(&key);
+                    let look = build_look(&key, &imports.models);
                     let ids = look.meshes.iter().map(|m| pool.add(m)).collect();
                     (ids, look.sizes_m, look.cycle_m)
                 })
@@ -606,7 +746,7 @@ impl Simulation {
             });
             sensors::lidar_direction_tables(l)
         });
-        Simulation {
+        Ok(Simulation {
             assets: SceneAssets {
                 pool,
                 static_mesh,
@@ -620,7 +760,7 @@ impl Simulation {
             lidar_tables,
             street_lamps: static_world.lamps,
             braking: Default::default(),
-        }
+        })
     }
 
     pub fn frame(&self) -> u32 {

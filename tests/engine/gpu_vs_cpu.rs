@@ -9,8 +9,12 @@ use verisim::backend::Backend;
 use verisim::backend::cpu::CpuBackend;
 
 fn compare_scene(path: &str, frames: &[u32]) {
-    let scenario = common::load_scene(path);
-    let mut sim = Simulation::new(scenario);
+    compare(path, common::load_scene(path), frames);
+}
+
+/// The GPU and CPU renders of `scenario` (named `path` in messages) at `frames`.
+pub fn compare(path: &str, scenario: verisim::Scenario, frames: &[u32]) {
+    let mut sim = Simulation::try_new(scenario).unwrap_or_else(|e| panic!("{e}"));
     let mut gpu = common::gpu_backend(&sim.assets.pool);
     let mut cpu = CpuBackend::new(&sim.assets.pool);
     for &f in frames {

@@ -13,6 +13,7 @@ mod camera_scenes;
 mod car_paint;
 mod geometry_laws;
 mod gpu_vs_cpu;
+mod imported_models;
 mod labels;
 mod lidar_motion;
 mod lidar_presets;

@@ -29,7 +29,7 @@ impl CpuBackend {
     pub fn new(pool: &GeometryPool) -> Self {
         CpuBackend {
             pool: pool.clone(),
-            materials: crate::scenario::materials::gpu_table(),
+            materials: pool.materials.clone(),
             done: VecDeque::new(),
             field: Default::default(),
         }

@@ -509,7 +509,7 @@ impl GpuBackend {
     pub fn with_context(ctx: GpuContext, pool: &GeometryPool) -> Self {
         let device = &ctx.device;
         use wgpu::BufferUsages as U;
-        let materials = crate::scenario::materials::gpu_table();
+        let materials = pool.materials.clone();
         let stages = shaders::stages();
         let find = |n: &str| stages.iter().find(|s| s.0 == n).expect("stage exists");
         let (_, lidar_src, lidar_entry) = find("lidar");
