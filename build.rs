@@ -6,6 +6,8 @@
 //! (no recorded real drives at `VERISIM_REAL_DATA`, default `../shared/data/real`),
 //! `verisim_no_assets` (no third-party models at `VERISIM_ASSETS`, default
 //! `../shared/data/assets`; `VERISIM_REQUIRE_REAL_DATA=1` requires them too),
+//! `verisim_no_maps` (no third-party OpenDRIVE maps at `VERISIM_MAPS`, default
+//! `../shared/data/maps`; required alike),
 //! `verisim_no_chromium` (no `/usr/bin/chromium` or `$CHROMIUM`), `verisim_no_pyyaml` (no
 //! `python3` that imports PyYAML, the YAML reader of SemanticKITTI's tools),
 //! `verisim_no_py_mcap` (no `python3` that imports the `mcap` reader),
@@ -145,6 +147,14 @@ fn test_environment() {
     lacks(
         "verisim_no_assets",
         !assets.join("gltf").is_dir() && !env_is_1("VERISIM_REQUIRE_REAL_DATA"),
+    );
+    let maps = env_paths("VERISIM_MAPS")
+        .pop()
+        .unwrap_or_else(|| manifest.join("../shared/data/maps"));
+    watch(&maps);
+    lacks(
+        "verisim_no_maps",
+        !maps.join("opendrive").is_dir() && !env_is_1("VERISIM_REQUIRE_REAL_DATA"),
     );
     lacks(
         "verisim_no_gpu",

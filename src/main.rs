@@ -126,6 +126,13 @@ enum Command {
         #[arg(long, value_enum, default_value = "PlusZ")]
         front: ModelFront,
     },
+    /// Read an ASAM OpenDRIVE map (.xodr) as `map.opendrive` would, and print what it holds:
+    /// roads, lengths, geometry and lane types, signals and objects, the mesh it makes, and
+    /// where the file's own numbers disagree (road lengths, joins between geometries)
+    ImportXodr {
+        /// The map file
+        file: PathBuf,
+    },
     /// Write the world's triangles at a frame as binary PLY (per-face class and instance)
     ExportMesh {
         #[command(flatten)]
@@ -396,7 +403,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Validate { scenario } => {
             let (sc, _) = load(&scenario, None)?;
-            // The models too: a file that does not import fails here, not at render time.
+            // The map and the models too: a file that does not import fails here, not at
+            // render time.
+            if let Some(od) = &sc.map.opendrive {
+                let map = verisim::geometry::opendrive::read(&od.path).context("map.opendrive")?;
+                eprintln!(
+                    "verisim: map.opendrive {}: {} roads",
+                    od.path.display(),
+                    map.roads.len()
+                );
+            }
             for (i, a) in sc.actors.iter().enumerate() {
                 if let Some(m) = &a.mesh {
                     let model = verisim::geometry::imported::import(&m.path, m.front, 1)
@@ -416,6 +432,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
         }
         Command::ImportGltf { file, front } => print_model(&file, front)?,
+        Command::ImportXodr { file } => print_xodr(&file)?,
         Command::ExportMesh {
             scenario,
             frame,
@@ -680,6 +697,87 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `import-xodr`: the map's contents, its consistency and the mesh it makes.
+fn print_xodr(file: &std::path::Path) -> Result<()> {
+    use verisim::geometry::opendrive::{self, GeometryKind};
+    let t = std::time::Instant::now();
+    let od = opendrive::read(file)?;
+    let parse_s = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let (mesh, report) = opendrive::build_mesh(&od, glam::DVec2::ZERO);
+    let mesh_s = t.elapsed().as_secs_f64();
+    let total: f64 = od.roads.iter().map(|r| r.length).sum();
+    println!("{} (OpenDRIVE {})", file.display(), od.rev);
+    println!(
+        "  {} roads, {:.1} m in all; {} junctions ({} connecting roads)",
+        od.roads.len(),
+        total,
+        od.junctions,
+        od.roads.iter().filter(|r| r.junction != "-1").count()
+    );
+    let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+    let mut lanes = std::collections::BTreeMap::<&str, usize>::new();
+    for r in &od.roads {
+        for g in &r.geometry {
+            let k = match g.kind {
+                GeometryKind::Line => "line",
+                GeometryKind::Arc { .. } => "arc",
+                GeometryKind::Spiral { .. } => "spiral",
+                GeometryKind::Poly3 { .. } => "poly3",
+                GeometryKind::ParamPoly3 { .. } => "paramPoly3",
+            };
+            *kinds.entry(k).or_default() += 1;
+        }
+        for s in &r.sections {
+            for l in s.left.iter().chain(&s.right) {
+                *lanes.entry(l.kind.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let list = |m: &std::collections::BTreeMap<&str, usize>| {
+        m.iter()
+            .map(|(k, n)| format!("{k} x{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("  geometry: {}", list(&kinds));
+    println!("  lanes (per lane section): {}", list(&lanes));
+    let (signals, objects): (Vec<_>, Vec<_>) = od
+        .roads
+        .iter()
+        .flat_map(|r| &r.objects)
+        .partition(|o| o.signal);
+    println!(
+        "  {} signals, {} objects; {} drawn, {} without a size in the file (not drawn)",
+        signals.len(),
+        objects.len(),
+        report.objects_drawn,
+        report.objects_without_size
+    );
+    let c = opendrive::consistency(&od);
+    println!(
+        "  consistency: {} roads whose length differs from their geometries' sum by > 1 mm{}; joins between geometries: largest gap {:.2e} m{}, largest turn {:.2e} rad",
+        c.length_mismatches.len(),
+        c.length_mismatches
+            .first()
+            .map(|(id, d)| format!(" (road {id}: {d:+.4} m)"))
+            .unwrap_or_default(),
+        c.max_join_gap_m,
+        c.worst_join
+            .as_ref()
+            .map(|(id, line)| format!(" (road {id}, line {line})"))
+            .unwrap_or_default(),
+        c.max_join_turn_rad
+    );
+    println!("  mesh: {} triangles", mesh.len());
+    eprintln!(
+        "verisim: read in {:.1} ms, mesh built in {:.1} ms",
+        parse_s * 1e3,
+        mesh_s * 1e3
+    );
+    Ok(())
 }
 
 /// `import-gltf`: the model's contents, size and materials.

@@ -138,8 +138,8 @@ pub struct RunConfig {
     /// nuScenes keyframes: every this many frames of an episode (2 Hz at the sensor rate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyframe_every: Option<u32>,
-    /// The glTF models the scenario imports, with the sha256 of each model file: a model
-    /// changed since the run began is not mixed into it by `--resume` or `merge`.
+    /// The glTF models and the OpenDRIVE map the scenario imports, with the sha256 of each
+    /// file: a model changed since the run began is not mixed into it by `--resume`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub models: Vec<ModelFile>,
 }
@@ -160,7 +160,14 @@ fn model_files(scenario: &Scenario) -> Vec<ModelFile> {
         .iter()
         .filter_map(|a| a.mesh.as_ref())
         .chain(scenario.map.props.iter().map(|p| &p.mesh))
-        .map(|m| m.path.display().to_string());
+        .map(|m| m.path.display().to_string())
+        .chain(
+            scenario
+                .map
+                .opendrive
+                .iter()
+                .map(|o| o.path.display().to_string()),
+        );
     for path in paths {
         if out.iter().any(|m| m.path == path) {
             continue;

@@ -6,6 +6,7 @@ pub mod ground;
 pub mod imported;
 pub mod map;
 pub mod mesh;
+pub mod opendrive;
 pub mod people;
 pub mod pool;
 pub mod vegetation;

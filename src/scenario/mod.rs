@@ -165,6 +165,11 @@ fn resolve_mesh_paths(scenario: &mut Scenario, scenario_path: &Path) {
             mesh.path = base.join(&mesh.path);
         }
     }
+    if let Some(od) = &mut scenario.map.opendrive
+        && od.path.is_relative()
+    {
+        od.path = base.join(&od.path);
+    }
 }
 
 /// A model's file exists and is a glTF file; its 905 nm overrides name known materials.
@@ -844,6 +849,32 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
         positive_size(format!("{f}.size_m"), b.size_m)?;
         if let Some(m) = &b.material {
             materials::lookup(m).map_err(|e| (format!("{f}.material"), e))?;
+        }
+    }
+    if let Some(od) = &s.map.opendrive {
+        let f = "map.opendrive.path";
+        let ext = od.path.extension().and_then(|e| e.to_str());
+        if !ext.is_some_and(|e| e.eq_ignore_ascii_case("xodr")) {
+            return Err((
+                f.into(),
+                format!("{}: expected an OpenDRIVE file (.xodr)", od.path.display()),
+            ));
+        }
+        match std::fs::metadata(&od.path) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => {
+                return Err((
+                    f.into(),
+                    format!("{}: not a regular file", od.path.display()),
+                ));
+            }
+            Err(e) => return Err((f.into(), format!("{}: {e}", od.path.display()))),
+        }
+        if !(od.origin_m.0.is_finite() && od.origin_m.1.is_finite()) {
+            return Err((
+                "map.opendrive.origin_m".into(),
+                "expected finite coordinates".into(),
+            ));
         }
     }
     for (i, p) in s.map.props.iter().enumerate() {

@@ -72,6 +72,9 @@ pub struct MapSpec {
     /// Static imported models (glTF 2.0): trees, signs, street furniture, buildings.
     #[serde(default)]
     pub props: Vec<PropSpec>,
+    /// An ASAM OpenDRIVE road network drawn as the map's roads (with `roads` and the rest).
+    #[serde(default)]
+    pub opendrive: Option<OpenDriveSpec>,
     /// Road-marking conventions of the region (KITTI was recorded in Karlsruhe: `Eu`).
     #[serde(default)]
     pub markings: Markings,
@@ -227,6 +230,18 @@ pub struct BoxSpec {
     /// Material name from `assets/materials.ron`; default follows the class.
     #[serde(default)]
     pub material: Option<String>,
+}
+
+/// An OpenDRIVE file and where its coordinates put verisim's origin.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OpenDriveSpec {
+    /// The `.xodr` file; a relative path is relative to the scenario file's folder.
+    pub path: std::path::PathBuf,
+    /// The map coordinates (x, y) that become verisim's origin (maps far from theirs lose
+    /// precision in 32-bit floats).
+    #[serde(default)]
+    pub origin_m: (f64, f64),
 }
 
 /// A static glTF model standing on the ground, unlabelled in `label_2` (instance 0) like the

@@ -522,7 +522,16 @@ impl Simulation {
     /// Builds the world of a validated scenario, importing the models its actors name (the
     /// one step that reads files, so the one that can fail).
     pub fn try_new(scenario: Scenario) -> Result<Self, ImportError> {
-        let static_world = build_static_world(&scenario.map, scenario.run.seed);
+        let mut static_world = build_static_world(&scenario.map, scenario.run.seed);
+        if let Some(spec) = &scenario.map.opendrive {
+            let od = crate::geometry::opendrive::read(&spec.path).map_err(|e| ImportError {
+                message: format!("map.opendrive: {}", e.message),
+                ..e
+            })?;
+            let origin = glam::DVec2::new(spec.origin_m.0, spec.origin_m.1);
+            let (mesh, _) = crate::geometry::opendrive::build_mesh(&od, origin);
+            static_world.mesh.append(&mesh);
+        }
         let mut pool = GeometryPool::default();
         let imports = import_models(&scenario, &mut pool)?;
         let static_mesh = pool.add(&static_world.mesh);

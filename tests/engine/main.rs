@@ -18,6 +18,7 @@ mod labels;
 mod lidar_motion;
 mod lidar_presets;
 mod lidar_weather;
+mod opendrive;
 mod packet_traversal;
 mod particles_gpu;
 mod physics_braking;
