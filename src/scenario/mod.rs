@@ -3,6 +3,7 @@
 //! Errors name the file, the line and column, the field (as a dotted path) and what was
 //! expected. Parsing never panics on bad input.
 
+pub mod bounds;
 mod checks;
 pub mod lidar_presets;
 pub mod materials;
@@ -974,11 +975,12 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
             ));
         }
     }
-    if s.actors.len() > 60_000 {
+    if s.actors.len() > bounds::MAX_ACTORS {
         return Err((
             "actors".into(),
             format!(
-                "at most 60000 actors (16-bit instance ids), found {}",
+                "at most {} actors (16-bit instance ids), found {}",
+                bounds::MAX_ACTORS,
                 s.actors.len()
             ),
         ));
@@ -1190,7 +1192,7 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
             ),
         ));
     }
-    Ok(())
+    bounds::check(s)
 }
 
 /// Parses a calendar date written `YYYY-MM-DD` into (year, month, day); other spellings
