@@ -209,7 +209,8 @@ fn check_mesh(f: &str, mesh: &MeshSpec) -> Result<(), FieldError> {
 }
 
 /// Applies `key=value` overrides with dotted paths (`weather.fog_visibility_m=50`,
-/// `actors.0.speed_m_per_s=3`). Values are RON (`50`, `Some(50.0)`, `"text"`, `(1, 2)`).
+/// `actors.0.speed_m_per_s=3`). Values are RON (`50`, `Some(50.0)`, `"text"`, `(1, 2)`,
+/// `Pinhole(fx: 700.0, ...)`).
 /// The result is checked exactly like a file.
 pub fn apply_overrides(scenario: &Scenario, sets: &[String]) -> Result<Scenario, ScenarioError> {
     if sets.is_empty() {
@@ -336,6 +337,27 @@ fn ron_text_to_json(text: &str) -> Result<serde_json::Value, String> {
         && text != "None"
     {
         return Ok(serde_json::Value::String(text.to_owned()));
+    }
+    // `Pinhole(fx: 700.0, ...)`, `Straight(from: ..., to: ...)`: an enum variant with fields,
+    // whose name RON's untyped value would drop; serde's JSON form is `{"Variant": fields}`
+    // (a single value in the parentheses is a newtype variant's).
+    if let Some(open) = text.find('(')
+        && open > 0
+        && text.ends_with(')')
+        && text.starts_with(|c: char| c.is_ascii_uppercase())
+        && text[..open]
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_')
+        && !matches!(&text[..open], "Some" | "None")
+    {
+        let inner = ron_text_to_json(&text[open..])?;
+        let inner = match inner {
+            serde_json::Value::Array(mut items) if items.len() == 1 => items.remove(0),
+            other => other,
+        };
+        let mut map = serde_json::Map::new();
+        map.insert(text[..open].to_owned(), inner);
+        return Ok(serde_json::Value::Object(map));
     }
     let value: ron::Value = match ron::from_str(text) {
         // RON reads any other bare word (`heavy`, `on`, `linear`) as a unit struct, which would
@@ -1388,6 +1410,73 @@ mod tests {
         assert_eq!(
             set(&s, "run.seed=10000000000000001").unwrap().run.seed,
             10_000_000_000_000_001
+        );
+    }
+
+    /// `--set` takes enum variants with fields (their names were dropped by RON's untyped
+    /// value), and a field a variant does not have is refused, from `--set` and from a file.
+    #[test]
+    fn variants_with_fields_are_set_and_their_unknown_fields_refused() {
+        use super::{Intrinsics, RoadShape};
+        let s = smoke();
+        let pinhole = set(
+            &s,
+            "rig.cameras.0.intrinsics=Pinhole(fx: 700.0, fy: 710.0, cx: 160.0, cy: 60.0)",
+        )
+        .unwrap();
+        assert_eq!(
+            pinhole.rig.cameras[0].intrinsics,
+            Intrinsics::Pinhole {
+                fx: 700.0,
+                fy: 710.0,
+                cx: 160.0,
+                cy: 60.0
+            }
+        );
+        let fov = set(&s, "rig.cameras.0.intrinsics=Fov(horizontal_deg: 75.0)").unwrap();
+        assert_eq!(
+            fov.rig.cameras[0].intrinsics,
+            Intrinsics::Fov {
+                horizontal_deg: 75.0
+            }
+        );
+        if !s.map.roads.is_empty() {
+            let road = set(
+                &s,
+                "map.roads.0.shape=Straight(from: (0.0, 0.0), to: (50.0, 0.0))",
+            )
+            .unwrap();
+            assert_eq!(
+                road.map.roads[0].shape,
+                RoadShape::Straight {
+                    from: (0.0, 0.0),
+                    to: (50.0, 0.0)
+                }
+            );
+        }
+        let e = set(
+            &s,
+            "rig.cameras.0.intrinsics=Fov(horizontal_deg: 75.0, bogus: 1)",
+        )
+        .unwrap_err();
+        assert!(e.contains("bogus"), "{e}");
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/quickstart.ron"),
+        )
+        .unwrap()
+        .replace(
+            "intrinsics: KittiP2",
+            "intrinsics: Fov(horizontal_deg: 90.0, bogus: 1)",
+        );
+        let e = super::parse(&super::Source {
+            path: "q.ron".into(),
+            text,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("rig.cameras[0].intrinsics.Fov.bogus: Unexpected field named `bogus`"),
+            "{e}"
         );
     }
 

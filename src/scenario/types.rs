@@ -97,6 +97,7 @@ fn default_ground() -> f32 {
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub enum RoadShape {
     /// A straight road from one point to another (x, y in metres).
     Straight { from: (f32, f32), to: (f32, f32) },
@@ -411,6 +412,7 @@ pub enum TurnChoice {
 
 /// Rare events scripted on a driven vehicle.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub enum DriveEvent {
     /// Full braking at the friction limit (μ·g) from `at_s` until standstill.
     BrakeHard { at_s: f32 },
@@ -449,6 +451,7 @@ impl DriveEvent {
 
 /// Rare events that involve more than one driven vehicle (see `DriveEvent` for those of one).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub enum RareEvent {
     /// A pedestrian steps out from behind a car parked at the kerb beside lane `lane` of road
     /// `road` at `s_m` and crosses the lane (and the road) at `speed_m_per_s`. It starts at
@@ -640,6 +643,7 @@ pub struct Rig {
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub enum Intrinsics {
     /// Horizontal field of view; square pixels, principal point at the image centre.
     Fov { horizontal_deg: f32 },
@@ -722,6 +726,7 @@ fn vignetting() -> f32 {
 /// How the camera picks its exposure. EV100 follows the saturation-based convention: the
 /// luminance that reaches 1.0 before the tone curve is `1.2·2^EV100` cd/m².
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub enum ExposureMode {
     /// Meter the frame and scale its mean linear luminance to `target`, within the camera's
     /// EV100 range (at night the exposure stops at `min_ev100`, so night frames are darker).
@@ -767,6 +772,7 @@ impl Default for SensorNoise {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub enum Elevations {
     /// `channels` beams evenly spaced from `upper_deg` down to `lower_deg`.
     Uniform { upper_deg: f32, lower_deg: f32 },
@@ -1044,6 +1050,7 @@ pub struct VariedParam {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub enum Distribution {
     /// A number drawn uniformly in [lo, hi).
     Uniform { lo: f32, hi: f32 },
