@@ -504,6 +504,9 @@ fn local_transforms<'d, 's>(
                 .read_inputs()
                 .ok_or("an animation channel has no input times")?
                 .collect();
+            if inputs.is_empty() {
+                return Err("an animation channel has no input times".into());
+            }
             let cubic = ch.sampler().interpolation() == Interpolation::CubicSpline;
             let step = ch.sampler().interpolation() == Interpolation::Step;
             let Some(outputs) = reader.read_outputs() else {

@@ -21,6 +21,11 @@ use crate::scenario::materials::id as mat;
 
 /// Largest `.xodr` file read (CARLA's largest towns are ~20 MB).
 pub const MAX_XODR_BYTES: u64 = 256 << 20;
+/// Longest road (the longest real motorway files are tens of km).
+pub const MAX_ROAD_M: f64 = 100_000.0;
+/// Most lane strips the mesh is built from (samples along the roads times lanes): 20 M strips
+/// make 40 M triangles, about 2 GB of BVH.
+pub const MAX_LANE_STRIPS: f64 = 20.0e6;
 
 /// A cubic `a + b·ds + c·ds² + d·ds³` from `s` on (ds = s − this record's s).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -348,6 +353,24 @@ pub fn parse(text: &str, path: &Path) -> Result<OpenDrive, ImportError> {
     if roads.is_empty() {
         return Err(fail("the file has no <road>".into()));
     }
+    // The mesh's size before it is built: samples along each road times its lanes.
+    let strips: f64 = roads
+        .iter()
+        .map(|r| {
+            let lanes = r
+                .sections
+                .iter()
+                .map(|s| s.left.len() + s.right.len() + 1)
+                .max()
+                .unwrap_or(0);
+            r.length / step_m(r) * lanes as f64
+        })
+        .sum();
+    if strips > MAX_LANE_STRIPS {
+        return Err(fail(format!(
+            "the roads would make {strips:.0} lane strips, more than the {MAX_LANE_STRIPS} a map may have"
+        )));
+    }
     let junctions = root
         .children()
         .filter(|n| n.has_tag_name("junction"))
@@ -504,6 +527,11 @@ fn read_road(doc: &Lines, r: Node) -> Result<Road, String> {
     geometry.sort_by(|a, b| a.s.total_cmp(&b.s));
     let elevation = polys(doc, child(r, "elevationProfile"), "elevation", "s")?;
     let superelevation = polys(doc, child(r, "lateralProfile"), "superelevation", "s")?;
+    if !(0.0..=MAX_ROAD_M).contains(&length) {
+        return Err(format!(
+            "line {line}: road {id} is {length} m long; a road may be at most {MAX_ROAD_M} m"
+        ));
+    }
     let lanes =
         child(r, "lanes").ok_or_else(|| format!("line {line}: road {id} has no <lanes>"))?;
     let lane_offset = polys(doc, Some(lanes), "laneOffset", "s")?;

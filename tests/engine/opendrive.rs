@@ -274,6 +274,11 @@ fn broken_maps_are_refused_at_their_element_and_line() {
         ),
         ("cut short", good[..good.len() / 2].to_string(), "not XML"),
         (
+            "absurd length",
+            good.replace(r#"length="10" junction"#, r#"length="1e9" junction"#),
+            "line 4: road 7 is 1000000000 m long; a road may be at most 100000 m",
+        ),
+        (
             "no roads",
             "<OpenDRIVE><header/></OpenDRIVE>".to_string(),
             "the file has no <road>",
@@ -287,6 +292,25 @@ fn broken_maps_are_refused_at_their_element_and_line() {
             "{name}: {e}"
         );
     }
+    // A map whose mesh would be absurd is refused before it is built: 100 km of a curved
+    // road (1 m samples) with 200 lanes is 20.1 M lane strips.
+    let lanes: String = (1..=200)
+        .map(|i| format!(r#"<lane id="-{i}" type="driving"><width sOffset="0" a="3.5" b="0" c="0" d="0"/></lane>"#))
+        .collect();
+    let huge = good
+        .replace(r#"length="10" junction"#, r#"length="100000" junction"#)
+        .replace(
+            r#"length="10"><line/>"#,
+            r#"length="100000"><arc curvature="0.00001"/>"#,
+        )
+        .replace(
+            r#"<lane id="-1" type="driving"><width sOffset="0" a="3.5" b="0" c="0" d="0"/></lane>"#,
+            &lanes,
+        );
+    let p = dir.path().join("huge.xodr");
+    std::fs::write(&p, huge).unwrap();
+    let e = opendrive::read(&p).unwrap_err().to_string();
+    assert!(e.contains("lane strips, more than the 20000000"), "{e}");
     // Through the command line: exit 2, the file and field named, nothing written.
     let bad = dir.path().join("no_length.xodr");
     let scene = dir.path().join("scene.ron");
