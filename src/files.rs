@@ -355,9 +355,14 @@ pub fn lock_holder(dir: &Path) -> Option<String> {
     }
 }
 
+/// The directory of per-frame records inside `.verisim/`, made before the first file
+/// (`export::dataset::DatasetDir::create`).
+pub const FRAMES_DIR: &str = "frames";
+
 /// Whether `dir` holds no run: nothing at all (missing counts), or only what a start killed
-/// before it wrote a file leaves in `.verisim/`: a lock left by [`DirLock`] and the temporaries
-/// of a write that never finished ([`is_temporary`]). A run may start afresh there (removing
+/// before it wrote a file leaves in `.verisim/`: a lock left by [`DirLock`], the temporaries
+/// of a write that never finished ([`is_temporary`]) and the empty directories made first
+/// (`.verisim/frames/`). A run may start afresh there (removing
 /// the temporaries first: `export::dataset::DatasetDir::remove_temporaries`).
 pub fn is_unstarted(dir: &Path) -> bool {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -372,7 +377,11 @@ pub fn is_unstarted(dir: &Path) -> bool {
         let only_debris = std::fs::read_dir(e.path()).is_ok_and(|inner| {
             inner.flatten().all(|f| {
                 let name = f.file_name();
+                let empty_dir = name == FRAMES_DIR
+                    && f.file_type().is_ok_and(|t| t.is_dir())
+                    && std::fs::read_dir(f.path()).is_ok_and(|mut d| d.next().is_none());
                 Some(name.as_os_str()) == lock.file_name()
+                    || empty_dir
                     || (is_temporary(&name.to_string_lossy())
                         && f.file_type().is_ok_and(|t| t.is_file()))
             })
@@ -435,6 +444,12 @@ mod lock_tests {
         std::fs::create_dir(meta.join(".d.tmp7")).unwrap();
         assert!(!is_unstarted(&dir), "a directory is not a temporary file");
         std::fs::remove_dir(meta.join(".d.tmp7")).unwrap();
+        // The records' directory, made before `run.json`: debris while it is empty.
+        std::fs::create_dir(meta.join(FRAMES_DIR)).unwrap();
+        assert!(is_unstarted(&dir), "an empty frames directory");
+        std::fs::write(meta.join(FRAMES_DIR).join("000000.json"), b"{}").unwrap();
+        assert!(!is_unstarted(&dir), "a frame record is a run");
+        std::fs::remove_file(meta.join(FRAMES_DIR).join("000000.json")).unwrap();
         // Without the temporary (`DatasetDir::remove_temporaries` clears it: see its test),
         // the lock alone remains.
         std::fs::remove_file(meta.join(".run.json.tmp4242")).unwrap();

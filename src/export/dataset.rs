@@ -389,7 +389,9 @@ impl DatasetDir {
         self.meta().join("sessions.json")
     }
     pub fn record(&self, frame: u32) -> PathBuf {
-        self.meta().join("frames").join(format!("{frame:06}.json"))
+        self.meta()
+            .join(crate::files::FRAMES_DIR)
+            .join(format!("{frame:06}.json"))
     }
     pub fn manifest(&self) -> PathBuf {
         self.root.join("manifest.json")
@@ -404,7 +406,7 @@ impl DatasetDir {
     }
 
     pub fn create(&self) -> Result<(), ExportError> {
-        create_dir(&self.meta().join("frames"))
+        create_dir(&self.meta().join(crate::files::FRAMES_DIR))
     }
 
     pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ExportError> {
